@@ -1,0 +1,146 @@
+"""Configuration as frozen dataclasses, passed explicitly from stage to stage.
+
+Each stage has its own settings object; none of them is global. Every config
+converts to and from plain JSON dicts so it can be saved next to a model and
+read back unchanged. Values are checked when a config is made, so a bad
+option fails at the boundary with a :class:`~bachgen.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+CORPUS_DIR_ENV = "BACHGEN_CORPUS_DIR"
+CORPUS_MIRROR_ENV = "BACHGEN_CORPUS_MIRROR"
+CACHE_DIR_ENV = "BACHGEN_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$BACHGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/bachgen``, else ``~/.cache/bachgen``."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "bachgen"
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Where the kern files live and where they come from.
+
+    ``corpus_dir`` (or ``$BACHGEN_CORPUS_DIR``) names a folder that already
+    holds the files; otherwise they are kept in ``cache_dir/corpus`` and
+    downloaded from ``mirror`` (or ``$BACHGEN_CORPUS_MIRROR``).
+    """
+
+    corpus_dir: str | None = None
+    cache_dir: str | None = None
+    mirror: str | None = None
+    timeout_s: float = 20.0
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "CorpusConfig":
+        values: dict[str, Any] = {
+            "corpus_dir": os.environ.get(CORPUS_DIR_ENV) or None,
+            "mirror": os.environ.get(CORPUS_MIRROR_ENV) or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
+
+
+TRANSPOSE_MODES = ("none", "common", "augment")
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """How pieces become event words.
+
+    ``transpose``: ``"none"`` keeps original keys; ``"common"`` moves every piece
+    to C major / A minor; ``"augment"`` adds the 11 other transpositions of each
+    training piece (original keys kept too). ``holds``: mark pitches that keep
+    sounding from the previous event (``True``) so note lengths survive the
+    round trip; ``False`` reproduces the original project's words (struck
+    pitches only). ``grid`` is the finest time step kept, in ticks (48 a quarter;
+    2 holds every value the 48 fugues use, 32nds and triplets included).
+    """
+
+    transpose: str = "none"
+    holds: bool = True
+    grid: int = 2
+    max_event_quarters: float = 8.0
+
+    def __post_init__(self) -> None:
+        _check(self.transpose in TRANSPOSE_MODES,
+               f"transpose must be one of {', '.join(TRANSPOSE_MODES)}, not {self.transpose!r}.")
+        _check(self.grid >= 1, "grid must be at least 1 tick.")
+        _check(self.max_event_quarters > 0, "max_event_quarters must be positive.")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as a JSON-ready dict."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build ``cls`` from ``data``, rejecting unknown keys with a clear message."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"Unknown {cls.__name__} option(s): {', '.join(unknown)}.")
+    values = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            value = data[f.name]
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+def save_json(config: Any, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
+
+
+def load_json(cls: type[T], path: str | Path) -> T:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read {cls.__name__} from {path}: {exc}.") from exc
+    return from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network: embedding of event words -> ``layers`` LSTMs of ``units`` -> logits.
+
+    ``seq_len`` is how many events the network reads in training (the original used 50).
+    """
+
+    vocab_size: int
+    embed_dim: int = 128
+    units: int = 256
+    layers: int = 2
+    dropout: float = 0.3
+    seq_len: int = 50
+
+    def __post_init__(self) -> None:
+        _check(self.vocab_size >= 2, "vocab_size must be at least 2.")
+        _check(self.embed_dim >= 1 and self.units >= 1, "embed_dim and units must be positive.")
+        _check(self.layers >= 1, "layers must be at least 1.")
+        _check(0.0 <= self.dropout < 1.0, "dropout must be in [0, 1).")
+        _check(self.seq_len >= 2, "seq_len must be at least 2.")
