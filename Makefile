@@ -1,0 +1,50 @@
+# bachgen — two commands do all the set-up:
+#   make run    create .venv, install what is missing, start the app
+#   make test   the same set-up, then the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+
+# Use a local copy of the corpus when one sits beside the checkout (development, CI);
+# otherwise the app offers to download it.
+LOCAL_CORPUS := $(abspath $(wildcard ../shared/corpus/wtc-fugues))
+ifneq ($(LOCAL_CORPUS),)
+export BACHGEN_CORPUS_DIR ?= $(LOCAL_CORPUS)
+endif
+
+.PHONY: setup system system-test run test bench clean
+
+setup: $(VENV)/.installed system
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+# The FluidSynth library (audio). Installed when running as root, else the command is printed.
+system:
+	@sh -c 'ldconfig -p | grep -q libfluidsynth.so.3' || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfluidsynth3; \
+	  else echo "bachgen: audio needs the FluidSynth library: sudo apt-get install libfluidsynth3"; fi; }
+
+# Chromium drives the browser tests.
+system-test: system
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "bachgen: browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+run: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
+	  --browser.gatherUsageStats false
+
+test: setup system-test
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/bachgen bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
