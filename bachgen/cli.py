@@ -68,6 +68,34 @@ def cmd_corpus_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_corpus_check(args: argparse.Namespace) -> int:
+    from . import corpus
+
+    pieces = corpus.load_corpus(_corpus_config(args))
+    rows = [{"id": p.name, "notes": len(p.notes), **p.meta["parse"]} for p in pieces]
+    summary = {
+        "parsed": len(rows),
+        "failures": 0,
+        "notes": sum(r["notes"] for r in rows),
+        "bar_errors": sum(len(r["bar_errors"]) for r in rows),
+        "rest_chords_fixed": sum(r["rest_chords_fixed"] for r in rows),
+        "grace_notes_dropped": sum(r["grace_notes_dropped"] for r in rows),
+        "durations_rounded": sum(r["durations_rounded"] for r in rows),
+    }
+    if args.json:
+        _print_json({"summary": summary, "fugues": rows})
+    else:
+        for r in rows:
+            fixes = [f"{r[k]} {k.replace('_', ' ')}" for k in
+                     ("rest_chords_fixed", "grace_notes_dropped", "durations_rounded") if r[k]]
+            print(f"{r['id']}  {r['notes']:>5} notes  {len(r['bar_errors'])} bar errors"
+                  + (f"  ({', '.join(fixes)})" if fixes else ""))
+            for error in r["bar_errors"]:
+                print(f"    {error}")
+        print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
+    return 1 if summary["bar_errors"] else 0
+
+
 # --------------------------------------------------------------------------- tokens
 
 
@@ -112,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", help="base URL serving <id>.krn (default: the pinned public source)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=cmd_corpus_download)
+
+    p = corpus_sub.add_parser("check", help="parse all 48 and check every bar of every voice")
+    _add_corpus_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_corpus_check)
 
     tokens_cmd = commands.add_parser("tokens", help="event words: statistics")
     tokens_sub = tokens_cmd.add_subparsers(dest="action", required=True)

@@ -144,3 +144,48 @@ class ModelConfig:
         _check(self.layers >= 1, "layers must be at least 1.")
         _check(0.0 <= self.dropout < 1.0, "dropout must be in [0, 1).")
         _check(self.seq_len >= 2, "seq_len must be at least 2.")
+
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the network is trained (``bachgen train``).
+
+    ``epochs`` is a ceiling: training stops earlier when the validation loss has not
+    improved for ``patience`` epochs, and the best weights are kept. ``stride`` is the
+    step between the starts of two training windows of one piece (1 = every position,
+    as the original project did; larger is faster, each window still predicts every
+    position in it). ``epoch_windows`` fixes how many windows one epoch shows (``None``:
+    every window once); studies use it to give each variant the same budget.
+    ``strategy`` picks the ``tf.distribute`` strategy: ``default`` (one device),
+    ``mirrored`` (synchronous data parallelism over ``devices`` logical CPUs or the
+    GPUs present) or ``multiworker`` (several machines described by ``TF_CONFIG``).
+    ``deterministic`` turns on TensorFlow op determinism so a seed repeats a run.
+    """
+
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    patience: int = 3
+    seed: int = 1685
+    stride: int = 10
+    epoch_windows: int | None = None
+    clipnorm: float = 1.0
+    strategy: str = "default"
+    devices: int = 2
+    deterministic: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, "epochs must be at least 1.")
+        _check(self.batch_size >= 1, "batch_size must be at least 1.")
+        _check(self.learning_rate > 0, "learning_rate must be positive.")
+        _check(self.patience >= 0, "patience must be 0 or more.")
+        _check(self.stride >= 1, "stride must be at least 1.")
+        _check(self.epoch_windows is None or self.epoch_windows >= 1,
+               "epoch_windows must be at least 1 (or unset for every window once).")
+        _check(self.clipnorm > 0, "clipnorm must be positive.")
+        _check(self.strategy in STRATEGIES,
+               f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}.")
+        _check(self.devices >= 1, "devices must be at least 1.")

@@ -227,22 +227,27 @@ def _ticks(quarter_length: Fraction | float, report: ParseReport) -> int:
     return round(exact)
 
 
-def parse_kern(text: str, name: str = "", key: str | None = None) -> tuple[Piece, ParseReport]:
+def parse_kern(text: str, name: str = "", key: str | None = None,
+               repair: bool = True) -> tuple[Piece, ParseReport]:
     """Parse kern text with music21 into a :class:`Piece`, checking every bar.
 
     Tied notes become one note (they are not struck again); grace notes (zero
     duration) are dropped and counted; every bar is checked against its time
     signature (the first and last may be short) and mismatches are reported.
+    ``repair=False`` skips :func:`fix_rest_chords`, to show what it prevents.
     """
     import music21  # heavy; only needed here
 
     report = ParseReport()
-    text, report.rest_chords_fixed = fix_rest_chords(text)
+    if repair:
+        text, report.rest_chords_fixed = fix_rest_chords(text)
     try:
         score = music21.converter.parseData(text, format="humdrum")
     except Exception as exc:  # music21 raises many types; this is the input boundary
         raise CorpusError(f"music21 could not parse {name or 'the kern data'}: {exc}.") from exc
 
+    if not isinstance(score, music21.stream.Score) or not score.parts:
+        raise CorpusError(f"{name or 'The kern data'} is not a single score with voices.")
     notes: list[Note] = []
     time_signature = (4, 4)
     for voice_index, part in enumerate(score.parts):
@@ -258,6 +263,8 @@ def parse_kern(text: str, name: str = "", key: str | None = None) -> tuple[Piece
             duration = _ticks(element.duration.quarterLength, report)
             for pitch in element.pitches:
                 notes.append(Note(start, duration, int(pitch.midi), voice_index))
+    if not notes:
+        raise CorpusError(f"{name or 'The kern data'} holds no notes.")
     piece = Piece(tuple(notes), RESOLUTION, name, key, time_signature,
                   meta={"parse": report.to_dict()})
     return piece, report

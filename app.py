@@ -1,0 +1,417 @@
+"""bachgen — the Streamlit page.
+
+A thin layer over the package: widgets become a :class:`~bachgen.pipeline.ComposeSettings`,
+:func:`~bachgen.pipeline.compose` writes the music, and the page shows what came back.
+The model and synthesizer are loaded once per server (``st.cache_resource``) and shared
+by every session; the engine's lock keeps one inference at a time. Every take of a
+session is kept (bytes in ``st.session_state``) so earlier ones stay playable and
+downloadable. Errors are shown as messages on the page, never as tracebacks.
+
+Run with ``make run`` (or ``streamlit run app.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import time
+from typing import Any
+
+import streamlit as st
+
+from bachgen import catalog
+from bachgen.config import CorpusConfig
+from bachgen.errors import BachgenError, OfflineError
+
+log = logging.getLogger("bachgen.app")
+
+#: How many takes a session keeps (oldest dropped first); each holds its audio.
+MAX_TAKES = 8
+
+SEED_SOURCES = {
+    "fugue": "A fugue",
+    "random": "A random place in the 48",
+    "file": "Your own file",
+    "none": "No seed",
+}
+SNAP_MODES = {
+    "c-major": "Snap to C major",
+    "to-c": "Transpose to C",
+    "off": "Off",
+}
+STAGES = {
+    "seed": "Reading the seed",
+    "sampling": "Composing",
+    "decode": "Writing out the notes",
+    "midi": "Writing the MIDI file",
+    "pianoroll": "Drawing the piano roll",
+    "audio": "Playing it through the synthesizer",
+    "score": "Engraving the score",
+    "done": "Done",
+}
+UPLOAD_TYPES = ["mid", "midi", "xml", "musicxml", "mxl", "krn"]
+FUGUE_IDS = [f.id for f in catalog.FUGUES]
+TITLES = {f.id: f.title for f in catalog.FUGUES}
+
+
+# --------------------------------------------------------------------------- resources
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_engine(model_dir: str, corpus_dir: str):
+    """The shared engine (model, vocabulary, synthesizer, lock) for one model folder.
+
+    The arguments are the environment's choices, so a different folder loads anew.
+    A failure is not cached: the next run tries again.
+    """
+    from bachgen.pipeline import Engine
+
+    return Engine.load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
+
+
+def corpus_config() -> CorpusConfig:
+    return CorpusConfig.from_env()
+
+
+def corpus_ready() -> bool:
+    """Whether all 48 kern files are here and verified (remembered once true)."""
+    if st.session_state.get("corpus_ready"):
+        return True
+    from bachgen import corpus
+
+    ready = corpus.is_complete(corpus_config())
+    st.session_state["corpus_ready"] = ready
+    return ready
+
+
+# --------------------------------------------------------------------------- state
+
+
+def init_state() -> None:
+    state = st.session_state
+    state.setdefault("takes", [])
+    state.setdefault("take_counter", 0)
+    state.setdefault("offline", False)
+    if "seed" not in state:
+        state["seed"] = random.randint(0, 99_999)
+
+
+def new_seed() -> None:
+    st.session_state["seed"] = random.randint(0, 99_999)
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def corpus_panel() -> bool:
+    """Offer the corpus download when it is missing; True when the fugues are usable."""
+    try:
+        if corpus_ready():
+            return True
+    except BachgenError as exc:
+        st.error(str(exc))
+        return False
+    if st.session_state["offline"]:
+        st.warning(
+            "The 48 fugues are not on this machine and their source cannot be reached. "
+            "You can still compose from your own file or from no seed."
+        )
+        if st.button("Try the download again", key="corpus_retry"):
+            st.session_state["offline"] = False
+            st.rerun()
+        return False
+    st.info(
+        "The 48 fugues (about 1.5 MB of kern files) are not on this machine yet. "
+        "Download them to seed new pieces from Bach's own music — or compose from "
+        "your own file or from no seed."
+    )
+    if st.button("Download the corpus", key="corpus_download", type="primary"):
+        from bachgen import corpus
+
+        bar = st.progress(0.0, text="Connecting…")
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.progress(done / max(total, 1), text=f"{done} of {total}: {TITLES.get(name, name)}")
+
+        try:
+            corpus.download(corpus_config(), progress=progress)
+        except OfflineError as exc:
+            st.session_state["offline"] = True
+            bar.empty()
+            st.warning(str(exc))
+            return False
+        except BachgenError as exc:
+            bar.empty()
+            st.error(str(exc))
+            return False
+        st.session_state["corpus_ready"] = None  # check again
+        st.rerun()
+    return False
+
+
+# --------------------------------------------------------------------------- controls
+
+
+def controls(have_corpus: bool) -> None:
+    """The sidebar: where the music starts and how it is written."""
+    sidebar = st.sidebar
+    sidebar.header("Seed")
+    sources = list(SEED_SOURCES) if have_corpus else ["file", "none"]
+    if st.session_state.get("seed_source") not in sources:
+        st.session_state["seed_source"] = sources[0]
+    source = sidebar.radio("Start from", sources, format_func=SEED_SOURCES.get,
+                           key="seed_source",
+                           help="The model continues the music it is given.")
+    if source == "fugue":
+        sidebar.selectbox("Fugue", FUGUE_IDS, index=FUGUE_IDS.index("wtc1f02"),
+                          format_func=TITLES.get, key="fugue")
+        sidebar.number_input("Start bar", min_value=1, max_value=500, value=1, step=1,
+                             key="start_bar",
+                             help="The seed is taken from the fugue starting at this bar.")
+    elif source == "file":
+        sidebar.file_uploader("Seed file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES,
+                              key="upload")
+    if have_corpus is False and source != "file":
+        sidebar.caption("With the corpus downloaded you can also start from Bach's fugues.")
+
+    sidebar.header("Music")
+    sidebar.slider("Length (events)", min_value=50, max_value=1000, value=400, step=50,
+                   key="events", help="How many new chords and notes to write.")
+    sidebar.slider("Creativity", min_value=0.1, max_value=2.0, value=0.9, step=0.05,
+                   key="temperature",
+                   help="Sampling temperature: low stays close to what the model knows best, "
+                        "high takes more chances.")
+    col_seed, col_button = sidebar.columns([3, 2], vertical_alignment="bottom")
+    col_seed.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                          help="The same seed and settings give the same piece.")
+    col_button.button("New seed", key="new_seed", on_click=new_seed)
+    sidebar.slider("Tempo (quarter notes a minute)", min_value=40, max_value=160, value=80,
+                   step=4, key="tempo")
+    sidebar.radio("Key", list(SNAP_MODES), format_func=SNAP_MODES.get, key="snap",
+                  help="Snap to C major: nudge every note onto the C major scale (as the "
+                       "original project did). Transpose to C: move the whole piece to C major "
+                       "or A minor. Off: keep what the model wrote.")
+    sidebar.toggle("Play the seed first", value=False, key="include_seed")
+    sidebar.toggle("Engrave the score", value=True, key="render_score")
+
+
+def build_settings():
+    """The widgets' values as a ComposeSettings (raises BachgenError for bad input)."""
+    from bachgen.config import RenderConfig, SamplingConfig
+    from bachgen.errors import SeedFileError
+    from bachgen.pipeline import ComposeSettings, SeedSpec
+
+    state = st.session_state
+    source = state["seed_source"]
+    if source == "fugue":
+        seed = SeedSpec(fugue=state["fugue"], start_bar=int(state["start_bar"]))
+    elif source == "random":
+        seed = SeedSpec(fugue=None, random_place=True)
+    elif source == "file":
+        upload = state.get("upload")
+        if upload is None:
+            raise SeedFileError("No seed file is uploaded yet.",
+                                "Choose a MIDI, MusicXML or kern file, or pick another seed.")
+        seed = SeedSpec(fugue=None, file_bytes=upload.getvalue(), file_name=upload.name)
+    else:
+        seed = SeedSpec(fugue=None)
+    sampling = dataclasses.replace(SamplingConfig(), events=int(state["events"]),
+                                   temperature=float(state["temperature"]),
+                                   seed=int(state["seed"]))
+    render = dataclasses.replace(RenderConfig(), tempo_bpm=float(state["tempo"]),
+                                 snap=state["snap"], include_seed=bool(state["include_seed"]),
+                                 audio=True, score=bool(state["render_score"]))
+    return ComposeSettings(seed=seed, sampling=sampling, render=render)
+
+
+def describe(settings) -> str:
+    seed = settings.seed
+    if seed.file_bytes is not None:
+        start = f"from {seed.file_name or 'your file'}"
+    elif seed.random_place:
+        start = "from a random place"
+    elif seed.fugue:
+        fugue = catalog.fugue(seed.fugue)
+        start = f"from Book {'I' * fugue.book} Fugue {fugue.number}, bar {seed.start_bar}"
+    else:
+        start = "from silence"
+    s = settings.sampling
+    return f"{s.events} events {start}, creativity {s.temperature:g}, seed {s.seed}"
+
+
+# --------------------------------------------------------------------------- generating
+
+
+def generate(engine) -> None:
+    """Compose one take with the page's settings and keep it in the session."""
+    from bachgen.pipeline import compose
+
+    started = time.perf_counter()
+    try:
+        settings = build_settings()
+    except BachgenError as exc:
+        st.error(str(exc))
+        return
+    with st.status("Composing…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+
+        def progress(stage: str, fraction: float) -> None:
+            label = STAGES.get(stage, stage.capitalize())
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=label)
+
+        try:
+            composition = compose(settings, engine, progress=progress)
+        except BachgenError as exc:
+            status.update(label="Could not compose", state="error", expanded=True)
+            st.error(str(exc))
+            return
+        except Exception as exc:  # a bug: keep the session alive, log the details for us
+            log.exception("compose failed")
+            status.update(label="Could not compose", state="error", expanded=True)
+            st.error(f"Something went wrong while composing ({type(exc).__name__}: {exc}). "
+                     "Try other settings; if it keeps happening, please report it.")
+            return
+        elapsed = time.perf_counter() - started
+        status.update(label=f"Composed in {elapsed:.1f} s", state="complete", expanded=False)
+    state = st.session_state
+    state["take_counter"] += 1
+    take = {
+        "number": state["take_counter"],
+        "label": describe(settings),
+        "midi": composition.midi,
+        "wav": composition.wav,
+        "png": composition.png,
+        "musicxml": composition.musicxml,
+        "svg": composition.svg,
+        "stats": dict(composition.stats or {}),
+        "notices": list(composition.notices or []),
+        "timings": {**dict(composition.timings or {}), "total": elapsed},
+    }
+    state["takes"] = (state["takes"] + [take])[-MAX_TAKES:]
+
+
+# --------------------------------------------------------------------------- showing
+
+
+def downloads(take: dict[str, Any], where) -> None:
+    number = take["number"]
+    name = f"bachgen-take{number}"
+    cols = where.columns(3)
+    cols[0].download_button("MIDI", take["midi"], file_name=f"{name}.mid", mime="audio/midi",
+                            on_click="ignore", key=f"dl_midi_{number}", icon=":material/download:")
+    if take["wav"]:
+        cols[1].download_button("WAV", take["wav"], file_name=f"{name}.wav", mime="audio/wav",
+                                on_click="ignore", key=f"dl_wav_{number}",
+                                icon=":material/download:")
+    if take["musicxml"]:
+        cols[2].download_button("MusicXML", take["musicxml"], file_name=f"{name}.musicxml",
+                                mime="application/vnd.recordare.musicxml+xml",
+                                on_click="ignore", key=f"dl_xml_{number}",
+                                icon=":material/download:")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def stats_panel(take: dict[str, Any], where) -> None:
+    stats = take["stats"]
+    highlights = [
+        ("Notes", stats.get("notes")),
+        ("Seconds", stats.get("seconds")),
+        ("Loop recoveries", stats.get("loop_recoveries")),
+        ("Longest copied run", stats.get("longest_copied_run")),
+    ]
+    shown = [(k, v) for k, v in highlights if v is not None]
+    if shown:
+        cols = where.columns(len(shown))
+        for col, (label, value) in zip(cols, shown):
+            col.metric(label, _fmt(value))
+    rows = {k.replace("_", " "): _fmt(v) for k, v in stats.items()
+            if not isinstance(v, dict)}
+    if rows:
+        with where.expander("All statistics of this piece"):
+            st.table({"statistic": list(rows), "value": list(rows.values())})
+
+
+def show_score(svg: str | None, where) -> None:
+    if not svg:
+        return
+    where.html(
+        '<div style="max-height:520px;overflow:auto;background:#fff;border-radius:6px;'
+        f'padding:8px;border:1px solid #ddd">{svg}</div>'
+    )
+
+
+def show_take(take: dict[str, Any], where, latest: bool) -> None:
+    for notice in take["notices"]:
+        where.info(notice)
+    if take["wav"]:
+        where.audio(take["wav"], format="audio/wav")
+    elif not take["notices"]:
+        where.info("No audio this time; the MIDI file and piano roll are below.")
+    if take["png"]:
+        where.image(take["png"], caption="Piano roll", width="stretch")
+    downloads(take, where)
+    if latest:
+        stats_panel(take, where)
+    if take["svg"]:
+        if latest:
+            where.subheader("Score")
+        show_score(take["svg"], where)
+
+
+def results() -> None:
+    takes = st.session_state["takes"]
+    if not takes:
+        st.caption("Choose a seed and press **Generate**. Each take of this session is kept below.")
+        return
+    latest = takes[-1]
+    st.subheader(f"Take {latest['number']}")
+    st.caption(latest["label"])
+    show_take(latest, st.container(), latest=True)
+    if len(takes) > 1:
+        st.subheader("Earlier takes")
+        for take in reversed(takes[:-1]):
+            with st.expander(f"Take {take['number']} — {take['label']}"):
+                show_take(take, st.container(), latest=False)
+
+
+# --------------------------------------------------------------------------- page
+
+
+def main() -> None:
+    st.set_page_config(page_title="bachgen — new fugues in the style of Bach", page_icon="🎼",
+                       layout="wide")
+    init_state()
+    st.title("bachgen")
+    st.caption("New music in the style of J.S. Bach, written by a network that has read the 48 "
+               "fugues of the Well-Tempered Clavier.")
+
+    have_corpus = corpus_panel()
+    controls(have_corpus)
+
+    try:
+        engine = load_engine(os.environ.get("BACHGEN_MODEL_DIR", ""),
+                             os.environ.get("BACHGEN_CORPUS_DIR", ""))
+    except BachgenError as exc:
+        st.error(str(exc))
+        engine = None
+    except Exception as exc:  # the model could not be loaded at all
+        log.exception("loading the engine failed")
+        st.error(f"The model could not be loaded ({type(exc).__name__}: {exc}).")
+        engine = None
+
+    if st.button("Generate", type="primary", key="generate", disabled=engine is None,
+                 icon=":material/music_note:"):
+        generate(engine)
+    results()
+
+
+main()
