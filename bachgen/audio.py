@@ -1,0 +1,245 @@
+"""Audio: a Piece played on a General MIDI piano by FluidSynth, as stereo 16-bit WAV.
+
+pyfluidsynth is driven directly: the soundfont is loaded once per
+:class:`Synthesizer` and reused for every render, note-ons and note-offs are
+scheduled at exact sample positions, and the stereo output is pulled in chunks.
+The WAV file is written in memory with the standard-library :mod:`wave` module.
+
+Which soundfont is used is decided by :func:`find_soundfont` (see
+``soundfonts/README.md``). When the FluidSynth library is not installed the audio
+functions raise :class:`~bachgen.errors.MissingDependencyError` with the command
+that installs it; MIDI, the piano roll and the score do not need it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import MissingDependencyError, RenderError
+from .events import Piece
+from .midi import VELOCITY, _check_program, check_tempo
+from .tokens import normalise
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SAMPLE_RATE = 44_100
+CHANNELS = 2
+SAMPLE_WIDTH = 2  # bytes: 16-bit
+#: Seconds rendered after the last note-off so the piano's release and the reverb die away.
+TAIL_SECONDS = 1.0
+#: Largest block pulled from FluidSynth at once (samples per channel).
+CHUNK = 8192
+
+#: Where soundfonts are looked for, after an explicit path (see :func:`find_soundfont`).
+REPO_SOUNDFONT_DIR = Path(__file__).resolve().parent.parent / "soundfonts"
+SYSTEM_SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),)
+
+_LIBRARY_MISSING = (
+    "Audio needs the FluidSynth library, which is not installed.",
+    "Install it with: sudo apt-get install libfluidsynth3 (MIDI and the piano roll still work).",
+)
+
+
+def _import_fluidsynth() -> Any:
+    """The ``fluidsynth`` module, or :class:`MissingDependencyError` saying what to install."""
+    try:
+        import fluidsynth
+    except ModuleNotFoundError as exc:
+        if exc.name == "fluidsynth" and "halted" not in str(exc):
+            raise MissingDependencyError(
+                "Audio needs the pyfluidsynth package, which is not installed.",
+                "Install it with: pip install pyfluidsynth (MIDI and the piano roll still work).",
+            ) from exc
+        raise MissingDependencyError(*_LIBRARY_MISSING) from exc
+    except (ImportError, OSError) as exc:  # "Couldn't find the FluidSynth library." / bad .so
+        raise MissingDependencyError(*_LIBRARY_MISSING) from exc
+    return fluidsynth
+
+
+def fluidsynth_available() -> bool:
+    """True when audio can be rendered (pyfluidsynth and the FluidSynth library load)."""
+    try:
+        _import_fluidsynth()
+    except MissingDependencyError:
+        return False
+    return True
+
+
+def _bundled_soundfont() -> Path | None:
+    """pretty_midi's small TimGM6mb.sf2, found without importing pretty_midi."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pretty_midi")
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "TimGM6mb.sf2"
+
+
+def find_soundfont(explicit: str | Path | None = None) -> Path:
+    """The soundfont to play with, in this order:
+
+    1. ``explicit`` (an error if it is given but is not a file);
+    2. the first ``*.sf2`` in the repository's ``soundfonts/`` folder (by name);
+    3. the system's FluidR3 GM font (``/usr/share/sounds/sf2/FluidR3_GM.sf2``);
+    4. pretty_midi's bundled ``TimGM6mb.sf2`` (small, always there with pretty_midi).
+    """
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise RenderError(
+                f"The soundfont {path} does not exist.",
+                "Give the path of an .sf2 file, or none to use the default piano.",
+            )
+        return path
+    candidates: list[Path | None] = []
+    if REPO_SOUNDFONT_DIR.is_dir():
+        candidates += sorted(REPO_SOUNDFONT_DIR.glob("*.sf2"))
+    candidates += list(SYSTEM_SOUNDFONTS)
+    candidates.append(_bundled_soundfont())
+    for path in candidates:
+        if path is not None and path.is_file():
+            return path
+    raise MissingDependencyError(
+        "No General MIDI soundfont was found, so audio cannot be made.",
+        "Put an .sf2 file into the soundfonts/ folder or run: sudo apt-get install "
+        "fluid-soundfont-gm.",
+    )
+
+
+class Synthesizer:
+    """A FluidSynth instance with one soundfont loaded, reusable for many renders.
+
+    Loading a large font (FluidR3 is 140 MB) takes a moment, so keep one
+    Synthesizer and call :meth:`render` / :meth:`wav_bytes` as often as needed.
+    Calls are serialised by a lock, so one instance may be shared between threads.
+    Samples are loaded on demand (``synth.dynamic-sample-loading``) to keep memory low.
+    """
+
+    def __init__(
+        self,
+        soundfont: str | Path | None = None,
+        *,
+        sample_rate: int = SAMPLE_RATE,
+        gain: float = 1.0,
+        program: int = 0,
+    ) -> None:
+        fluidsynth = _import_fluidsynth()
+        self.soundfont = find_soundfont(soundfont)
+        self.sample_rate = int(sample_rate)
+        self.program = _check_program(program)
+        self._lock = threading.Lock()
+        try:
+            self._synth = fluidsynth.Synth(
+                gain=float(gain),
+                samplerate=float(self.sample_rate),
+                channels=16,
+                **{"synth.dynamic-sample-loading": 1},
+            )
+            self._sfid = self._synth.sfload(str(self.soundfont))
+        except Exception as exc:  # ctypes / library failures: report, do not crash the app
+            raise RenderError(f"FluidSynth could not start: {exc}.") from exc
+        if self._sfid == -1:
+            self._synth.delete()
+            raise RenderError(
+                f"FluidSynth could not load the soundfont {self.soundfont}.",
+                "Check that it is a valid .sf2 file, or remove it to use the default piano.",
+            )
+
+    def close(self) -> None:
+        """Free the synthesizer and its soundfont (also done when the object is collected)."""
+        synth, self._synth = getattr(self, "_synth", None), None
+        if synth is not None:
+            synth.delete()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
+    def __enter__(self) -> "Synthesizer":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _schedule(self, piece: Piece, tempo_bpm: float) -> list[tuple[int, int, int]]:
+        """``(sample, kind, pitch)`` sorted by time, note-offs (kind 0) before note-ons (1)."""
+        samples_per_tick = self.sample_rate * 60.0 / tempo_bpm / piece.resolution
+        events = []
+        for note in normalise(piece).notes:
+            events.append((round(note.start * samples_per_tick), 1, note.pitch))
+            events.append((round(note.end * samples_per_tick), 0, note.pitch))
+        events.sort()
+        return events
+
+    def render(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS
+               ) -> "np.ndarray":
+        """The piece as audio: an int16 array of shape ``(frames, 2)`` (left, right).
+
+        The length is the piece plus ``tail_seconds`` of release. An empty piece gives
+        just the (silent) tail.
+        """
+        import numpy as np
+
+        tempo = check_tempo(tempo_bpm)
+        events = self._schedule(piece, tempo)
+        tail = max(0, round(tail_seconds * self.sample_rate))
+        total = (events[-1][0] if events else 0) + tail
+        with self._lock:
+            synth = self._synth
+            if synth is None:
+                raise RenderError("This synthesizer has been closed.", "Make a new Synthesizer.")
+            synth.system_reset()  # silence anything left from a previous render
+            synth.program_select(0, self._sfid, 0, self.program)
+            chunks = []
+            position = 0
+
+            def advance(until: int) -> None:
+                nonlocal position
+                while position < until:
+                    count = min(CHUNK, until - position)
+                    chunks.append(np.asarray(synth.get_samples(count), dtype=np.int16))
+                    position += count
+
+            for sample, kind, pitch in events:
+                advance(sample)
+                if kind:
+                    synth.noteon(0, pitch, VELOCITY)
+                else:
+                    synth.noteoff(0, pitch)
+            advance(total)
+            synth.all_sounds_off(0)
+        if not chunks:
+            return np.zeros((0, CHANNELS), dtype=np.int16)
+        return np.concatenate(chunks).reshape(-1, CHANNELS)
+
+    def wav_bytes(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS
+                  ) -> bytes:
+        """The piece as a 16-bit stereo WAV file (at ``sample_rate``, 44.1 kHz by default)."""
+        return to_wav(self.render(piece, tempo_bpm, tail_seconds), self.sample_rate)
+
+
+def to_wav(frames: "np.ndarray", sample_rate: int = SAMPLE_RATE) -> bytes:
+    """An int16 ``(frames, 2)`` array as WAV bytes, written in memory."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(CHANNELS)
+        out.setsampwidth(SAMPLE_WIDTH)
+        out.setframerate(sample_rate)
+        out.writeframes(frames.astype("<i2", copy=False).tobytes())
+    return buffer.getvalue()
+
+
+def wav_bytes(piece: Piece, tempo_bpm: float = 80, soundfont: str | Path | None = None) -> bytes:
+    """One-off convenience: a new :class:`Synthesizer`, one WAV, then the synthesizer is freed.
+
+    For repeated renders keep a Synthesizer instead (the font is loaded only once).
+    """
+    with Synthesizer(soundfont) as synth:
+        return synth.wav_bytes(piece, tempo_bpm)
