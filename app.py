@@ -27,8 +27,10 @@ from bachgen.errors import BachgenError, OfflineError
 
 log = logging.getLogger("bachgen.app")
 
-#: How many takes a session keeps (oldest dropped first); each holds its audio.
-MAX_TAKES = 8
+#: How many takes a session keeps (oldest dropped first).
+MAX_TAKES = 10
+#: How many of the newest takes keep their audio (a minute of WAV is about 10 MB).
+KEEP_AUDIO = 3
 
 SEED_SOURCES = {
     "fugue": "A fugue",
@@ -43,11 +45,10 @@ SNAP_MODES = {
 }
 STAGES = {
     "seed": "Reading the seed",
-    "sampling": "Composing",
-    "decode": "Writing out the notes",
+    "sample": "Composing",
     "midi": "Writing the MIDI file",
+    "audio": "Playing it on the piano",
     "pianoroll": "Drawing the piano roll",
-    "audio": "Playing it through the synthesizer",
     "score": "Engraving the score",
     "done": "Done",
 }
@@ -226,12 +227,16 @@ def build_settings():
     return ComposeSettings(seed=seed, sampling=sampling, render=render)
 
 
-def describe(settings) -> str:
+def describe(settings, stats: dict[str, Any]) -> str:
+    """One line naming the take: length, where it started, creativity and seed."""
     seed = settings.seed
     if seed.file_bytes is not None:
         start = f"from {seed.file_name or 'your file'}"
     elif seed.random_place:
-        start = "from a random place"
+        source = str(stats.get("seed_source", ""))
+        fugue_id = source.split(" ")[0]
+        place = TITLES.get(fugue_id)
+        start = f"from a random place ({place.split(',')[0]})" if place else "from a random place"
     elif seed.fugue:
         fugue = catalog.fugue(seed.fugue)
         start = f"from Book {'I' * fugue.book} Fugue {fugue.number}, bar {seed.start_bar}"
@@ -244,8 +249,12 @@ def describe(settings) -> str:
 # --------------------------------------------------------------------------- generating
 
 
-def generate(engine) -> None:
-    """Compose one take with the page's settings and keep it in the session."""
+def generate(engine) -> dict[str, Any] | None:
+    """Compose one take with the page's settings and keep it in the session.
+
+    The score is engraved afterwards (:func:`engrave`), once the audio is on the page:
+    it takes several seconds, the music itself about one.
+    """
     from bachgen.pipeline import compose
 
     started = time.perf_counter()
@@ -253,43 +262,91 @@ def generate(engine) -> None:
         settings = build_settings()
     except BachgenError as exc:
         st.error(str(exc))
-        return
+        return None
+    want_score = settings.render.score
+    settings = dataclasses.replace(settings,
+                                   render=dataclasses.replace(settings.render, score=False))
     with st.status("Composing…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
+        shown = {"stage": "", "fraction": -1.0}
 
         def progress(stage: str, fraction: float) -> None:
-            label = STAGES.get(stage, stage.capitalize())
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=label)
+            fraction = min(max(float(fraction), 0.0), 1.0)
+            if stage == shown["stage"] and fraction - shown["fraction"] < 0.05:
+                return  # fewer, larger steps: each update is a message to the browser
+            shown.update(stage=stage, fraction=fraction)
+            bar.progress(fraction, text=STAGES.get(stage, stage.capitalize()))
 
         try:
             composition = compose(settings, engine, progress=progress)
         except BachgenError as exc:
             status.update(label="Could not compose", state="error", expanded=True)
             st.error(str(exc))
-            return
+            return None
         except Exception as exc:  # a bug: keep the session alive, log the details for us
             log.exception("compose failed")
             status.update(label="Could not compose", state="error", expanded=True)
             st.error(f"Something went wrong while composing ({type(exc).__name__}: {exc}). "
                      "Try other settings; if it keeps happening, please report it.")
-            return
+            return None
         elapsed = time.perf_counter() - started
         status.update(label=f"Composed in {elapsed:.1f} s", state="complete", expanded=False)
     state = st.session_state
     state["take_counter"] += 1
+    stats = dict(composition.stats or {})
     take = {
         "number": state["take_counter"],
-        "label": describe(settings),
+        "label": describe(settings, stats),
+        "piece": composition.piece,
+        "tempo": settings.render.tempo_bpm,
+        "soundfont": settings.render.soundfont,
         "midi": composition.midi,
         "wav": composition.wav,
         "png": composition.png,
-        "musicxml": composition.musicxml,
-        "svg": composition.svg,
-        "stats": dict(composition.stats or {}),
+        "musicxml": None,
+        "svg": None,
+        "score_wanted": want_score,
+        "score_tried": False,
+        "stats": stats,
         "notices": list(composition.notices or []),
-        "timings": {**dict(composition.timings or {}), "total": elapsed},
+        "timings": {**dict(composition.timings or {}), "click_to_music": elapsed},
     }
-    state["takes"] = (state["takes"] + [take])[-MAX_TAKES:]
+    takes = (state["takes"] + [take])[-MAX_TAKES:]
+    for old in takes[:-KEEP_AUDIO]:  # bound the memory a session holds
+        old["wav"] = None
+    state["takes"] = takes
+    return take
+
+
+def engrave(take: dict[str, Any], where) -> None:
+    """Render the take's score (MusicXML and SVG) into ``take`` and show it in ``where``."""
+    from bachgen import score
+
+    take["score_tried"] = True
+    started = time.perf_counter()
+    with where.container():
+        with st.spinner("Engraving the score…"):
+            try:
+                take["musicxml"] = score.musicxml_bytes(take["piece"], take["tempo"])
+                take["svg"] = score.score_svg(take["piece"], take["tempo"])
+            except BachgenError as exc:
+                take["notices"].append(f"No engraved score: {exc}")
+            except Exception as exc:  # keep the take; say what happened
+                log.exception("engraving failed")
+                take["notices"].append(f"No engraved score ({type(exc).__name__}: {exc}).")
+    take["timings"]["engrave"] = time.perf_counter() - started
+
+
+def replay(take: dict[str, Any], engine) -> None:
+    """Render the audio of an older take again (older takes do not keep theirs)."""
+    synth = engine.synthesizer(take["soundfont"]) if engine is not None else None
+    if synth is None:
+        st.warning(getattr(engine, "audio_notice", None) or "Audio is not available.")
+        return
+    try:
+        take["wav"] = synth.wav_bytes(take["piece"], take["tempo"])
+    except BachgenError as exc:
+        st.error(str(exc))
 
 
 # --------------------------------------------------------------------------- showing
@@ -300,7 +357,8 @@ def downloads(take: dict[str, Any], where) -> None:
     name = f"bachgen-take{number}"
     cols = where.columns(3)
     cols[0].download_button("MIDI", take["midi"], file_name=f"{name}.mid", mime="audio/midi",
-                            on_click="ignore", key=f"dl_midi_{number}", icon=":material/download:")
+                            on_click="ignore", key=f"dl_midi_{number}",
+                            icon=":material/download:")
     if take["wav"]:
         cols[1].download_button("WAV", take["wav"], file_name=f"{name}.wav", mime="audio/wav",
                                 on_click="ignore", key=f"dl_wav_{number}",
@@ -313,6 +371,10 @@ def downloads(take: dict[str, Any], where) -> None:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, (list, tuple)):
@@ -320,67 +382,87 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+STAT_LABELS = {
+    "events": "New events",
+    "notes": "Notes",
+    "seconds": "Length (s)",
+    "loop_recoveries": "Loop recoveries",
+    "longest_copied_run": "Longest copied run (events)",
+}
+
+
 def stats_panel(take: dict[str, Any], where) -> None:
     stats = take["stats"]
-    highlights = [
-        ("Notes", stats.get("notes")),
-        ("Seconds", stats.get("seconds")),
-        ("Loop recoveries", stats.get("loop_recoveries")),
-        ("Longest copied run", stats.get("longest_copied_run")),
-    ]
-    shown = [(k, v) for k, v in highlights if v is not None]
+    shown = [(label, stats[key]) for key, label in STAT_LABELS.items() if key in stats]
     if shown:
         cols = where.columns(len(shown))
         for col, (label, value) in zip(cols, shown):
             col.metric(label, _fmt(value))
-    rows = {k.replace("_", " "): _fmt(v) for k, v in stats.items()
-            if not isinstance(v, dict)}
-    if rows:
-        with where.expander("All statistics of this piece"):
-            st.table({"statistic": list(rows), "value": list(rows.values())})
+    rows = {k.replace("_", " "): _fmt(v) for k, v in stats.items() if not isinstance(v, dict)}
+    timings = {f"seconds: {k}": f"{v:.2f}" for k, v in take["timings"].items()}
+    with where.expander("All statistics of this piece"):
+        st.table({"": list(rows) + list(timings),
+                  "value": list(rows.values()) + list(timings.values())})
 
 
-def show_score(svg: str | None, where) -> None:
-    if not svg:
-        return
+def show_score(svg: str, where) -> None:
     where.html(
-        '<div style="max-height:520px;overflow:auto;background:#fff;border-radius:6px;'
-        f'padding:8px;border:1px solid #ddd">{svg}</div>'
+        '<div class="bachgen-score" style="max-height:560px;overflow:auto;background:#fff;'
+        f'border-radius:6px;padding:8px;border:1px solid #ddd">{svg}</div>'
     )
 
 
-def show_take(take: dict[str, Any], where, latest: bool) -> None:
+def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
+    """One take on the page; returns the placeholder where its score goes."""
+    number = take["number"]
     for notice in take["notices"]:
         where.info(notice)
     if take["wav"]:
         where.audio(take["wav"], format="audio/wav")
-    elif not take["notices"]:
-        where.info("No audio this time; the MIDI file and piano roll are below.")
+    elif not latest and take["piece"] is not None:
+        if where.button("Play it again", key=f"replay_{number}",
+                        help="Older takes do not keep their audio; it is made again."):
+            replay(take, engine)
+            if take["wav"]:
+                where.audio(take["wav"], format="audio/wav")
     if take["png"]:
         where.image(take["png"], caption="Piano roll", width="stretch")
     downloads(take, where)
     if latest:
         stats_panel(take, where)
+    slot = where.empty()
     if take["svg"]:
-        if latest:
-            where.subheader("Score")
-        show_score(take["svg"], where)
+        with slot.container():
+            if latest:
+                st.subheader("Score")
+            show_score(take["svg"], st)
+    elif take["score_tried"] or not take["score_wanted"]:
+        if slot.button("Engrave the score", key=f"engrave_{number}",
+                       help="Writes the MusicXML file and draws the score (a few seconds)."):
+            take["score_wanted"] = True
+            take["score_tried"] = False
+    return slot
 
 
-def results() -> None:
+def results(engine) -> tuple[dict[str, Any] | None, Any]:
+    """Every take of the session, newest first; the newest and its score placeholder."""
     takes = st.session_state["takes"]
     if not takes:
         st.caption("Choose a seed and press **Generate**. Each take of this session is kept below.")
-        return
+        return None, None
     latest = takes[-1]
     st.subheader(f"Take {latest['number']}")
     st.caption(latest["label"])
-    show_take(latest, st.container(), latest=True)
+    slot = show_take(latest, st.container(), latest=True, engine=engine)
     if len(takes) > 1:
         st.subheader("Earlier takes")
         for take in reversed(takes[:-1]):
             with st.expander(f"Take {take['number']} — {take['label']}"):
-                show_take(take, st.container(), latest=False)
+                old_slot = show_take(take, st.container(), latest=False, engine=engine)
+            if take["score_wanted"] and not take["score_tried"]:
+                engrave(take, old_slot)
+                st.rerun()
+    return latest, slot
 
 
 # --------------------------------------------------------------------------- page
@@ -411,7 +493,10 @@ def main() -> None:
     if st.button("Generate", type="primary", key="generate", disabled=engine is None,
                  icon=":material/music_note:"):
         generate(engine)
-    results()
+    latest, slot = results(engine)
+    if latest is not None and latest["score_wanted"] and not latest["score_tried"]:
+        engrave(latest, slot)  # after the audio is on the page
+        st.rerun()
 
 
 main()

@@ -133,6 +133,7 @@ class Synthesizer:
         self.sample_rate = int(sample_rate)
         self.program = _check_program(program)
         self._lock = threading.Lock()
+        self._synth = None
         try:
             self._synth = fluidsynth.Synth(
                 gain=float(gain),
@@ -142,9 +143,10 @@ class Synthesizer:
             )
             self._sfid = self._synth.sfload(str(self.soundfont))
         except Exception as exc:  # ctypes / library failures: report, do not crash the app
+            self.close()
             raise RenderError(f"FluidSynth could not start: {exc}.") from exc
         if self._sfid == -1:
-            self._synth.delete()
+            self.close()
             raise RenderError(
                 f"FluidSynth could not load the soundfont {self.soundfont}.",
                 "Check that it is a valid .sf2 file, or remove it to use the default piano.",

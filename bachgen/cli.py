@@ -155,6 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_tokens_stats)
 
+    from .evaluate import add_evaluate_parser
+    from .train import add_train_parser
+
+    add_train_parser(commands)
+    add_evaluate_parser(commands)
+
+    from .bench import add_bench_parser
+    from .generate import add_generate_parser
+    from .quality import extend_evaluate_parser
+
+    add_generate_parser(commands)
+    add_bench_parser(commands)
+    extend_evaluate_parser(commands.choices["evaluate"])
+
     # Further commands register here (train, evaluate, generate, bench).
     return parser
 

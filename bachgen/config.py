@@ -146,6 +146,77 @@ class ModelConfig:
         _check(self.seq_len >= 2, "seq_len must be at least 2.")
 
 
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How new events are drawn from the network (see :mod:`bachgen.sampling`).
+
+    ``temperature`` divides the logits; ``top_k`` keeps only the k likeliest words and
+    ``top_p`` the smallest set whose probability reaches p (``None``: off). ``seed``
+    seeds the random generator (``None``: a fresh one, reported in the result), so the
+    same seed and settings give the same music. ``candidates`` pieces are drawn at once
+    and the best is kept.
+
+    Loops: the last ``loop_min_events`` events (at least ``loop_min_repeats`` periods)
+    repeating with a period of 1 to ``loop_max_period`` events count as a loop; the
+    sampler then takes the repeats back and recovers (hotter sampling, then a fresh
+    start from another place in the corpus), at most ``max_recoveries`` times.
+    Copies: a run of more than ``copy_limit`` events found verbatim (in any
+    transposition) in the corpus is not allowed to grow (0: no check).
+    """
+
+    events: int = 400
+    temperature: float = 0.9
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    candidates: int = 1
+    loop_max_period: int = 8
+    loop_min_repeats: int = 3
+    loop_min_events: int = 16
+    max_recoveries: int = 40
+    recovery_boost: float = 0.5
+    copy_limit: int = 12
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.events <= 20_000, "events must be between 1 and 20000.")
+        _check(0.05 <= self.temperature <= 5.0, "temperature must be between 0.05 and 5.")
+        _check(self.top_k is None or self.top_k >= 1, "top_k must be at least 1 (or unset).")
+        _check(self.top_p is None or 0.0 < self.top_p <= 1.0, "top_p must be in (0, 1] (or unset).")
+        _check(self.seed is None or 0 <= self.seed < 2**63, "seed must be a non-negative integer.")
+        _check(1 <= self.candidates <= 256, "candidates must be between 1 and 256.")
+        _check(self.loop_max_period >= 1, "loop_max_period must be at least 1.")
+        _check(self.loop_min_repeats >= 2, "loop_min_repeats must be at least 2.")
+        _check(self.loop_min_events >= 2, "loop_min_events must be at least 2.")
+        _check(self.max_recoveries >= 0, "max_recoveries must be 0 or more.")
+        _check(self.recovery_boost >= 0, "recovery_boost must be 0 or more.")
+        _check(self.copy_limit == 0 or self.copy_limit >= 2, "copy_limit must be 0 (off) or at least 2.")
+
+
+SNAP_MODES = ("c-major", "to-c", "off")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """What is made from the new events: tempo, key snapping and which outputs.
+
+    ``snap``: ``"c-major"`` moves every note onto a white key, ``"to-c"`` transposes
+    to C major / A minor, ``"off"`` keeps the notes. ``include_seed`` puts the seed
+    excerpt before the new music. ``soundfont`` is an .sf2 path (``None``: default).
+    """
+
+    tempo_bpm: float = 80.0
+    snap: str = "c-major"
+    include_seed: bool = False
+    audio: bool = True
+    score: bool = True
+    soundfont: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(10.0 <= self.tempo_bpm <= 600.0, "tempo_bpm must be between 10 and 600.")
+        _check(self.snap in SNAP_MODES,
+               f"snap must be one of {', '.join(SNAP_MODES)}, not {self.snap!r}.")
+
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 

@@ -1,0 +1,229 @@
+"""The model bundle: everything generation needs, in one folder (``assets/model``).
+
+Files::
+
+    model.keras        the trained network (weights + architecture, no optimizer state)
+    vocabulary.json    the words the network reads and writes (id 0 = padding)
+    config.json        {"tokens": TokenConfig, "model": ModelConfig, "training": ..., "card": ...}
+    README.md          the model card, for people
+
+Loading checks each file and reports one :class:`~bachgen.errors.BundleError` per
+problem (folder or file missing, model file truncated or corrupt, vocabulary not the
+size the network was built for), saying what is wrong and what to do, so the app
+can show it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ModelConfig, TokenConfig, from_dict, to_dict
+from .errors import BachgenError, BundleError
+from .tokens import Vocabulary
+
+MODEL_DIR_ENV = "BACHGEN_MODEL_DIR"
+MODEL_FILE = "model.keras"
+VOCAB_FILE = "vocabulary.json"
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+REQUIRED_FILES = (MODEL_FILE, VOCAB_FILE, CONFIG_FILE)
+
+_RETRAIN = ("Restore the folder from the repository (`assets/model`) or train a new bundle with "
+            "`bachgen train --bundle-dir FOLDER`.")
+
+
+def default_bundle_dir() -> Path:
+    """``$BACHGEN_MODEL_DIR`` if set, else ``assets/model`` beside the package."""
+    if os.environ.get(MODEL_DIR_ENV):
+        return Path(os.environ[MODEL_DIR_ENV]).expanduser()
+    return Path(__file__).resolve().parent.parent / "assets" / "model"
+
+
+@dataclass
+class Bundle:
+    """A trained network with the vocabulary and settings it was trained with.
+
+    ``card`` holds the model card's facts (split, figures, studies) as plain JSON;
+    ``training`` the training settings and measurements (TrainConfig, time, epochs).
+    """
+
+    model: Any
+    vocab: Vocabulary
+    tokens: TokenConfig
+    model_config: ModelConfig
+    card: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def architecture(self) -> str:
+        """``"embedding-lstm"`` (the bachgen network) or ``"scalar-lstm"`` (original baseline)."""
+        return str(self.card.get("architecture", "embedding-lstm"))
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _model_without_optimizer(model: Any) -> Any:
+    """A copy of ``model`` with the same weights and no compiled optimizer (a third the size)."""
+    import keras
+
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def save_bundle(bundle: Bundle, folder: str | Path) -> Path:
+    """Write ``bundle`` into ``folder`` (created if needed); returns the folder.
+
+    Each file is written beside its final name and then renamed, so an interrupted
+    save never leaves a half-written model where a good one was.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = _model_without_optimizer(bundle.model)
+    tmp_model = folder / f".{MODEL_FILE}.tmp.keras"
+    model.save(tmp_model)
+    tmp_model.replace(folder / MODEL_FILE)
+    config = {"tokens": to_dict(bundle.tokens), "model": to_dict(bundle.model_config),
+              "training": bundle.training, "card": bundle.card}
+    for name, text in ((VOCAB_FILE, bundle.vocab.to_json() + "\n"),
+                       (CONFIG_FILE, json.dumps(config, indent=2) + "\n"),
+                       (CARD_FILE, render_card(bundle))):
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(folder / name)
+    return folder
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _check_files(folder: Path) -> None:
+    if not folder.is_dir():
+        raise BundleError(f"No model bundle at {folder}: the folder does not exist.",
+                          f"{_RETRAIN} Or set {MODEL_DIR_ENV} to a bundle folder.")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise BundleError(f"The model bundle {folder} is incomplete: {', '.join(missing)} missing.",
+                          _RETRAIN)
+
+
+def _read_config(folder: Path) -> tuple[TokenConfig, ModelConfig, dict, dict]:
+    path = folder / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text())
+        tokens = from_dict(TokenConfig, data["tokens"])
+        model_config = from_dict(ModelConfig, data["model"])
+    except (OSError, ValueError, KeyError, TypeError, BachgenError) as exc:
+        raise BundleError(f"The bundle settings {path} cannot be read: {exc}.", _RETRAIN) from exc
+    return tokens, model_config, dict(data.get("training") or {}), dict(data.get("card") or {})
+
+
+def _read_model(path: Path) -> Any:
+    """Load ``model.keras`` after checking the archive is whole (CRC of every member)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise zipfile.BadZipFile(f"member {bad} fails its checksum")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        size = path.stat().st_size if path.exists() else 0
+        raise BundleError(f"The model file {path} is truncated or corrupt ({size} bytes; {exc}).",
+                          _RETRAIN) from exc
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # keras raises many types for a bad archive
+        raise BundleError(f"The model file {path} cannot be loaded: {type(exc).__name__}: {exc}",
+                          _RETRAIN) from exc
+
+
+def _output_sizes(model: Any) -> dict[str, int]:
+    """Vocabulary sizes the network was built for: embedding rows and logits units."""
+    sizes = {}
+    for layer in model.layers:
+        if layer.name == "embedding":
+            sizes["embedding"] = int(layer.input_dim)
+        if layer.name == "logits":
+            sizes["logits"] = int(layer.units)
+    return sizes
+
+
+def load_bundle(folder: str | Path | None = None) -> Bundle:
+    """Read a bundle written by :func:`save_bundle` (default: :func:`default_bundle_dir`)."""
+    folder = Path(folder) if folder is not None else default_bundle_dir()
+    _check_files(folder)
+    tokens, model_config, training, card = _read_config(folder)
+    vocab = Vocabulary.load(folder / VOCAB_FILE)
+    model = _read_model(folder / MODEL_FILE)
+    sizes = _output_sizes(model)
+    if "logits" not in sizes:
+        raise BundleError(f"The model in {folder} has no layer named 'logits'.", _RETRAIN)
+    expected = {"vocabulary.json": len(vocab), "config.json": model_config.vocab_size, **sizes}
+    if len(set(expected.values())) != 1:
+        detail = ", ".join(f"{k} {v}" for k, v in expected.items())
+        raise BundleError(
+            f"The bundle {folder} does not fit together: vocabulary sizes differ ({detail}).",
+            "The vocabulary and the model come from different trainings; copy all files of one "
+            "bundle together, or train again with `bachgen train --bundle-dir FOLDER`.")
+    return Bundle(model, vocab, tokens, model_config, card, training)
+
+
+# --------------------------------------------------------------------------- model card
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    if not rows:
+        return "_(none)_\n"
+    columns = columns or list(rows[0])
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        out.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value).replace("|", "\\|")
+
+
+def render_card(bundle: Bundle) -> str:
+    """The model card (``README.md``) from the bundle's settings and ``card`` facts.
+
+    ``card`` keys used: ``title``, ``summary`` (markdown), ``sections`` (a list of
+    ``{"title", "body"}`` markdown blocks, or ``{"title", "rows", "columns", "note"}``
+    tables), in that order.
+    """
+    card = bundle.card
+    lines = [f"# {card.get('title', 'bachgen model')}", ""]
+    if card.get("summary"):
+        lines += [str(card["summary"]).strip(), ""]
+    lines += ["## Files", "",
+              f"- `{MODEL_FILE}`: the network ({bundle.architecture}), weights without optimizer state",
+              f"- `{VOCAB_FILE}`: {len(bundle.vocab) - 1} words (+ id 0 = padding)",
+              f"- `{CONFIG_FILE}`: token, model and training settings, and these facts as JSON",
+              "", "## Settings", ""]
+    settings = [{"group": "tokens", "setting": k, "value": v} for k, v in to_dict(bundle.tokens).items()]
+    settings += [{"group": "model", "setting": k, "value": v}
+                 for k, v in to_dict(bundle.model_config).items()]
+    settings += [{"group": "training", "setting": k, "value": v}
+                 for k, v in (bundle.training.get("config") or {}).items()]
+    lines += [_table(settings, ["group", "setting", "value"])]
+    for section in card.get("sections", []):
+        lines += [f"## {section['title']}", ""]
+        if section.get("body"):
+            lines += [str(section["body"]).strip(), ""]
+        if "rows" in section:
+            lines += [_table(section["rows"], section.get("columns"))]
+        if section.get("note"):
+            lines += [str(section["note"]).strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,328 @@
+"""How well a model predicts Bach it never saw: ``bachgen evaluate``.
+
+Every model is scored on the held-out fugues (:data:`bachgen.dataset.HELD_OUT`), word
+by word, as the probability it gives to the word that actually comes next:
+
+- **cross-entropy** per event (nats and bits) and **top-1 / top-5 accuracy**;
+- **bits per note**: all bits spent on a piece over the number of notes in it. Different
+  tokenizations cut the same music into different numbers of words, but the notes stay
+  the same, so bits per note compares them fairly.
+
+Three models, over the same words:
+
+1. the bundle's network (``assets/model``), run through each held-out piece
+   **continuously**, the LSTM state carried from the first word to the last, exactly as
+   generation runs it (not in windows of ``seq_len``);
+2. an interpolated Kneser–Ney trigram (discount 0.75) counted on the fly from the
+   training pieces of the same split;
+3. the original project's architecture (word index / vocabulary size as one scalar
+   input, one LSTM, softmax), kept in ``assets/baseline``.
+
+**Unknown words.** A held-out piece may use a chord the training pieces never had. No
+model can name it, and mapping it to a known word would hide the miss, so every model
+is charged honestly and identically: each model keeps probability ``escape`` for "a
+word not in the vocabulary" (the Good–Turing estimate: words seen once over all
+training words), its known-word probabilities are scaled by ``1 - escape``, and an
+unknown word costs ``-log2(escape)`` plus the bits to spell it out (how many pitches,
+which pitches among the 88 keys, which of the durations seen in training). Unknown
+words count as misses for accuracy. As *input* (context) an unknown word is replaced by
+its nearest known word for the networks (:meth:`~bachgen.tokens.Vocabulary.nearest`),
+and breaks the context of the n-gram (it backs off). The first word of each piece has
+no context; all models score it with the training unigram distribution.
+
+The ``--generated`` option (scoring generated music) is added by
+:mod:`bachgen.quality`, which extends this command's parser through
+:func:`add_evaluate_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .config import CorpusConfig, TokenConfig
+from .errors import BundleError
+from .events import Piece
+from .tokens import LOWEST_PITCH, HIGHEST_PITCH, Vocabulary, parse_word
+
+#: Given one piece as ids (unknown words replaced by their nearest known word) and as
+#: words, the next-word probabilities: an array ``(n - 1, len(vocab))`` whose row ``t``
+#: is the distribution of word ``t + 1``.
+Predictor = Callable[[np.ndarray, Sequence[str]], np.ndarray]
+
+PIANO_KEYS = HIGHEST_PITCH - LOWEST_PITCH + 1
+MAX_PITCHES = 12  # the spelling model allows 0..11 pitches in one event
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One model's figures on a set of pieces."""
+
+    model: str
+    events: int
+    notes: int
+    unknown_words: int
+    bits: float
+    bits_per_event: float
+    bits_per_note: float
+    cross_entropy_nats: float
+    top1: float
+    top5: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- unknown words
+
+
+def escape_probability(vocab: Vocabulary) -> float:
+    """Good–Turing probability that the next word is one never seen: ``n1 / N``."""
+    total = sum(vocab.counts[1:])
+    once = sum(1 for c in vocab.counts[1:] if c == 1)
+    return min(0.5, max(once, 1) / max(total, 1))
+
+
+def spelling_bits(word: str, durations: int) -> float:
+    """Bits to spell out ``word`` from scratch: pitch count, which pitches, which duration.
+
+    ``durations`` is how many different durations the training words use (+1 for any
+    other). Summed over all possible words this gives at most 1, so it is a proper floor.
+    """
+    struck, held, _ = parse_word(word)
+    pitches = len(set(struck) | set(held))
+    k = min(pitches, MAX_PITCHES - 1)
+    return (math.log2(MAX_PITCHES) + math.log2(math.comb(PIANO_KEYS, k))
+            + math.log2(durations + 1))
+
+
+def duration_types(vocab: Vocabulary) -> int:
+    return len({word.partition(":")[2] for word in vocab.words[1:]})
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_pieces(name: str, predictor: Predictor, vocab: Vocabulary,
+                 sequences: Sequence[Sequence[str]], notes: int) -> Scores:
+    """Score ``predictor`` on word ``sequences`` (one per piece); ``notes`` in them all."""
+    escape = escape_probability(vocab)
+    durations = duration_types(vocab)
+    unigram = np.asarray(vocab.counts, dtype=np.float64)
+    unigram[0] = 0.0
+    unigram /= unigram.sum()
+    bits = 0.0
+    events = unknown = top1 = top5 = 0
+    for words in sequences:
+        if not words:
+            continue
+        ids = np.asarray([vocab.index.get(w, -1) for w in words], dtype=np.int64)
+        context, _ = vocab.encode_nearest(words)
+        probs = predictor(np.asarray(context, dtype=np.int32), words) if len(words) > 1 else None
+        for t, (word, target) in enumerate(zip(words, ids)):
+            dist = unigram if t == 0 else probs[t - 1]
+            events += 1
+            if target < 0:
+                unknown += 1
+                bits += -math.log2(escape) + spelling_bits(word, durations)
+                continue
+            p = float(dist[target])
+            bits += -math.log2(max(p, 1e-300) * (1.0 - escape))
+            best = np.argpartition(-dist, 5)[:5] if len(dist) > 5 else np.argsort(-dist)
+            top5 += int(target in best)
+            top1 += int(target == int(np.argmax(dist)))
+    events = max(events, 1)
+    return Scores(name, events, notes, unknown, bits, bits / events, bits / max(notes, 1),
+                  bits * math.log(2) / events, top1 / events, top5 / events)
+
+
+def network_predictor(model: Any) -> Predictor:
+    """Run a bachgen bundle's network through a whole piece at once (state carried).
+
+    The padding id is never a real next word, so its probability is removed and the
+    rest renormalised.
+    """
+
+    def predict(ids: np.ndarray, _words: Sequence[str]) -> np.ndarray:
+        logits = np.asarray(model(ids[None, :-1], training=False))[0].astype(np.float64)
+        logits[:, 0] = -np.inf
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    return predict
+
+
+# --------------------------------------------------------------------------- n-gram
+
+
+class KneserNey:
+    """Interpolated Kneser–Ney trigram over word ids (absolute discount ``discount``).
+
+    Built from id sequences of the training pieces; each piece starts with two
+    begin-of-piece marks. The lowest order is interpolated with a uniform distribution
+    over the vocabulary, so every known word has a probability above zero.
+    """
+
+    BOS = -2
+
+    def __init__(self, sequences: Sequence[Sequence[int]], vocab_size: int,
+                 discount: float = 0.75) -> None:
+        self.size = vocab_size
+        self.d = discount
+        tri: Counter[tuple[int, int, int]] = Counter()
+        for seq in sequences:
+            padded = [self.BOS, self.BOS, *seq]
+            tri.update(zip(padded, padded[1:], padded[2:]))
+        # trigram level: c(u v w), and per context (u, v) the total and the number of types
+        self.tri: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+        for (u, v, w), c in tri.items():
+            self.tri[(u, v)][w] = c
+        # bigram level with continuation counts N1+(. v w)
+        cont2: dict[int, Counter[int]] = defaultdict(Counter)
+        for (u, v, w) in tri:
+            cont2[v][w] += 1
+        self.bi = {v: dict(c) for v, c in cont2.items()}
+        # unigram level with continuation counts N1+(. w)
+        cont1: Counter[int] = Counter()
+        for (v, w) in {(v, w) for (_, v, w) in tri}:
+            cont1[w] += 1
+        total = sum(cont1.values())
+        uni = np.full(vocab_size, 0.0)
+        for w, c in cont1.items():
+            if 0 < w < vocab_size:
+                uni[w] = max(c - self.d, 0.0) / total
+        uniform = np.zeros(vocab_size)
+        uniform[1:] = 1.0 / (vocab_size - 1)
+        uni += self.d * len(cont1) / total * uniform
+        self.uni = uni / uni.sum()
+
+    def _level(self, counts: dict[int, int] | None, lower: np.ndarray) -> np.ndarray:
+        if not counts:
+            return lower
+        total = sum(counts.values())
+        dist = lower * (self.d * len(counts) / total)
+        for w, c in counts.items():
+            dist[w] += (c - self.d) / total
+        return dist
+
+    def distribution(self, u: int, v: int) -> np.ndarray:
+        """P(w | u v) for every id ``w`` (index 0, padding, gets 0)."""
+        p2 = self._level(self.bi.get(v), self.uni.copy())
+        return self._level(self.tri.get((u, v)), p2)
+
+    def predictor(self, vocab: Vocabulary) -> Predictor:
+        """Next-word distributions for a piece (unknown words break the context)."""
+
+        def predict(_ids: np.ndarray, words: Sequence[str]) -> np.ndarray:
+            ids = [vocab.index.get(w, -1) for w in words]
+            padded = [self.BOS, self.BOS, *ids]
+            return np.stack([self.distribution(padded[t + 1], padded[t + 2])
+                             for t in range(len(ids) - 1)])
+
+        return predict
+
+
+# --------------------------------------------------------------------------- the three models
+
+
+def test_words(pieces: Sequence[Piece], tokens: TokenConfig) -> tuple[list[list[str]], int]:
+    """Held-out word sequences under ``tokens`` (one per piece) and their note count."""
+    from .dataset import note_count, piece_words
+
+    return piece_words(pieces, tokens, training=False), sum(note_count(p, tokens) for p in pieces)
+
+
+def evaluate_bundle(bundle: Any, pieces: Sequence[Piece], name: str = "lstm") -> Scores:
+    """Score a bundle's network on ``pieces`` (use the held-out ones)."""
+    sequences, notes = test_words(pieces, bundle.tokens)
+    return score_pieces(name, network_predictor(bundle.model), bundle.vocab, sequences, notes)
+
+
+def evaluate_ngram(train: Sequence[Piece], test: Sequence[Piece], tokens: TokenConfig,
+                   vocab: Vocabulary, name: str = "kneser-ney-trigram") -> Scores:
+    """Count a Kneser–Ney trigram on ``train`` and score it on ``test`` over ``vocab``'s words."""
+    from .dataset import piece_words
+
+    train_ids = [[vocab.index.get(w, -1) for w in seq]
+                 for seq in piece_words(train, tokens, training=True)]
+    model = KneserNey(train_ids, len(vocab))
+    sequences, notes = test_words(test, tokens)
+    return score_pieces(name, model.predictor(vocab), vocab, sequences, notes)
+
+
+def evaluate_all(pieces: Sequence[Piece], model_dir: Path, baseline_dir: Path | None) -> dict:
+    """The comparison the model card and ``bachgen evaluate`` report."""
+    from .bundle import load_bundle
+    from .dataset import HELD_OUT, split_pieces
+
+    bundle = load_bundle(model_dir)
+    split = split_pieces(pieces)
+    results = [evaluate_bundle(bundle, split.test, "lstm (shipped)"),
+               evaluate_ngram(split.train, split.test, bundle.tokens, bundle.vocab)]
+    baseline_error = None
+    if baseline_dir is not None:
+        try:
+            baseline = load_bundle(baseline_dir)
+            results.append(evaluate_bundle(baseline, split.test, "original-architecture baseline"))
+        except BundleError as exc:
+            baseline_error = str(exc)
+    return {
+        "held_out": list(HELD_OUT),
+        "method": "network run continuously through each held-out piece (state carried); "
+                  "unknown words charged escape + spelling bits, identically for all models",
+        "escape_probability": escape_probability(bundle.vocab),
+        "models": [r.to_dict() for r in results],
+        **({"baseline_error": baseline_error} if baseline_error else {}),
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def default_baseline_dir() -> Path:
+    """``assets/baseline`` beside the package."""
+    return Path(__file__).resolve().parent.parent / "assets" / "baseline"
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import corpus
+    from .bundle import default_bundle_dir
+
+    pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
+    model_dir = Path(args.bundle) if args.bundle else default_bundle_dir()
+    baseline_dir = None if args.no_baseline else Path(args.baseline or default_baseline_dir())
+    report = evaluate_all(pieces, model_dir, baseline_dir)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"Held-out fugues: {', '.join(report['held_out'])}")
+    print(f"{'model':<32} {'bits/note':>9} {'bits/event':>10} {'top-1':>6} {'top-5':>6} {'unknown':>7}")
+    for row in report["models"]:
+        print(f"{row['model']:<32} {row['bits_per_note']:>9.3f} {row['bits_per_event']:>10.3f} "
+              f"{row['top1']:>6.3f} {row['top5']:>6.3f} {row['unknown_words']:>7}")
+    if report.get("baseline_error"):
+        print(f"baseline not scored: {report['baseline_error']}")
+    return 0
+
+
+def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``bachgen evaluate`` on the ``commands`` sub-parsers; returns its parser.
+
+    Other modules may add options to the returned parser (``--generated``).
+    """
+    p = commands.add_parser("evaluate", help="score the model on the held-out fugues")
+    p.add_argument("--bundle", help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR)")
+    p.add_argument("--baseline", help="baseline bundle folder (default: assets/baseline)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")
+    p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(handler=cmd_evaluate)
+    return p

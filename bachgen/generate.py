@@ -1,0 +1,153 @@
+"""``bachgen generate``: new music from the command line, written to MIDI, WAV, PNG, MusicXML, SVG.
+
+Prints a JSON summary (events, notes, seconds of music, loop recoveries, longest copied
+run, seconds per stage). ``--fugue all --out-dir DIR`` makes one piece from each of the
+48 fugues. A seed file that cannot be used ends the command with one line and status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import catalog
+from .config import CorpusConfig, RenderConfig, SamplingConfig
+from .errors import ConfigError, SeedFileError
+
+
+def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser("generate", help="write new music in the style of the fugues")
+    p.add_argument("--fugue", default="wtc1f02",
+                   help="seed fugue id (e.g. wtc1f02), 'random' for a random place, 'none' for no "
+                        "seed, or 'all' for one piece per fugue (needs --out-dir)")
+    p.add_argument("--start-bar", type=int, default=1, help="bar of the fugue the seed starts at")
+    p.add_argument("--seed-file", help="your own MIDI / MusicXML / kern file as the seed")
+    p.add_argument("--events", type=int, default=SamplingConfig.events, help="new events to write")
+    p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same music)")
+    p.add_argument("--candidates", type=int, default=1, help="pieces drawn at once; the best is kept")
+    p.add_argument("--copy-limit", type=int, default=SamplingConfig.copy_limit,
+                   help="longest run of events allowed to copy the corpus (0: no check)")
+    p.add_argument("--snap", default="c-major", choices=["c-major", "to-c", "off"])
+    p.add_argument("--tempo", type=float, default=80.0, help="quarter notes per minute")
+    p.add_argument("--with-seed", action="store_true", help="put the seed excerpt before the new music")
+    p.add_argument("--soundfont", help="an .sf2 file for the audio")
+    p.add_argument("--midi", help="write the MIDI file here")
+    p.add_argument("--wav", help="write the audio here")
+    p.add_argument("--pianoroll", help="write the piano roll (PNG) here")
+    p.add_argument("--musicxml", help="write the score (MusicXML) here")
+    p.add_argument("--svg", help="write the engraved score (SVG) here")
+    p.add_argument("--out-dir", help="with --fugue all: folder for <fugue>.mid/.wav/.png")
+    p.add_argument("--model", help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR)")
+    p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
+    p.add_argument("--step", default="numpy", choices=["numpy", "tf"], help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_generate)
+    return p
+
+
+def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
+    from .pipeline import ComposeSettings, SeedSpec
+
+    if args.seed_file:
+        path = Path(args.seed_file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SeedFileError(f"Cannot read the seed file {path}: {exc.strerror or exc}.",
+                                "Check the path.") from exc
+        seed = SeedSpec(fugue=None, file_bytes=data, file_name=path.name)
+    elif fugue == "random":
+        seed = SeedSpec(fugue=None, random_place=True)
+    elif fugue in (None, "none"):
+        seed = SeedSpec(fugue=None)
+    else:
+        seed = SeedSpec(fugue=fugue, start_bar=args.start_bar)
+    sampling = SamplingConfig(events=args.events, temperature=args.temperature, top_k=args.top_k,
+                              top_p=args.top_p, seed=args.seed, candidates=args.candidates,
+                              copy_limit=args.copy_limit)
+    render = RenderConfig(tempo_bpm=args.tempo, snap=args.snap, include_seed=args.with_seed,
+                          audio=bool(args.wav) or all_outputs,
+                          score=bool(args.musicxml or args.svg), soundfont=args.soundfont)
+    return ComposeSettings(seed=seed, sampling=sampling, render=render)
+
+
+def _write(path: str | None, data: bytes | str | None, written: list[str]) -> None:
+    if not path or data is None:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        target.write_text(data, encoding="utf-8")
+    else:
+        target.write_bytes(data)
+    written.append(str(target))
+
+
+def _summary(composition, written: list[str]) -> dict:
+    stats = composition.stats
+    return {
+        "events": stats["events"],
+        "notes": stats["notes"],
+        "seconds_of_music": stats["seconds"],
+        "loop_recoveries": stats["loop_recoveries"],
+        "longest_copied_run": stats["longest_copied_run"],
+        "seed": stats["seed_source"],
+        "random_seed": stats["random_seed"],
+        "mapped_seed_events": stats["mapped_seed_events"],
+        "key": stats["key"],
+        "timings_s": {k: round(v, 3) for k, v in composition.timings.items()},
+        "notices": composition.notices,
+        "files": written,
+    }
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .pipeline import Engine, compose
+
+    corpus = CorpusConfig.from_env(corpus_dir=args.corpus_dir)
+    if args.fugue == "all":
+        if not args.out_dir:
+            raise ConfigError("--fugue all needs --out-dir FOLDER.")
+        if args.seed_file:
+            raise ConfigError("--fugue all and --seed-file cannot be used together.")
+        for flag in ("midi", "wav", "pianoroll", "musicxml", "svg"):
+            if getattr(args, flag):
+                raise ConfigError(f"--fugue all writes into --out-dir; leave out --{flag}.")
+    elif args.fugue not in ("none", "random"):
+        try:
+            catalog.fugue(args.fugue)
+        except KeyError:
+            raise ConfigError(f"Unknown fugue {args.fugue!r}.",
+                              "Use an id from `bachgen corpus list` (e.g. wtc1f02), random, none or all.") from None
+    engine = Engine.load(args.model, corpus, backend=args.step)
+    if args.fugue != "all":
+        settings = _settings(args, args.fugue, all_outputs=False)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON summary
+            composition = compose(settings, engine)
+        written: list[str] = []
+        _write(args.midi, composition.midi, written)
+        _write(args.wav, composition.wav, written)
+        _write(args.pianoroll, composition.png, written)
+        _write(args.musicxml, composition.musicxml, written)
+        _write(args.svg, composition.svg, written)
+        print(json.dumps(_summary(composition, written), indent=2))
+        return 0
+    out = Path(args.out_dir)
+    pieces = []
+    for fugue_id in catalog.fugue_ids():
+        settings = _settings(args, fugue_id, all_outputs=True)
+        with contextlib.redirect_stdout(sys.stderr):
+            composition = compose(settings, engine)
+        written = []
+        _write(str(out / f"{fugue_id}.mid"), composition.midi, written)
+        _write(str(out / f"{fugue_id}.wav"), composition.wav, written)
+        _write(str(out / f"{fugue_id}.png"), composition.png, written)
+        pieces.append({"fugue": fugue_id, **_summary(composition, written)})
+    print(json.dumps({"pieces": pieces}, indent=2))
+    return 0

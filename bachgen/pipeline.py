@@ -1,0 +1,454 @@
+"""From settings to finished music: seed -> sample -> piece -> MIDI, audio, piano roll, score.
+
+:class:`Engine` is loaded once (model bundle, step function, corpus index, synthesizer)
+and shared by every caller; :func:`compose` turns one :class:`ComposeSettings` into a
+:class:`Composition` holding every output and what happened on the way (statistics,
+notices, seconds per stage). Optional renderers that are missing (FluidSynth,
+verovio) give a notice instead of an error; bad input raises a
+:class:`~bachgen.errors.BachgenError`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import catalog
+from .config import CorpusConfig, RenderConfig, SamplingConfig, TokenConfig
+from .errors import ConfigError, CorpusError, MissingDependencyError, RenderError, SeedFileError
+from .events import Piece, shift_to_common_key
+from .tokens import HIGHEST_PITCH, LOWEST_PITCH, decode_words, parse_word, piece_to_words, transpositions
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class SeedSpec:
+    """Where the music starts.
+
+    ``fugue`` (a catalogue id) from ``start_bar`` (1-based) — or from event
+    ``start_event`` (0-based) when given; ``random_place``: a random place in the
+    corpus chosen by the random seed; ``file_bytes``: the user's own MIDI / MusicXML /
+    kern file (its last events are the seed); nothing (``fugue=None``): a neutral start.
+    """
+
+    fugue: str | None = "wtc1f02"
+    start_bar: int = 1
+    random_place: bool = False
+    file_bytes: bytes | None = None
+    file_name: str = ""
+    start_event: int | None = None
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    seed: SeedSpec = SeedSpec()
+    sampling: SamplingConfig = SamplingConfig()
+    render: RenderConfig = RenderConfig()
+
+
+@dataclass
+class Composition:
+    """Everything one :func:`compose` call made."""
+
+    settings: ComposeSettings
+    piece: Piece
+    seed_piece: Piece | None
+    seed_end_tick: int | None
+    ids: list[int]
+    midi: bytes
+    wav: bytes | None
+    png: bytes
+    musicxml: bytes | None
+    svg: str | None
+    stats: dict
+    notices: list[str]
+    timings: dict[str, float]
+    words: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- corpus words
+
+
+def _words_cache_path(config: CorpusConfig, fugue_id: str, tokens: TokenConfig) -> Path:
+    sha = catalog.fugue(fugue_id).sha256[:16]
+    tag = f"{tokens.transpose}-{int(tokens.holds)}-{tokens.grid}-{tokens.max_event_quarters:g}"
+    return config.cache_path / "words" / f"{fugue_id}-{sha}-{tag}.json"
+
+
+def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tuple[list[str], Piece]:
+    """A fugue's words as the model reads them (moved to C / a under ``transpose="common"``)
+    and the Piece they come from (same transposition). Words are cached on disk."""
+    from . import corpus
+
+    piece = corpus.load_piece(fugue_id, config)
+    version = transpositions(piece, tokens, training=False)[0]
+    path = _words_cache_path(config, fugue_id, tokens)
+    try:
+        words = json.loads(path.read_text())
+        if isinstance(words, list) and all(isinstance(w, str) for w in words):
+            return words, version
+    except (OSError, ValueError):
+        pass
+    words = piece_to_words(version, tokens)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(words))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache only costs time
+    return words, version
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class Engine:
+    """The loaded model and everything shared between compositions (thread-safe).
+
+    ``corpus_available`` says whether the 48 fugues can be read; generation from an
+    uploaded file or from no seed works without them (then with no copy guard and no
+    re-seeding from the corpus).
+    """
+
+    def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy",
+                 copy_limit: int | None = None) -> None:
+        from . import sampling
+
+        self.bundle = bundle
+        self.vocab = bundle.vocab
+        self.tokens: TokenConfig = bundle.tokens
+        self.seq_len = int(bundle.model_config.seq_len)
+        self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
+        self.step = sampling.make_step(bundle.model, backend)
+        self.backend = backend
+        self.lock = threading.Lock()  # one inference at a time
+        self._init_lock = threading.Lock()
+        self._corpus: dict[str, tuple[list[str], Piece]] | None = None
+        self._corpus_ok: bool | None = None
+        self._copy_index: dict[int, Any] = {}
+        self._forms: dict[int, Any] = {}
+        self._synths: dict[str | None, Any] = {}
+        self.audio_notice: str | None = None
+        self._default_limit = copy_limit
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
+             backend: str = "numpy") -> "Engine":
+        """Load the bundle (default ``assets/model`` or ``$BACHGEN_MODEL_DIR``)."""
+        from .bundle import load_bundle
+
+        return cls(load_bundle(bundle_dir), corpus, backend)
+
+    # -- corpus
+    @property
+    def corpus_available(self) -> bool:
+        if self._corpus_ok is None:
+            from . import corpus
+
+            self._corpus_ok = corpus.is_complete(self.corpus_config)
+        return self._corpus_ok
+
+    def corpus_words(self) -> dict[str, tuple[list[str], Piece]]:
+        """Every fugue's words under the model's token settings (read once)."""
+        with self._init_lock:
+            if self._corpus is None:
+                if not self.corpus_available:
+                    raise CorpusError("The corpus of the 48 fugues is not available.",
+                                      "Run `bachgen corpus download` or set BACHGEN_CORPUS_DIR.")
+                self._corpus = {fid: fugue_words(fid, self.corpus_config, self.tokens)
+                                for fid in catalog.fugue_ids()}
+            return self._corpus
+
+    def copy_index(self, limit: int):
+        """The :class:`~bachgen.sampling.CopyIndex` of the corpus for ``limit`` (built once)."""
+        from .sampling import CopyIndex, VocabForms
+
+        words = self.corpus_words()
+        with self._init_lock:
+            if limit not in self._copy_index:
+                index = CopyIndex([w for w, _ in words.values()], limit, names=list(words))
+                self._copy_index[limit] = index
+                self._forms[limit] = VocabForms(self.vocab, index)
+            return self._copy_index[limit], self._forms[limit]
+
+    def random_excerpt(self, rng: np.random.Generator, length: int) -> list[str]:
+        """``length`` consecutive words from a random place of the corpus."""
+        words = self.corpus_words()
+        ids = list(words)
+        fugue_id = ids[int(rng.integers(len(ids)))]
+        seq = words[fugue_id][0]
+        start = int(rng.integers(max(1, len(seq) - length + 1)))
+        return seq[start:start + length]
+
+    # -- audio
+    def synthesizer(self, soundfont: str | None = None):
+        """A shared :class:`~bachgen.audio.Synthesizer` (``None`` with :attr:`audio_notice`
+        set when FluidSynth is not installed)."""
+        from . import audio
+
+        with self._init_lock:
+            if soundfont not in self._synths:
+                try:
+                    self._synths[soundfont] = audio.Synthesizer(soundfont)
+                except MissingDependencyError as exc:
+                    self.audio_notice = f"Audio is off: {exc}"
+                    self._synths[soundfont] = None
+            return self._synths[soundfont]
+
+
+# --------------------------------------------------------------------------- seed
+
+
+@dataclass
+class _Seed:
+    words: list[str]
+    ids: list[int]
+    mapped: int
+    key: str | None          # key of the seed as given (before any move to C / a)
+    shift: int               # semitones the seed was moved for the model
+    time_signature: tuple[int, int]
+    name: str
+    source: str
+
+
+def _word_ticks(words: list[str]) -> int:
+    return sum(parse_word(w)[2] for w in words)
+
+
+def _seed_from_fugue(spec: SeedSpec, engine: Engine, rng: np.random.Generator) -> _Seed:
+    words_by_fugue = engine.corpus_words()
+    n = engine.seq_len
+    if spec.random_place:
+        ids = list(words_by_fugue)
+        fugue_id = ids[int(rng.integers(len(ids)))]
+        words, version = words_by_fugue[fugue_id]
+        start = int(rng.integers(max(1, len(words) - n + 1)))
+        source = f"{fugue_id} from event {start}"
+    else:
+        fugue_id = spec.fugue or ""
+        try:
+            catalog.fugue(fugue_id)
+        except KeyError:
+            raise ConfigError(f"Unknown fugue {fugue_id!r}.",
+                              "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
+        words, version = words_by_fugue[fugue_id]
+        if spec.start_event is not None:
+            if not 0 <= spec.start_event < len(words):
+                raise ConfigError(f"start_event must be between 0 and {len(words) - 1} for {fugue_id}.")
+            start = spec.start_event
+            source = f"{fugue_id} from event {start}"
+        else:
+            bars = max(1, -(-version.end // version.bar_ticks))
+            if not 1 <= spec.start_bar <= bars:
+                raise ConfigError(f"start_bar must be between 1 and {bars} for {fugue_id}.")
+            tick = (spec.start_bar - 1) * version.bar_ticks
+            first = min((note.start for note in version.notes), default=0)
+            time_at, start = first, len(words)
+            for i, word in enumerate(words):
+                if time_at >= tick:
+                    start = i
+                    break
+                time_at += parse_word(word)[2]
+            source = f"{fugue_id} from bar {spec.start_bar}"
+        start = max(0, min(start, len(words) - n))
+    excerpt = words[start:start + n]
+    item = catalog.fugue(fugue_id)
+    shift = shift_to_common_key(item.key) if engine.tokens.transpose == "common" else 0
+    ids, mapped = engine.vocab.encode_nearest(excerpt)
+    return _Seed(excerpt, ids, mapped, item.key, shift, version.time_signature, fugue_id, source)
+
+
+def _seed_from_file(spec: SeedSpec, engine: Engine) -> tuple[_Seed, list[str]]:
+    from . import harmony, seeds
+
+    piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
+    key = piece.key or harmony.estimate_key(piece)
+    piece = replace(piece, key=key)
+    version = transpositions(piece, engine.tokens, training=False)[0]
+    shift = shift_to_common_key(key) if engine.tokens.transpose == "common" else 0
+    words = piece_to_words(version, engine.tokens)
+    if not words:
+        raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
+                            "Use a file with at least a few notes.")
+    excerpt = words[-engine.seq_len:]
+    ids, mapped = engine.vocab.encode_nearest(excerpt)
+    # the seed as the model reads it: the known words (unknown ones replaced)
+    excerpt = [engine.vocab.words[i] for i in ids]
+    notes = list(getattr(report, "notes", []) or [])
+    name = Path(spec.file_name).stem if spec.file_name else "seed"
+    return _Seed(excerpt, ids, mapped, key, shift, piece.time_signature, name, f"file {spec.file_name}"), notes
+
+
+def _no_seed(engine: Engine) -> _Seed:
+    from .sampling import neutral_word
+
+    vid = neutral_word(engine.vocab)
+    key = "C" if engine.tokens.transpose == "common" else None
+    return _Seed([], [vid], 0, key, 0, (4, 4), "bachgen", "no seed")
+
+
+# --------------------------------------------------------------------------- compose
+
+
+def _fit_keyboard(piece: Piece) -> Piece:
+    notes = []
+    for note in piece.notes:
+        pitch = note.pitch
+        while pitch > HIGHEST_PITCH:
+            pitch -= 12
+        while pitch < LOWEST_PITCH:
+            pitch += 12
+        notes.append(note if pitch == note.pitch else replace(note, pitch=pitch))
+    return piece.with_notes(notes)
+
+
+def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None) -> Composition:
+    """Make one piece from ``settings`` with ``engine`` (see the module docstring)."""
+    from . import harmony, midi, pianoroll, sampling
+
+    report = progress or (lambda stage, fraction: None)
+    timings: dict[str, float] = {}
+    notices: list[str] = []
+    t_all = time.perf_counter()
+    spec, cfg, render = settings.seed, settings.sampling, settings.render
+    rng, seed_used = sampling.new_rng(cfg.seed)
+
+    # seed
+    report("seed", 0.0)
+    t = time.perf_counter()
+    if spec.file_bytes is not None:
+        seed, file_notes = _seed_from_file(spec, engine)
+        notices += file_notes
+    elif spec.random_place or spec.fugue:
+        seed = _seed_from_fugue(spec, engine, rng)
+    else:
+        seed = _no_seed(engine)
+    if seed.mapped:
+        notices.append(f"{seed.mapped} of {len(seed.ids)} seed events were not in the model's "
+                       "vocabulary and were replaced by the nearest known ones.")
+    timings["seed"] = time.perf_counter() - t
+
+    # sample
+    report("sample", 0.05)
+    t = time.perf_counter()
+    copy_index = forms = reseed = None
+    if engine.corpus_available:
+        if cfg.copy_limit:
+            copy_index, forms = engine.copy_index(cfg.copy_limit)
+
+        def reseed(generator: np.random.Generator, length: int) -> list[int]:
+            return engine.vocab.encode_nearest(engine.random_excerpt(generator, length))[0]
+    elif spec.file_bytes is not None or not spec.fugue:
+        notices.append("The corpus is not available, so the music is not checked for copies "
+                       "of the fugues.")
+    timings["index"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with engine.lock:
+        result = sampling.sample(
+            engine.step, [seed.ids] * cfg.candidates, cfg, rng, vocab=engine.vocab,
+            copy_index=copy_index, forms=forms, reseed=reseed, context_len=engine.seq_len,
+            progress=lambda f: report("sample", 0.05 + 0.6 * f))
+    row = sampling.best_row(result)
+    ids = result.ids[row]
+    words = engine.vocab.decode(ids)
+    timings["sample"] = time.perf_counter() - t
+
+    # piece
+    template = Piece((), name=f"bachgen from {seed.name}", key=None, time_signature=seed.time_signature)
+    all_words = (seed.words + words) if (render.include_seed and seed.words) else words
+    piece = decode_words(all_words, 0, template)
+    seed_end_tick = _word_ticks(seed.words) if (render.include_seed and seed.words) else None
+    seed_piece = decode_words(seed.words, 0, template) if seed.words else None
+    if seed.shift:  # back to the key of the seed
+        piece = _fit_keyboard(piece.transpose(-seed.shift))
+        seed_piece = seed_piece.transpose(-seed.shift) if seed_piece is not None else None
+    key = seed.key or harmony.estimate_key(piece)
+    piece = replace(piece, key=key)
+    if seed_piece is not None:
+        seed_piece = replace(seed_piece, key=key)
+    piece = harmony.apply_snap(piece, render.snap)
+
+    longest = None
+    if copy_index is not None:
+        longest = copy_index.longest_run(words)
+    stats: dict[str, Any] = {
+        "events": len(ids),
+        "notes": len(piece.notes),
+        "seconds": round(piece.seconds(render.tempo_bpm), 2),
+        "loop_recoveries": result.loop_recoveries[row],
+        "reseeds": result.reseeds[row],
+        "stuck_in_loop": result.stuck[row],
+        "copy_masks": result.copy_masks[row],
+        "longest_copied_run": longest,
+        "mapped_seed_events": seed.mapped,
+        "seed_events": len(seed.words),
+        "seed_source": seed.source,
+        "key": piece.key,
+        "random_seed": seed_used,
+        "candidates": cfg.candidates,
+        "chosen_candidate": row,
+        "mean_log_prob": round(result.mean_log_prob[row], 4),
+        "step": engine.backend,
+    }
+
+    # renderers
+    report("midi", 0.7)
+    t = time.perf_counter()
+    midi_bytes = midi.piece_to_midi_bytes(piece, render.tempo_bpm)
+    timings["midi"] = time.perf_counter() - t
+
+    wav = None
+    t = time.perf_counter()
+    if render.audio:
+        report("audio", 0.75)
+        synth = engine.synthesizer(render.soundfont)
+        if synth is None:
+            notices.append(engine.audio_notice or "Audio is off: FluidSynth is not installed.")
+        else:
+            try:
+                wav = synth.wav_bytes(piece, render.tempo_bpm)
+            except MissingDependencyError as exc:
+                notices.append(f"Audio is off: {exc}")
+            except RenderError as exc:
+                notices.append(f"No audio: {exc}")
+    timings["audio"] = time.perf_counter() - t
+
+    report("pianoroll", 0.85)
+    t = time.perf_counter()
+    png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name)
+    timings["pianoroll"] = time.perf_counter() - t
+
+    musicxml = svg = None
+    t = time.perf_counter()
+    if render.score:
+        report("score", 0.9)
+        from . import score
+
+        try:
+            musicxml = score.musicxml_bytes(piece, render.tempo_bpm)
+        except (MissingDependencyError, RenderError) as exc:
+            notices.append(f"No score: {exc}")
+        if musicxml is not None:
+            try:
+                svg = score.score_svg(piece, render.tempo_bpm)
+            except MissingDependencyError as exc:
+                notices.append(f"The engraved score is off: {exc}")
+            except RenderError as exc:
+                notices.append(f"No engraved score: {exc}")
+    timings["score"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t_all
+    report("done", 1.0)
+    return Composition(settings, piece, seed_piece, seed_end_tick, list(ids), midi_bytes, wav, png,
+                       musicxml, svg, stats, notices, timings, words)
+
+
+__all__ = ["SeedSpec", "ComposeSettings", "RenderConfig", "SamplingConfig", "Engine", "Composition",
+           "compose", "fugue_words"]

@@ -1,0 +1,180 @@
+"""Sheet music: a Piece as MusicXML (music21) and as SVG engraved by verovio.
+
+The piece is written for piano on a grand staff: notes from middle C (MIDI 60) up
+on the treble staff, lower notes on the bass staff. Each staff is *chordified*
+(notes sounding together become one chord, notes held across a change are tied),
+which always gives valid notation for any generated texture (one voice per staff,
+no independent voice lines). Times are first
+snapped to the nearer of a 32nd-note or 16th-triplet grid
+(:func:`bachgen.seeds.snap_tick`), so no unreadable durations appear.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .errors import MissingDependencyError, RenderError
+from .events import Note, Piece
+from .harmony import merge_unisons
+from .midi import check_tempo
+from .seeds import snap_tick
+
+#: Lowest pitch written on the treble staff (middle C).
+SPLIT_PITCH = 60
+
+
+def _music21():
+    try:
+        import music21
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "The score needs music21, which is not installed.",
+            "Install it with: pip install music21 (MIDI, audio and the piano roll still work).",
+        ) from exc
+    return music21
+
+
+def notation_grid(piece: Piece) -> Piece:
+    """``piece`` with every start and end on the 32nd / 16th-triplet grid (each note >= 1 step)."""
+    notes = []
+    for note in piece.notes:
+        start = snap_tick(note.start, piece.resolution)
+        end = snap_tick(note.end, piece.resolution)
+        if end <= start:
+            end = start + piece.resolution // 8
+        notes.append(Note(start, end - start, note.pitch, note.voice))
+    return piece.with_notes(merge_unisons(notes))
+
+
+def _tie(music21, previous):
+    """The tie type for the earlier half of a held note, given the tie it already has."""
+    if previous.tie is not None and previous.tie.type in ("stop", "continue"):
+        return music21.tie.Tie("continue")
+    return music21.tie.Tie("start")
+
+
+def _staff(music21, notes: list[Note], piece: Piece, part_name: str, clef, tempo: float | None):
+    """One staff (a music21 ``PartStaff``) holding ``notes``, chordified with ties.
+
+    The chords are made by :func:`bachgen.tokens.chordify` (much faster than
+    music21's own) and appended in order; held pitches are tied from the chord before.
+    """
+    from .config import TokenConfig
+    from .tokens import chordify
+
+    resolution = piece.resolution
+    staff = music21.stream.PartStaff()
+    staff.partName = part_name
+    staff.append(clef)
+    staff.append(music21.meter.TimeSignature(f"{piece.time_signature[0]}/{piece.time_signature[1]}"))
+    if piece.key:
+        try:
+            staff.append(music21.key.Key(piece.key))
+        except Exception:  # noqa: BLE001 - an odd key name only loses the key signature
+            pass
+    if tempo is not None:
+        staff.append(music21.tempo.MetronomeMark(number=round(tempo)))
+    events = chordify(piece.with_notes(notes), TokenConfig(grid=1, max_event_quarters=1e9))
+    elements = []
+    position = 0
+    previous: dict[int, object] = {}  # pitch -> the music21 note sounding it in the last chord
+    for event in events:
+        if event.start > position:
+            elements.append(music21.note.Rest(quarterLength=Fraction(event.start - position,
+                                                                     resolution)))
+            previous = {}
+        length = Fraction(event.duration, resolution)
+        pitches = sorted(event.struck + event.held)
+        current: dict[int, object] = {}
+        if not pitches:
+            elements.append(music21.note.Rest(quarterLength=length))
+        else:
+            element = (music21.note.Note(pitches[0], quarterLength=length) if len(pitches) == 1
+                       else music21.chord.Chord(pitches, quarterLength=length))
+            members = [element] if len(pitches) == 1 else list(element.notes)
+            for pitch, member in zip(pitches, members):
+                current[pitch] = member
+                if pitch in event.held and pitch in previous:
+                    previous[pitch].tie = _tie(music21, previous[pitch])
+                    member.tie = music21.tie.Tie("stop")
+            elements.append(element)
+        previous = current
+        position = event.start + event.duration
+    end = max(piece.end, piece.bar_ticks)
+    if end > position:  # pad the staff to the same length as the other one
+        elements.append(music21.note.Rest(quarterLength=Fraction(end - position, resolution)))
+    staff.append(elements)
+    return staff
+
+
+def piece_to_score(piece: Piece, tempo_bpm: float = 80):
+    """The piece as a music21 ``Score`` (grand staff, measures, ties made)."""
+    music21 = _music21()
+    tempo = check_tempo(tempo_bpm)
+    piece = notation_grid(piece)
+    upper = [n for n in piece.notes if n.pitch >= SPLIT_PITCH]
+    lower = [n for n in piece.notes if n.pitch < SPLIT_PITCH]
+    score = music21.stream.Score()
+    score.insert(0, music21.metadata.Metadata())
+    score.metadata.title = piece.name or "bachgen"
+    score.metadata.composer = "bachgen, after J. S. Bach"
+    treble = _staff(music21, upper, piece, "Piano", music21.clef.TrebleClef(), tempo)
+    bass = _staff(music21, lower, piece, "Piano", music21.clef.BassClef(), None)
+    score.insert(0, treble)
+    score.insert(0, bass)
+    score.insert(0, music21.layout.StaffGroup([treble, bass], name="Piano", symbol="brace",
+                                              barTogether=True))
+    score.makeNotation(inPlace=True)
+    return score
+
+
+def musicxml_bytes(piece: Piece, tempo_bpm: float = 80) -> bytes:
+    """The piece as an uncompressed MusicXML document (UTF-8 bytes)."""
+    music21 = _music21()
+    score = piece_to_score(piece, tempo_bpm)
+    try:
+        exporter = music21.musicxml.m21ToXml.GeneralObjectExporter(score)
+        return exporter.parse()
+    except Exception as exc:  # music21 raises many types; report instead of crashing the app
+        raise RenderError(f"music21 could not write the score: {exc}.") from exc
+
+
+def score_svg(piece: Piece, tempo_bpm: float = 80, *, max_pages: int | None = None,
+              page_width: int = 2100, scale: int = 40, musicxml: bytes | None = None) -> str:
+    """The engraved score as SVG: **all pages**, one ``<svg>`` element per page, concatenated.
+
+    ``max_pages`` keeps only the first pages (``None``: all). ``page_width`` and
+    ``scale`` are verovio's options (page width in tenths of a millimetre at scale
+    100; notes drawn at ``scale`` percent), so the defaults fit a wide web page.
+    Page height adapts to the music. Pass ``musicxml`` (from :func:`musicxml_bytes`
+    for the same piece) to skip making it again.
+    """
+    try:
+        import verovio
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "The score view needs verovio, which is not installed.",
+            "Install it with: pip install verovio (MIDI, audio and the piano roll still work).",
+        ) from exc
+    xml = (musicxml if musicxml is not None else musicxml_bytes(piece, tempo_bpm)).decode("utf-8")
+    try:
+        verovio.enableLog(verovio.LOG_OFF)
+        toolkit = verovio.toolkit()
+        toolkit.setOptions({
+            "pageWidth": page_width,
+            "scale": scale,
+            "adjustPageHeight": True,
+            "footer": "none",
+            "breaks": "auto",
+        })
+        if not toolkit.loadData(xml):
+            raise RenderError("verovio could not read the score.")
+        count = toolkit.getPageCount()
+        if max_pages is not None:
+            count = min(count, max(1, max_pages))
+        pages = [toolkit.renderToSVG(page) for page in range(1, count + 1)]
+    except RenderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - verovio errors become one clear message
+        raise RenderError(f"verovio could not engrave the score: {exc}.") from exc
+    return "\n".join(pages)

@@ -1,0 +1,227 @@
+"""The Streamlit page, driven headless with ``streamlit.testing.v1.AppTest``.
+
+AppTest cannot read media back, so the page keeps every take's bytes in
+``st.session_state["takes"]``; the tests check those bytes are a real MIDI file, a
+real WAV file and a PNG. The engine is the shipped model when ``assets/model`` holds
+one, else a tiny untrained bundle made for the test (see :mod:`tests.app_support`).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from bachgen import catalog  # noqa: E402
+from tests.app_support import APP, ensure_model  # noqa: E402
+from tests.browser_support import is_wav  # noqa: E402
+
+#: Generous: the first run loads TensorFlow and the model; a take renders audio and score.
+TIMEOUT_S = 180
+
+
+@pytest.fixture(scope="module", autouse=True)
+def model_env(tmp_path_factory):
+    """Point the app at a usable model for the whole module."""
+    with pytest.MonkeyPatch.context() as patch:
+        ensure_model(tmp_path_factory.mktemp("model"), patch)
+        yield
+
+
+def new_app() -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def short(app: AppTest, events: int = 100) -> AppTest:
+    """Fewer events keep the tests quick; the page's default stays 400."""
+    app.slider(key="events").set_value(events)
+    return app
+
+
+def generate(app: AppTest) -> AppTest:
+    app.button(key="generate").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def takes(app: AppTest) -> list[dict]:
+    return app.session_state["takes"]
+
+
+def assert_valid_midi(data: bytes) -> None:
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    notes = [n for inst in midi.instruments for n in inst.notes]
+    assert notes, "the MIDI file has no notes"
+    assert midi.get_end_time() > 0
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_page_offers_the_48_fugues_and_defaults():
+    app = new_app()
+    fugue = app.selectbox(key="fugue")
+    assert fugue.options == [f.title for f in catalog.FUGUES]
+    assert fugue.value == "wtc1f02"
+    assert app.slider(key="events").value == 400
+    assert app.slider(key="temperature").value == pytest.approx(0.9)
+    assert app.slider(key="tempo").value == 80
+    assert app.radio(key="snap").value == "c-major"
+    assert app.radio(key="snap").options == ["Snap to C major", "Transpose to C", "Off"]
+    assert app.button(key="generate").disabled is False
+    assert not app.error
+    assert takes(app) == []
+
+
+def test_generate_from_a_chosen_fugue_keeps_valid_midi_wav_and_png():
+    app = new_app()
+    app.selectbox(key="fugue").set_value("wtc1f05")
+    app.number_input(key="start_bar").set_value(3)
+    short(app).run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    [take] = takes(app)
+    assert_valid_midi(take["midi"])
+    assert take["png"][:8] == b"\x89PNG\r\n\x1a\n"
+    if take["wav"] is None:  # no synthesizer on this machine: the page says so
+        assert take["notices"], "no audio and no notice explaining why"
+    else:
+        assert is_wav(take["wav"])
+    assert "Fugue 5" in take["label"] and "bar 3" in take["label"]
+    labels = [b.label for b in app.get("download_button")]
+    assert "MIDI" in labels and "MusicXML" in labels
+    assert take["svg"] and "<svg" in take["svg"]
+    assert take["musicxml"] and b"score-partwise" in take["musicxml"]
+
+
+def test_same_seed_gives_the_same_take_and_earlier_takes_stay_listed():
+    app = new_app()
+    short(app)
+    app.number_input(key="seed").set_value(1234)
+    app.run()
+    generate(app)
+    generate(app)
+    first, second = takes(app)
+    assert first["number"] == 1 and second["number"] == 2
+    assert first["midi"] == second["midi"]
+    assert [e.label for e in app.expander if e.label.startswith("Take 1")]
+    assert len(app.get("download_button")) >= 2  # the earlier take keeps its downloads
+
+
+def test_new_seed_button_changes_the_seed():
+    app = new_app()
+    before = app.number_input(key="seed").value
+    for _ in range(3):  # a collision three times in a row would be a bug
+        app.button(key="new_seed").click().run()
+        if app.number_input(key="seed").value != before:
+            break
+    assert app.number_input(key="seed").value != before
+
+
+def test_toggles_reach_the_composition():
+    app = new_app()
+    short(app)
+    app.toggle(key="render_score").set_value(False)
+    app.radio(key="snap").set_value("off")
+    app.slider(key="temperature").set_value(1.3)
+    app.run()
+    generate(app)
+    [take] = takes(app)
+    assert take["svg"] is None and take["musicxml"] is None
+    assert "creativity 1.3" in take["label"]
+    assert_valid_midi(take["midi"])
+    app.button(key="engrave_1").click().run()  # the score on demand
+    assert not app.exception
+    [take] = takes(app)
+    assert take["svg"] and "<svg" in take["svg"], (take["notices"], take["timings"])
+
+
+def test_no_seed_and_random_place():
+    app = new_app()
+    short(app, 60)
+    app.radio(key="seed_source").set_value("none").run()
+    generate(app)
+    app.radio(key="seed_source").set_value("random").run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    assert len(takes(app)) == 2
+    for take in takes(app):
+        assert_valid_midi(take["midi"])
+
+
+def test_a_bad_upload_is_an_error_and_the_session_keeps_working():
+    app = new_app()
+    short(app, 60)
+    app.radio(key="seed_source").set_value("file").run()
+    app.button(key="generate").click().run()  # nothing uploaded yet
+    assert app.error and "No seed file" in app.error[0].value
+    app.file_uploader(key="upload").upload("broken.mid", b"MThd this is not a MIDI file",
+                                           mime_type="audio/midi")
+    app.run()
+    generate(app)
+    assert app.error, "a broken file must be reported on the page"
+    assert "Traceback" not in app.error[0].value
+    assert takes(app) == []
+    app.radio(key="seed_source").set_value("fugue").run()
+    generate(app)
+    assert not app.error
+    assert len(takes(app)) == 1
+    assert_valid_midi(takes(app)[0]["midi"])
+
+
+def test_a_good_upload_seeds_the_piece():
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(program=0)
+    for i, pitch in enumerate([60, 62, 64, 65, 67, 65, 64, 62, 60, 67, 72, 67]):
+        piano.notes.append(pretty_midi.Note(velocity=80, pitch=pitch, start=i * 0.25,
+                                            end=(i + 1) * 0.25))
+    midi.instruments.append(piano)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+
+    app = new_app()
+    short(app, 60)
+    app.radio(key="seed_source").set_value("file").run()
+    app.file_uploader(key="upload").upload("scale.mid", buffer.getvalue(),
+                                           mime_type="audio/midi")
+    app.run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    [take] = takes(app)
+    assert "scale.mid" in take["label"]
+    assert_valid_midi(take["midi"])
+
+
+def test_missing_model_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHGEN_MODEL_DIR", str(tmp_path / "nothing-here"))
+    app = new_app()
+    assert app.error, "a missing model must be reported"
+    assert app.button(key="generate").disabled is True
+
+
+def test_without_the_corpus_the_page_offers_the_download_and_works_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("BACHGEN_CORPUS_DIR", raising=False)
+    monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
+    app = new_app()
+    assert app.button(key="corpus_download")
+    assert app.radio(key="seed_source").options == ["Your own file", "No seed"]
+    app.button(key="corpus_download").click().run()
+    assert not app.exception
+    assert app.warning and "offline" in app.warning[0].value.lower()
+    short(app, 60)
+    app.radio(key="seed_source").set_value("none").run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    assert len(takes(app)) == 1
+    assert_valid_midi(takes(app)[0]["midi"])

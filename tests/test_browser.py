@@ -1,0 +1,167 @@
+"""The app in a real browser: a Streamlit server and headless Chromium through Playwright.
+
+Measures the cold start (server launch -> a usable page) and click -> audio ready for
+one generation, and writes them to ``tests/artifacts/timings.json``. With
+``BACHGEN_SCREENSHOT=1`` the screenshot is also saved as ``assets/screenshot.png``.
+Only generous sanity bounds are asserted; the figures are printed (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from tests.app_support import REPO, shipped_model_dir
+from tests.browser_support import (
+    ARTIFACTS,
+    GENERATE_TIMEOUT_S,
+    is_wav,
+    launch_options,
+    require_browser,
+    start_server,
+    wait_for_app_ready,
+    write_artifact_json,
+)
+
+pytestmark = pytest.mark.browser
+
+FUGUE_ID = "wtc1f05"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` with the shipped model (a tiny one only if none is shipped)."""
+    require_browser()
+    env = {}
+    if shipped_model_dir() is None:
+        from tests.app_support import build_tiny_bundle
+
+        env["BACHGEN_MODEL_DIR"] = str(build_tiny_bundle(tmp_path_factory.mktemp("model")))
+    running = start_server("browser-server", env=env)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(**launch_options())
+        yield chromium
+        chromium.close()
+
+
+def choose_fugue(page, title: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Fugue").first
+    box.locator("input").click()
+    page.get_by_role("option", name=title, exact=True).click()
+    page.wait_for_function(
+        """(title) => [...document.querySelectorAll('[data-testid="stSelectbox"]')]
+               .some(b => b.innerText.includes(title))""", arg=title)
+
+
+def test_pick_a_fugue_generate_listen_and_download(server, browser):
+    from bachgen import catalog
+
+    title = catalog.fugue(FUGUE_ID).title
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(server.url, wait_until="domcontentloaded")
+        wait_for_app_ready(page)
+        cold_start_s = time.perf_counter() - server.started
+
+        choose_fugue(page, title)
+        # Let the rerun triggered by the choice settle before pressing Generate.
+        page.wait_for_timeout(300)
+        clicked = time.perf_counter()
+        page.get_by_role("button", name="Generate").click()
+        audio = page.locator("audio").first
+        audio.wait_for(state="attached", timeout=GENERATE_TIMEOUT_S * 1000)
+        page.wait_for_function("() => { const a = document.querySelector('audio');"
+                               " return a && a.readyState >= 1; }",
+                               timeout=GENERATE_TIMEOUT_S * 1000)
+        click_to_audio_s = time.perf_counter() - clicked
+
+        src = audio.get_attribute("src")
+        assert src, "the audio element has no source"
+        response = page.request.get(src if src.startswith("http") else server.url + src)
+        assert response.ok
+        wav = response.body()
+        assert is_wav(wav), wav[:16]
+
+        # Wait for the whole take (score included), then download its MIDI file.
+        page.get_by_text("Take 1", exact=True).wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+        button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
+        button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+        with page.expect_download() as download_info:
+            button.locator("button").click()
+        download = download_info.value
+        assert download.suggested_filename.endswith(".mid")
+        import pretty_midi
+
+        with open(download.path(), "rb") as handle:
+            midi_bytes = handle.read()
+        midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
+        assert sum(len(i.notes) for i in midi.instruments) > 0
+
+        page.locator('[data-testid="stImage"]').first.wait_for(timeout=30_000)
+        page.wait_for_function(
+            """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                     || !document.querySelector('[data-testid="stStatusWidget"]').innerText
+                            .includes('Running')""", timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "app.png"
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get("BACHGEN_SCREENSHOT") == "1":
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            page.screenshot(path=str(REPO / "assets" / "screenshot.png"), full_page=False)
+
+        figures = {
+            "health_s": round(server.health_s, 2),
+            "cold_start_to_usable_page_s": round(cold_start_s, 2),
+            "click_to_audio_ready_s": round(click_to_audio_s, 2),
+            "wav_bytes": len(wav),
+            "midi_bytes": len(midi_bytes),
+            "model": "shipped" if shipped_model_dir() is not None else "tiny test bundle",
+        }
+        path = write_artifact_json("timings.json", {"browser": figures})
+        print(f"\nbrowser timings ({path}): {figures}")
+        # Sanity only: these are not performance targets.
+        assert cold_start_s < 180
+        assert click_to_audio_s < GENERATE_TIMEOUT_S
+    finally:
+        context.close()
+
+
+def test_server_keeps_serving_after_a_bad_upload(server, browser, tmp_path):
+    """A broken seed file shows an error; the same page then still generates."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(server.url, wait_until="domcontentloaded")
+        wait_for_app_ready(page)
+        page.get_by_text("Your own file", exact=True).click()
+        broken = tmp_path / "broken.mid"
+        broken.write_bytes(b"MThd but nothing after it")
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(broken))
+        page.locator('[data-testid="stFileUploaderFile"]').wait_for(timeout=30_000)
+        page.wait_for_timeout(300)
+        page.get_by_role("button", name="Generate").click()
+        page.locator('[data-testid="stAlertContentError"]').first.wait_for(
+            timeout=GENERATE_TIMEOUT_S * 1000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.get_by_text("No seed", exact=True).click()
+        page.wait_for_timeout(300)
+        page.get_by_role("button", name="Generate").click()
+        page.locator("audio").first.wait_for(state="attached", timeout=GENERATE_TIMEOUT_S * 1000)
+    finally:
+        context.close()
+

@@ -1,0 +1,185 @@
+"""Eight people at once: concurrent browser sessions against one server.
+
+Each session sets its own random seed and presses Generate at the same moment. All must
+finish; each session's MIDI must be exactly what :func:`bachgen.pipeline.compose` gives
+for that session's settings (no cross-talk between sessions through the shared engine).
+p50 / p95 click -> audio latency and the server's peak resident memory are written to
+``tests/artifacts/load.json`` and printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import statistics
+import time
+
+import pytest
+
+from tests.app_support import shipped_model_dir
+from tests.browser_support import (
+    GENERATE_TIMEOUT_S,
+    is_wav,
+    launch_options,
+    require_browser,
+    start_server,
+    write_artifact_json,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SESSIONS = 8
+SEEDS = [1000 + 17 * i for i in range(SESSIONS)]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    require_browser()
+    shipped = shipped_model_dir()
+    if shipped is not None:
+        return shipped
+    from tests.app_support import build_tiny_bundle
+
+    return build_tiny_bundle(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def server(model_dir):
+    running = start_server("load-server", env={"BACHGEN_MODEL_DIR": str(model_dir)})
+    yield running
+    running.stop()
+
+
+def expected_midi(model_dir, seeds: list[int]) -> dict[int, bytes]:
+    """What ``compose`` writes for the page's default settings with each seed."""
+    import dataclasses
+
+    from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
+    from bachgen.pipeline import ComposeSettings, Engine, SeedSpec, compose
+
+    engine = Engine.load(bundle_dir=model_dir, corpus=CorpusConfig.from_env())
+    result = {}
+    for seed in seeds:
+        settings = ComposeSettings(
+            seed=SeedSpec(fugue="wtc1f02", start_bar=1),
+            sampling=dataclasses.replace(SamplingConfig(), events=400, temperature=0.9, seed=seed),
+            render=dataclasses.replace(RenderConfig(), tempo_bpm=80.0, snap="c-major",
+                                       include_seed=False, audio=False, score=False),
+        )
+        result[seed] = compose(settings, engine).midi
+    return result
+
+
+def notes_of(midi_bytes: bytes) -> list[tuple[int, float, float]]:
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
+    return sorted((n.pitch, round(n.start, 4), round(n.end, 4))
+                  for inst in midi.instruments for n in inst.notes)
+
+
+async def idle(page) -> None:
+    """Wait until the page's script run has finished."""
+    await page.wait_for_timeout(250)
+    await page.wait_for_function(
+        """() => { const w = document.querySelector('[data-testid="stStatusWidget"]');
+                   return !w || !w.innerText.includes('Running'); }""", timeout=120_000)
+
+
+async def open_session(browser, url: str, seed: int):
+    context = await browser.new_context(viewport={"width": 1300, "height": 900},
+                                        accept_downloads=True)
+    page = await context.new_page()
+    await page.goto(url, wait_until="domcontentloaded")
+    generate = page.get_by_role("button", name="Generate")
+    await generate.wait_for(state="visible", timeout=180_000)
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('button')]
+               .some(b => b.innerText.trim().endsWith('Generate') && !b.disabled)""",
+        timeout=180_000)
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Random seed")
+    field = box.locator("input")
+    await field.fill(str(seed))
+    await field.press("Enter")
+    await idle(page)
+    assert await field.input_value() == str(seed)
+    return context, page
+
+
+async def run_session(page, url: str) -> dict:
+    clicked = time.perf_counter()
+    await page.get_by_role("button", name="Generate").click()
+    audio = page.locator("audio").first
+    await audio.wait_for(state="attached", timeout=GENERATE_TIMEOUT_S * 1000)
+    latency = time.perf_counter() - clicked
+    src = await audio.get_attribute("src")
+    response = await page.request.get(src if src.startswith("http") else url + src)
+    wav = await response.body()
+    button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
+    await button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    async with page.expect_download() as info:
+        await button.locator("button").click()
+    download = await info.value
+    path = await download.path()
+    with open(path, "rb") as handle:
+        midi = handle.read()
+    errors = await page.locator('[data-testid="stAlertContentError"]').count()
+    return {"latency": latency, "wav": wav, "midi": midi, "errors": errors}
+
+
+async def drive(url: str, seeds: list[int]) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**launch_options())
+        try:
+            sessions = await asyncio.gather(*(open_session(browser, url, s) for s in seeds))
+            results = await asyncio.gather(*(run_session(page, url) for _, page in sessions))
+            for context, _ in sessions:
+                await context.close()
+            return list(results)
+        finally:
+            await browser.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
+    started = time.perf_counter()
+    results = asyncio.run(drive(server.url, SEEDS))
+    wall = time.perf_counter() - started
+    peak_mb = server.peak_rss_mb()
+    assert server.process.poll() is None, "the server died under load:\n" + server.log_tail()
+
+    assert len(results) == SESSIONS
+    for seed, result in zip(SEEDS, results):
+        assert result["errors"] == 0, f"session with seed {seed} shows an error"
+        assert is_wav(result["wav"]), f"session with seed {seed} got no WAV"
+
+    expected = expected_midi(model_dir, SEEDS)
+    for seed, result in zip(SEEDS, results):
+        assert notes_of(result["midi"]) == notes_of(expected[seed]), (
+            f"the session with seed {seed} did not get the music of its own settings")
+    assert len({r["midi"] for r in results}) == SESSIONS, "two sessions got the same piece"
+
+    latencies = [r["latency"] for r in results]
+    figures = {
+        "sessions": SESSIONS,
+        "click_to_audio_p50_s": round(statistics.median(latencies), 2),
+        "click_to_audio_p95_s": round(percentile(latencies, 0.95), 2),
+        "click_to_audio_max_s": round(max(latencies), 2),
+        "wall_s": round(wall, 2),
+        "server_peak_rss_mb": round(peak_mb, 1) if peak_mb is not None else None,
+        "model": "shipped" if shipped_model_dir() is not None else "tiny test bundle",
+    }
+    path = write_artifact_json("load.json", figures)
+    print(f"\nload test ({path}): {figures}")
+    assert max(latencies) < GENERATE_TIMEOUT_S * 2

@@ -1,0 +1,64 @@
+"""Piano-roll pictures: real PNGs of the requested size, for every option."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from bachgen.errors import ConfigError
+from bachgen.events import Note, Piece
+from bachgen.pianoroll import _pitch_ticks, pianoroll_png
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PIECE = Piece(tuple(Note(i * 12, 24, 48 + (i * 5) % 30) for i in range(120)), name="roll")
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("axis", ["seconds", "bars"])
+@pytest.mark.parametrize("seed_end", [None, 0, 240, 10_000])
+def test_png_for_every_axis_and_seed_split(axis, seed_end):
+    data = pianoroll_png(PIECE, seed_end_tick=seed_end, axis=axis, title="A roll")
+    assert png_size(data) == (1000, 400)
+    assert len(data) > 5_000
+
+
+def test_size_and_dpi_are_honoured():
+    assert png_size(pianoroll_png(PIECE, size_inches=(6, 3), dpi=50)) == (300, 150)
+
+
+def test_empty_piece_still_draws():
+    assert png_size(pianoroll_png(Piece(()), seed_end_tick=48)) == (1000, 400)
+
+
+def test_seed_and_new_music_use_different_colours():
+    from io import BytesIO
+
+    from matplotlib.image import imread
+
+    seed_only = imread(BytesIO(pianoroll_png(PIECE, seed_end_tick=10_000)))
+    new_only = imread(BytesIO(pianoroll_png(PIECE, seed_end_tick=None)))
+    assert (seed_only != new_only).any()
+
+
+def test_pitch_labels():
+    assert _pitch_ticks(60, 64) == [60, 61, 62, 63, 64]
+    assert _pitch_ticks(40, 90) == [48, 60, 72, 84]
+
+
+@pytest.mark.parametrize("kwargs", [{"axis": "beats"}, {"tempo_bpm": 0}])
+def test_bad_options_are_config_errors(kwargs):
+    with pytest.raises(ConfigError):
+        pianoroll_png(PIECE, **kwargs)
+
+
+def test_no_pyplot_state_is_used():
+    import sys
+
+    pianoroll_png(PIECE)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    assert pyplot is None or not pyplot.get_fignums()

@@ -1,0 +1,95 @@
+"""Sheet music: MusicXML through music21 and a real verovio SVG."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bachgen.errors import MissingDependencyError
+from bachgen.events import Note, Piece
+from bachgen.score import musicxml_bytes, notation_grid, score_svg
+from bachgen.seeds import load_seed_file
+from tests.conftest import make_piece
+
+PIECE = make_piece((0, 96, 60), (0, 48, 48), (48, 48, 43), (96, 16, 64), (112, 16, 65),
+                   (128, 16, 67), (144, 8, 72), (152, 8, 71), (160, 8, 69), (168, 30, 67),
+                   (200, 100, 55), key="C", name="Little piece")
+
+
+def test_musicxml_is_a_grand_staff_with_tempo_and_ties():
+    xml = musicxml_bytes(PIECE, tempo_bpm=72).decode()
+    assert "<score-partwise" in xml
+    assert "<staves>2</staves>" in xml or xml.count("<clef") >= 2
+    assert re.search(r"<sign>G</sign>", xml) and re.search(r"<sign>F</sign>", xml)
+    assert 'tempo="72"' in xml or "<per-minute>72</per-minute>" in xml
+    assert "<tie " in xml and "Little piece" in xml
+
+
+def test_musicxml_reads_back_as_the_same_music():
+    piece, _ = load_seed_file(musicxml_bytes(PIECE, 80), "back.musicxml")
+    expected = notation_grid(PIECE)
+    assert sorted((n.start, n.duration, n.pitch) for n in piece.notes) == sorted(
+        (n.start, n.duration, n.pitch) for n in expected.notes)
+
+
+def test_odd_ticks_are_put_on_a_readable_grid():
+    odd = make_piece((0, 5, 60), (5, 13, 62), (18, 1, 64), (19, 77, 65))
+    assert all(n.start % 6 == 0 or n.start % 8 == 0 for n in notation_grid(odd).notes)
+    assert b"<score-partwise" in musicxml_bytes(odd)
+
+
+@pytest.mark.parametrize("piece", [
+    PIECE,
+    Piece(()),
+    make_piece((0, 48 * 12, 40)),                      # a note across several bars
+    make_piece(*[(i * 8, 8, 60 + i % 5) for i in range(30)], time_signature=(3, 4), key="g"),
+])
+def test_svg_is_engraved_by_verovio(piece):
+    svg = score_svg(piece, 90)
+    assert svg.lstrip().startswith("<?xml") or svg.lstrip().startswith("<svg")
+    assert "</svg>" in svg
+    if piece.notes:
+        assert 'class="note"' in svg
+
+
+def test_long_pieces_give_every_page_or_the_first_few():
+    long = Piece(tuple(Note(i * 12, 12, 60 + (i * 5) % 20) for i in range(1200)))
+    svg = score_svg(long)
+    pages = svg.count("<?xml") or svg.count('class="page-margin"')
+    assert pages > 1
+    first = score_svg(long, max_pages=1)
+    assert first.count("<?xml") <= 1 and len(first) < len(svg)
+
+
+def test_missing_verovio_is_a_clear_error(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "verovio":
+            raise ImportError("No module named 'verovio'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(MissingDependencyError, match="pip install verovio"):
+        score_svg(PIECE)
+
+
+def test_partly_tied_chords_read_back_as_held_notes():
+    piece = make_piece((0, 96, 72), (0, 48, 76), (48, 48, 79), (48, 144, 50), (96, 24, 48))
+    back, _ = load_seed_file(musicxml_bytes(piece), "chords.musicxml")
+    assert sorted((n.start, n.duration, n.pitch) for n in back.notes) == sorted(
+        (n.start, n.duration, n.pitch) for n in piece.notes)
+
+
+def test_a_real_fugue_survives_the_round_trip_through_musicxml(corpus_pieces):
+    from bachgen.tokens import normalise
+
+    fugue = corpus_pieces[0]
+    back, report = load_seed_file(musicxml_bytes(fugue, 80), "fugue.musicxml")
+    expected = normalise(notation_grid(fugue))
+    assert sorted((n.start, n.duration, n.pitch) for n in back.notes) == sorted(
+        (n.start, n.duration, n.pitch) for n in expected.notes)
+    assert report.tempo_bpm == 80
