@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import random
+import threading
 import time
 from typing import Any
 
@@ -69,7 +70,45 @@ def load_engine(model_dir: str, corpus_dir: str):
     """
     from bachgen.pipeline import Engine
 
-    return Engine.load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
+    engine = Engine.load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
+    warm_up(engine)
+    return engine
+
+
+def warm_up(engine) -> None:
+    """Compose a few events once, so the first press of Generate is as quick as the rest:
+    it reads the corpus words, builds the copy index, loads the soundfont and imports
+    the renderers. A failure here is left for the real take to report."""
+    from bachgen.config import RenderConfig, SamplingConfig
+    from bachgen.pipeline import ComposeSettings, SeedSpec, compose
+
+    fugue = "wtc1f02" if engine.corpus_available else None
+    settings = ComposeSettings(seed=SeedSpec(fugue=fugue),
+                               sampling=SamplingConfig(events=16, seed=0),
+                               render=RenderConfig(score=False))
+    try:
+        compose(settings, engine)
+    except Exception:  # noqa: BLE001 (only a warm-up)
+        log.warning("warm-up composition failed", exc_info=True)
+
+
+@st.cache_resource
+def engraving_gate() -> threading.Lock:
+    """One engraving at a time in the whole server: it is long and CPU-bound, and other
+    sessions' music should not wait behind several of them at once."""
+    return threading.Lock()
+
+
+def _verovio_resources() -> None:
+    """verovio keeps its font folder per thread and sets it only in the thread that
+    imported it; every Streamlit run has its own thread, so set it here."""
+    try:
+        from importlib.resources import files
+
+        import verovio
+    except ImportError:
+        return  # score.score_svg reports the missing library
+    verovio.setDefaultResourcePath(str(files("verovio") / "data"))
 
 
 def corpus_config() -> CorpusConfig:
@@ -325,10 +364,12 @@ def engrave(take: dict[str, Any], where) -> None:
     take["score_tried"] = True
     started = time.perf_counter()
     with where.container():
-        with st.spinner("Engraving the score…"):
+        with st.spinner("Engraving the score…"), engraving_gate():
             try:
+                _verovio_resources()
                 take["musicxml"] = score.musicxml_bytes(take["piece"], take["tempo"])
-                take["svg"] = score.score_svg(take["piece"], take["tempo"])
+                take["svg"] = score.score_svg(take["piece"], take["tempo"],
+                                              musicxml=take["musicxml"])
             except BachgenError as exc:
                 take["notices"].append(f"No engraved score: {exc}")
             except Exception as exc:  # keep the take; say what happened

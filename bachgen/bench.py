@@ -77,7 +77,7 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
         copy_index, forms = engine.copy_index(config.copy_limit)
 
         def reseed(rng, length):
-            return engine.vocab.encode_nearest(engine.random_excerpt(rng, length))[0]
+            return engine.encode_nearest(engine.random_excerpt(rng, length))[0]
 
     def ours(rows: int) -> float:
         result = sampling.sample(engine.step, [seed] * rows, config, np.random.default_rng(1),

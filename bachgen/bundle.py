@@ -70,11 +70,9 @@ class Bundle:
 
 def _model_without_optimizer(model: Any) -> Any:
     """A copy of ``model`` with the same weights and no compiled optimizer (a third the size)."""
-    import keras
-
     if getattr(model, "optimizer", None) is None:
         return model
-    copy = keras.models.clone_model(model)
+    copy = type(model).from_config(model.get_config())  # built, never compiled
     copy.set_weights(model.get_weights())
     return copy
 

@@ -118,13 +118,16 @@ def score_pieces(name: str, predictor: Predictor, vocab: Vocabulary,
     unigram = np.asarray(vocab.counts, dtype=np.float64)
     unigram[0] = 0.0
     unigram /= unigram.sum()
+    from .dataset import NearestWords
+
+    nearest = NearestWords(vocab)
     bits = 0.0
     events = unknown = top1 = top5 = 0
     for words in sequences:
         if not words:
             continue
         ids = np.asarray([vocab.index.get(w, -1) for w in words], dtype=np.int64)
-        context, _ = vocab.encode_nearest(words)
+        context, _ = nearest.encode(words)
         probs = predictor(np.asarray(context, dtype=np.int32), words) if len(words) > 1 else None
         for t, (word, target) in enumerate(zip(words, ids)):
             dist = unigram if t == 0 else probs[t - 1]
@@ -150,8 +153,13 @@ def network_predictor(model: Any) -> Predictor:
     rest renormalised.
     """
 
+    import tensorflow as tf
+
+    run = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                      input_signature=[tf.TensorSpec([1, None], tf.int32)])
+
     def predict(ids: np.ndarray, _words: Sequence[str]) -> np.ndarray:
-        logits = np.asarray(model(ids[None, :-1], training=False))[0].astype(np.float64)
+        logits = run(tf.constant(ids[None, :-1], dtype=tf.int32)).numpy()[0].astype(np.float64)
         logits[:, 0] = -np.inf
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)

@@ -107,7 +107,7 @@ def generated_report(engine, events: int = 400, seed: int = QUALITY_SEED, sampli
     use_index = index if config.copy_limit else None
 
     def reseed(rng, length):
-        return engine.vocab.encode_nearest(engine.random_excerpt(rng, length))[0]
+        return engine.encode_nearest(engine.random_excerpt(rng, length))[0]
 
     say(f"generating {len(seeds)} pieces of {config.events} events")
     t = time.perf_counter()

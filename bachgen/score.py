@@ -139,6 +139,14 @@ def musicxml_bytes(piece: Piece, tempo_bpm: float = 80) -> bytes:
         raise RenderError(f"music21 could not write the score: {exc}.") from exc
 
 
+def _verovio_resources(verovio) -> str | None:
+    """verovio's data folder (fonts), or None when it cannot be located."""
+    from pathlib import Path
+
+    folder = Path(verovio.__file__).resolve().parent / "data"
+    return str(folder) if folder.is_dir() else None
+
+
 def score_svg(piece: Piece, tempo_bpm: float = 80, *, max_pages: int | None = None,
               page_width: int = 2100, scale: int = 40, musicxml: bytes | None = None) -> str:
     """The engraved score as SVG: **all pages**, one ``<svg>`` element per page, concatenated.
@@ -158,8 +166,15 @@ def score_svg(piece: Piece, tempo_bpm: float = 80, *, max_pages: int | None = No
         ) from exc
     xml = (musicxml if musicxml is not None else musicxml_bytes(piece, tempo_bpm)).decode("utf-8")
     try:
+        # verovio keeps its font folder per thread and sets it only in the thread that
+        # imported it; app sessions run in threads of their own, so set it every time.
+        resources = _verovio_resources(verovio)
+        if resources:
+            verovio.setDefaultResourcePath(resources)
         verovio.enableLog(verovio.LOG_OFF)
         toolkit = verovio.toolkit()
+        if resources:
+            toolkit.setResourcePath(resources)
         toolkit.setOptions({
             "pageWidth": page_width,
             "scale": scale,

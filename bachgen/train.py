@@ -303,7 +303,8 @@ def train(pieces: Sequence[Piece], tokens: TokenConfig, model_config: ModelConfi
     plot_history(history, run_dir / "loss.png", f"{run_dir.name}: loss per epoch")
 
     result = TrainResult(None, history, seconds, run_dir, prepared.split.names(),
-                         len(prepared.train_windows), prepared.val_replaced)
+                         len(prepared.train_windows), prepared.val_replaced,
+                         {"replicas": int(strategy.num_replicas_in_sync)})
     training = {
         "config": to_dict(config),
         "mode": mode,
@@ -312,6 +313,7 @@ def train(pieces: Sequence[Piece], tokens: TokenConfig, model_config: ModelConfi
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
         "train_windows": len(prepared.train_windows),
+        "replicas": int(strategy.num_replicas_in_sync),
         "split": prepared.split.names(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}",
     }
@@ -326,8 +328,8 @@ def train(pieces: Sequence[Piece], tokens: TokenConfig, model_config: ModelConfi
 #: The small reference setting every study varies one thing of.
 STUDY_TOKENS = TokenConfig(transpose="common", holds=False)
 STUDY_MODEL = ModelConfig(vocab_size=2, embed_dim=64, units=128, layers=2, dropout=0.2, seq_len=50)
-STUDY_TRAIN = TrainConfig(epochs=10, batch_size=32, learning_rate=2e-3, patience=2, stride=10,
-                          epoch_windows=2400)
+STUDY_TRAIN = TrainConfig(epochs=5, batch_size=32, learning_rate=5e-3, patience=2, stride=10,
+                          epoch_windows=1600)
 
 #: Study name -> variants: (label, token changes, model changes, train changes, modes).
 STUDIES: dict[str, list[tuple[str, dict, dict, dict, tuple[str, ...]]]] = {

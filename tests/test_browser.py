@@ -56,12 +56,14 @@ def browser(server):
 
 
 def choose_fugue(page, title: str) -> None:
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Fugue").first
-    box.locator("input").click()
+    """Open the Fugue dropdown, filter it by the title and pick that option."""
+    from playwright.sync_api import expect
+
+    combo = page.get_by_role("combobox", name="Fugue")
+    combo.click()
+    combo.fill(title)
     page.get_by_role("option", name=title, exact=True).click()
-    page.wait_for_function(
-        """(title) => [...document.querySelectorAll('[data-testid="stSelectbox"]')]
-               .some(b => b.innerText.includes(title))""", arg=title)
+    expect(combo).to_have_value(title)
 
 
 def test_pick_a_fugue_generate_listen_and_download(server, browser):
@@ -110,10 +112,11 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         assert sum(len(i.notes) for i in midi.instruments) > 0
 
         page.locator('[data-testid="stImage"]').first.wait_for(timeout=30_000)
-        page.wait_for_function(
-            """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                     || !document.querySelector('[data-testid="stStatusWidget"]').innerText
-                            .includes('Running')""", timeout=60_000)
+        # The score is engraved after the audio is on the page; wait for it too.
+        page.get_by_role("heading", name="Score").wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+        page.locator(".bachgen-score svg").first.wait_for(timeout=30_000)
+        xml_button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MusicXML")
+        xml_button.first.wait_for(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
 
@@ -152,7 +155,7 @@ def test_server_keeps_serving_after_a_bad_upload(server, browser, tmp_path):
         broken = tmp_path / "broken.mid"
         broken.write_bytes(b"MThd but nothing after it")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(broken))
-        page.locator('[data-testid="stFileUploaderFile"]').wait_for(timeout=30_000)
+        page.locator('[data-testid="stFileChip"]').wait_for(timeout=30_000)
         page.wait_for_timeout(300)
         page.get_by_role("button", name="Generate").click()
         page.locator('[data-testid="stAlertContentError"]').first.wait_for(

@@ -93,3 +93,29 @@ def test_a_real_fugue_survives_the_round_trip_through_musicxml(corpus_pieces):
     assert sorted((n.start, n.duration, n.pitch) for n in back.notes) == sorted(
         (n.start, n.duration, n.pitch) for n in expected.notes)
     assert report.tempo_bpm == 80
+
+
+FIRST_IMPORT_IN_ANOTHER_THREAD = """
+import threading
+from bachgen.events import Note, Piece
+from bachgen.score import score_svg
+
+def first():
+    import verovio  # as in a server, where another thread imported it first
+
+thread = threading.Thread(target=first)
+thread.start()
+thread.join()
+print('class="note"' in score_svg(Piece((Note(0, 48, 60),))))
+"""
+
+
+def test_svg_works_in_a_thread_that_did_not_import_verovio():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", FIRST_IMPORT_IN_ANOTHER_THREAD],
+                            capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.stdout.strip() == "True", result.stderr[-2000:]

@@ -1,0 +1,116 @@
+"""The model bundle: a save/load round trip and one clear error for each way it can break."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bachgen.bundle import Bundle, default_bundle_dir, load_bundle, save_bundle
+from bachgen.config import ModelConfig, TokenConfig
+from bachgen.errors import BundleError
+from bachgen.model import build_model
+from bachgen.tokens import Vocabulary
+
+WORDS = ["60:1/2", "62:1/2", "64:1/4", "60.64.67:1", "R:1/2", "55:1/4", "59:1/4"]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> tuple[Path, Bundle]:
+    vocab = Vocabulary(WORDS, list(range(len(WORDS), 0, -1)))
+    config = ModelConfig(vocab_size=len(vocab), embed_dim=4, units=8, layers=2, seq_len=6)
+    bundle = Bundle(build_model(config, seed=7), vocab, TokenConfig(transpose="common", holds=False),
+                    config, {"title": "tiny", "sections": [{"title": "Notes", "body": "small"}]},
+                    {"config": {"epochs": 1}})
+    folder = tmp_path_factory.mktemp("bundle")
+    save_bundle(bundle, folder)
+    return folder, bundle
+
+
+def copy_of(folder: Path, target: Path) -> Path:
+    target.mkdir()
+    for item in folder.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    return target
+
+
+def test_round_trip_keeps_weights_vocabulary_and_settings(saved):
+    folder, original = saved
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "config.json", "model.keras", "vocabulary.json"]
+    loaded = load_bundle(folder)
+    assert loaded.vocab.words == original.vocab.words
+    assert loaded.vocab.counts == original.vocab.counts
+    assert loaded.tokens == original.tokens and loaded.model_config == original.model_config
+    assert loaded.card["title"] == "tiny" and loaded.training == {"config": {"epochs": 1}}
+    for a, b in zip(original.model.get_weights(), loaded.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert [l.name for l in loaded.model.layers if l.name.startswith(("lstm", "logits"))] == [
+        "lstm_0", "lstm_1", "logits"]
+    ids = np.array([[1, 2, 3, 4]], dtype="int32")
+    np.testing.assert_allclose(np.asarray(original.model(ids)), np.asarray(loaded.model(ids)),
+                               rtol=1e-6, atol=1e-6)
+    card = (folder / "README.md").read_text()
+    assert card.startswith("# tiny") and "## Notes" in card and "| tokens | transpose | common |" in card
+    config = json.loads((folder / "config.json").read_text())
+    assert {"tokens", "model", "training"} <= set(config)
+
+
+def test_a_compiled_model_is_saved_without_optimizer_state(saved, tmp_path):
+    import keras
+
+    folder, original = saved
+    model = build_model(original.model_config, seed=7)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    save_bundle(Bundle(model, original.vocab, original.tokens, original.model_config), tmp_path)
+    assert (tmp_path / "model.keras").stat().st_size <= (folder / "model.keras").stat().st_size * 1.1
+
+
+def test_missing_folder_says_so(tmp_path):
+    with pytest.raises(BundleError, match="does not exist") as info:
+        load_bundle(tmp_path / "nowhere")
+    assert "bachgen train" in str(info.value)
+
+
+def test_missing_file_is_named(saved, tmp_path):
+    folder = copy_of(saved[0], tmp_path / "b")
+    (folder / "vocabulary.json").unlink()
+    with pytest.raises(BundleError, match="incomplete: vocabulary.json missing"):
+        load_bundle(folder)
+
+
+def test_truncated_model_file_is_reported(saved, tmp_path):
+    folder = copy_of(saved[0], tmp_path / "b")
+    data = (folder / "model.keras").read_bytes()
+    (folder / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError, match="truncated or corrupt"):
+        load_bundle(folder)
+
+
+def test_corrupt_model_file_is_reported(saved, tmp_path):
+    folder = copy_of(saved[0], tmp_path / "b")
+    data = bytearray((folder / "model.keras").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)  # damaged bytes inside a member: CRC fails
+    (folder / "model.keras").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="model.keras"):
+        load_bundle(folder)
+
+
+def test_vocabulary_of_another_size_is_reported(saved, tmp_path):
+    folder = copy_of(saved[0], tmp_path / "b")
+    Vocabulary(WORDS[:-2]).save(folder / "vocabulary.json")
+    with pytest.raises(BundleError, match="vocabulary sizes differ") as info:
+        load_bundle(folder)
+    message = str(info.value)
+    assert "vocabulary.json 6" in message and "logits 8" in message and "embedding 8" in message
+
+
+def test_default_folder_is_assets_model_unless_the_environment_says(monkeypatch, tmp_path):
+    monkeypatch.delenv("BACHGEN_MODEL_DIR", raising=False)
+    assert default_bundle_dir() == Path(__file__).resolve().parent.parent / "assets" / "model"
+    monkeypatch.setenv("BACHGEN_MODEL_DIR", str(tmp_path))
+    assert default_bundle_dir() == tmp_path

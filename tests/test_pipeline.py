@@ -1,0 +1,199 @@
+"""compose(): seeds, determinism, renderers, notices, errors; and the quality measures."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import pytest
+
+from bachgen import catalog
+from bachgen.bundle import Bundle
+from bachgen.config import CorpusConfig, ModelConfig, RenderConfig, SamplingConfig, TokenConfig
+from bachgen.errors import BachgenError, ConfigError, MissingDependencyError, SeedFileError
+from bachgen.model import build_model
+from bachgen.pipeline import ComposeSettings, Engine, SeedSpec, compose, fugue_words
+from bachgen.tokens import Vocabulary
+
+from .conftest import make_piece
+
+TOKENS = TokenConfig(transpose="common")
+QUIET = RenderConfig(audio=False, score=False)
+
+
+def tiny_bundle(corpus_config, fugues=("wtc1f01", "wtc1f02", "wtc1f03")) -> Bundle:
+    words = [fugue_words(f, corpus_config, TOKENS)[0] for f in fugues]
+    vocab = Vocabulary.build(words)
+    config = ModelConfig(vocab_size=len(vocab), embed_dim=8, units=16, layers=2, dropout=0.0)
+    return Bundle(build_model(config, seed=1), vocab, TOKENS, config)
+
+
+@pytest.fixture(scope="module")
+def engine(corpus_config):
+    return Engine(tiny_bundle(corpus_config), corpus_config)
+
+
+def settings(seed=SeedSpec(), events=48, render=QUIET, **sampling):
+    return ComposeSettings(seed, SamplingConfig(events=events, **{"seed": 7, **sampling}), render)
+
+
+def test_compose_makes_new_music_from_a_fugue(engine):
+    stages = []
+    result = compose(settings(), engine, progress=lambda stage, f: stages.append((stage, f)))
+    assert result.stats["events"] == 48 and len(result.ids) == 48
+    assert result.stats["notes"] == len(result.piece.notes) > 0
+    assert result.stats["seed_events"] == 50 and result.stats["mapped_seed_events"] == 0
+    assert result.stats["loop_recoveries"] >= 0
+    assert isinstance(result.stats["longest_copied_run"], int)
+    assert result.midi.startswith(b"MThd") and result.png.startswith(b"\x89PNG")
+    assert result.wav is None and result.svg is None and result.musicxml is None
+    assert result.seed_piece is not None and result.seed_end_tick is None
+    assert {"seed", "sample", "midi", "audio", "pianoroll", "score", "total"} <= set(result.timings)
+    assert stages[0][0] == "seed" and stages[-1] == ("done", 1.0)
+    fractions = [f for _, f in stages]
+    assert fractions == sorted(fractions)
+
+
+def test_same_seed_same_midi_different_seed_different_midi(engine):
+    first = compose(settings(), engine).midi
+    assert compose(settings(), engine).midi == first
+    assert compose(ComposeSettings(SeedSpec(), SamplingConfig(events=48, seed=8), QUIET), engine).midi != first
+
+
+def test_the_seed_can_come_first_and_the_new_music_follows(engine):
+    result = compose(settings(render=RenderConfig(audio=False, score=False, include_seed=True,
+                                                  snap="off")), engine)
+    assert result.seed_end_tick and result.seed_end_tick > 0
+    starts = sorted(n.start for n in result.piece.notes)
+    assert starts[0] < result.seed_end_tick < starts[-1]
+    # snap off: back in the seed's key (C minor), seed notes as in the fugue
+    assert result.piece.key == "c"
+    assert {n.pitch for n in result.seed_piece.notes} <= {n.pitch for n in result.piece.notes}
+
+
+@pytest.mark.parametrize("snap", ["c-major", "to-c", "off"])
+def test_every_snap_mode_works(engine, snap):
+    result = compose(settings(render=RenderConfig(audio=False, score=False, snap=snap)), engine)
+    if snap == "c-major":
+        assert all(n.pitch % 12 in {0, 2, 4, 5, 7, 9, 11} for n in result.piece.notes)
+    assert result.stats["key"]
+
+
+def test_start_bar_and_random_place(engine):
+    a = compose(settings(seed=SeedSpec(fugue="wtc1f02", start_bar=10)), engine)
+    assert a.stats["seed_source"] == "wtc1f02 from bar 10"
+    b = compose(settings(seed=SeedSpec(random_place=True)), engine)
+    c = compose(settings(seed=SeedSpec(random_place=True)), engine)
+    assert b.stats["seed_source"] == c.stats["seed_source"] and b.midi == c.midi
+    assert b.stats["mapped_seed_events"] >= 0
+
+
+def test_several_candidates_keep_the_best(engine):
+    result = compose(settings(candidates=3), engine)
+    assert result.stats["candidates"] == 3 and 0 <= result.stats["chosen_candidate"] < 3
+
+
+@pytest.mark.parametrize("spec, error", [
+    (SeedSpec(fugue="wtc9f99"), ConfigError),
+    (SeedSpec(fugue="wtc1f02", start_bar=0), ConfigError),
+    (SeedSpec(fugue="wtc1f02", start_bar=10_000), ConfigError),
+    (SeedSpec(fugue=None, file_bytes=b"this is not music", file_name="x.mid"), SeedFileError),
+    (SeedSpec(fugue=None, file_bytes=b"", file_name="empty.mid"), SeedFileError),
+])
+def test_bad_input_is_a_bachgen_error(engine, spec, error):
+    with pytest.raises(error) as info:
+        compose(settings(seed=spec), engine)
+    assert isinstance(info.value, BachgenError)
+
+
+def _midi_seed() -> bytes:
+    from bachgen.midi import piece_to_midi_bytes
+
+    notes = [(i * 24, 24, 60 + (i * 5) % 13) for i in range(40)] + [(0, 480, 41)]
+    return piece_to_midi_bytes(make_piece(*notes), 90)
+
+
+def test_without_the_corpus_an_upload_or_no_seed_still_works(corpus_config, tmp_path):
+    offline = Engine(tiny_bundle(corpus_config), CorpusConfig(corpus_dir=str(tmp_path), cache_dir=str(tmp_path)))
+    assert not offline.corpus_available
+    upload = compose(settings(seed=SeedSpec(fugue=None, file_bytes=_midi_seed(), file_name="mine.mid")), offline)
+    assert upload.stats["events"] == 48 and upload.stats["longest_copied_run"] is None
+    assert upload.stats["mapped_seed_events"] > 0
+    assert any("replaced by the nearest" in n for n in upload.notices)
+    assert any("not available" in n for n in upload.notices)
+    nothing = compose(settings(seed=SeedSpec(fugue=None)), offline)
+    assert nothing.stats["seed_events"] == 0 and nothing.seed_piece is None
+    with pytest.raises(BachgenError):
+        compose(settings(seed=SeedSpec(fugue="wtc1f02")), offline)
+
+
+def test_missing_renderers_become_notices(engine, monkeypatch):
+    from bachgen import score
+
+    def no_verovio(*args, **kwargs):
+        raise MissingDependencyError("The score view needs verovio, which is not installed.")
+
+    monkeypatch.setattr(score, "score_svg", no_verovio)
+    monkeypatch.setattr(score, "musicxml_bytes", lambda piece, tempo_bpm=80: b"<score-partwise/>")
+    monkeypatch.setattr(engine, "synthesizer", lambda soundfont=None: None)
+    engine.audio_notice = "Audio is off: FluidSynth is not installed."
+    try:
+        result = compose(settings(render=RenderConfig()), engine)
+    finally:
+        engine.audio_notice = None
+    assert result.wav is None and result.svg is None and result.musicxml == b"<score-partwise/>"
+    assert any("FluidSynth" in n for n in result.notices)
+    assert any("verovio" in n for n in result.notices)
+    assert result.midi.startswith(b"MThd") and result.png.startswith(b"\x89PNG")
+
+
+def test_audio_and_score_when_available(engine):
+    from bachgen import audio
+
+    result = compose(settings(events=24, render=RenderConfig()), engine)
+    if audio.fluidsynth_available():
+        with wave.open(io.BytesIO(result.wav)) as w:
+            assert w.getnchannels() == 2 and w.getframerate() == 44_100 and w.getnframes() > 0
+    assert result.musicxml and b"score-partwise" in result.musicxml
+    assert result.svg is None or "<svg" in result.svg
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def test_word_statistics_on_crafted_words():
+    from bachgen.quality import word_statistics
+
+    stats = word_statistics(["60:1/4", "62:1/4", "64:1/4", "65:1/4", "67.48~:1/2", "R:1/4"] * 2)
+    assert stats["scale_consistency"] == 1.0
+    assert stats["pitch_range"] == 67 - 60
+    assert stats["top_voice_step_ratio"] == pytest.approx(8 / 9)  # only 67 -> 60 leaps
+    assert 0 < stats["polyphony"] < 2
+    assert stats["distinct_8grams"] == 1.0
+    assert word_statistics(["60:1/4"] * 12)["distinct_8grams"] == 1 / 5
+
+
+def test_generated_report_measures_all_48(engine):
+    from bachgen.quality import STATISTICS, format_report, generated_report
+
+    report = generated_report(engine, events=40)
+    assert len(report["pieces"]) == len(catalog.FUGUES)
+    totals = report["totals"]
+    assert set(totals["inside_range_share"]) == set(STATISTICS)
+    assert totals["real_vs_real_copied_run_median"] >= 1
+    for lo, hi in report["reference_ranges"].values():
+        assert lo <= hi
+    assert "longest copied run" in format_report(report)
+
+
+def test_fast_nearest_words_agree_with_the_vocabulary(engine, corpus_config):
+    from bachgen.pipeline import NearestWords
+
+    vocab = engine.vocab
+    fast = NearestWords(vocab)
+    unknown = [w for w in fugue_words("wtc2f05", corpus_config, TOKENS)[0] if w not in vocab][:40]
+    unknown += ["R:7/4", "30.31.32.33.34.35.36:1/4", "100~:3/8"]
+    assert len(unknown) > 10
+    assert [fast.nearest(w) for w in unknown] == [vocab.nearest(w) for w in unknown]
+    ids, mapped = fast.encode(unknown[:5] + [vocab.words[1]])
+    assert mapped == 5 and ids[-1] == 1

@@ -1,0 +1,276 @@
+"""Sampling: the NumPy step against Keras, determinism, top-k/top-p, loops, copies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bachgen import sampling
+from bachgen.config import ModelConfig, SamplingConfig
+from bachgen.errors import ConfigError
+from bachgen.model import build_model
+from bachgen.tokens import Vocabulary
+
+
+def tiny_model(vocab_size: int = 40, layers: int = 2, seed: int = 3):
+    config = ModelConfig(vocab_size=vocab_size, embed_dim=8, units=16, layers=layers, dropout=0.0,
+                         seq_len=8)
+    return build_model(config, seed=seed), config
+
+
+class CountingStep:
+    """A stand-in network that always prefers the word after the last one (id + 1)."""
+
+    def __init__(self, vocab_size: int, strength: float = 12.0) -> None:
+        self.vocab_size = vocab_size
+        self.strength = strength
+
+    def zero_state(self, batch):
+        return [np.zeros((batch, 1), np.float32), np.zeros((batch, 1), np.float32)]
+
+    def logits(self, state, out=None):
+        last = state[0][:, 0].astype(np.int64)
+        logits = np.zeros((len(last), self.vocab_size), np.float32)
+        nxt = last % (self.vocab_size - 1) + 1
+        logits[np.arange(len(last)), nxt] = self.strength
+        if out is not None:
+            out[:] = logits
+            return out
+        return logits
+
+    def step(self, ids, state, out=None):
+        new = [np.asarray(ids, np.float32).reshape(-1, 1), state[1] + 1]
+        return self.logits(new, out), new
+
+    def prime(self, ids, state=None):
+        state = state if state is not None else self.zero_state(ids.shape[0])
+        for t in range(ids.shape[1]):
+            _, state = self.step(ids[:, t], state)
+        return self.logits(state), state
+
+
+# --------------------------------------------------------------------------- the step
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("backend", ["numpy", "tf"])
+def test_the_step_gives_the_keras_models_logits(layers, backend):
+    model, _ = tiny_model(layers=layers)
+    ids = np.random.default_rng(0).integers(1, 40, size=(3, 12)).astype("int32")
+    expected = model(ids).numpy()
+    step = sampling.make_step(model, backend)
+    state = step.zero_state(3)
+    got = []
+    for t in range(ids.shape[1]):
+        logits, state = step.step(ids[:, t], state)
+        got.append(logits)
+    assert np.abs(np.stack(got, axis=1) - expected).max() < 1e-4
+
+
+def test_priming_equals_stepping_and_carries_the_state():
+    model, _ = tiny_model()
+    step = sampling.make_step(model)
+    ids = np.array([[3, 4, 5, 6, 7]])
+    logits, _ = step.prime(ids)
+    assert np.abs(logits - model(ids).numpy()[:, -1]).max() < 1e-4
+
+
+def test_a_model_without_the_named_layers_is_a_bundle_error():
+    import keras
+
+    from bachgen.errors import BundleError
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Embedding(5, 2)(inputs)))
+    with pytest.raises(BundleError):
+        sampling.make_step(model)
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def test_same_seed_same_events_and_different_seeds_differ():
+    model, _ = tiny_model()
+    step = sampling.make_step(model)
+    config = SamplingConfig(events=60, seed=5)
+
+    def run(seed):
+        return sampling.sample(step, [[1, 2, 3]] * 2, config, np.random.default_rng(seed)).ids
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+def test_several_candidates_are_drawn_at_once_and_differ():
+    model, _ = tiny_model()
+    result = sampling.sample(sampling.make_step(model), [[1, 2, 3]] * 4, SamplingConfig(events=40),
+                             np.random.default_rng(1))
+    assert len(result.ids) == 4 and all(len(ids) == 40 for ids in result.ids)
+    assert len({tuple(ids) for ids in result.ids}) == 4
+    assert all(0 not in ids for ids in result.ids)  # padding is never drawn
+    assert 0 <= sampling.best_row(result) < 4
+
+
+def test_top_k_keeps_exactly_the_k_likeliest():
+    logits = np.array([[0.0, 5.0, 1.0, 4.0, 3.0, 2.0]], np.float32)
+    probs = sampling.filter_logits(logits, 1.0, top_k=3, top_p=None)
+    assert set(np.flatnonzero(probs[0])) == {1, 3, 4}
+    assert probs.sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    probs_in = np.array([[0.5, 0.25, 0.15, 0.1]])
+    logits = np.log(probs_in).astype(np.float32)
+    assert set(np.flatnonzero(sampling.filter_logits(logits, 1.0, None, 0.7)[0])) == {0, 1}
+    assert set(np.flatnonzero(sampling.filter_logits(logits, 1.0, None, 0.75)[0])) == {0, 1}
+    assert set(np.flatnonzero(sampling.filter_logits(logits, 1.0, None, 0.76)[0])) == {0, 1, 2}
+    assert set(np.flatnonzero(sampling.filter_logits(logits, 1.0, None, 0.3)[0])) == {0}
+
+
+def test_draws_stay_inside_the_support():
+    rng = np.random.default_rng(0)
+    logits = np.tile(np.arange(20, dtype=np.float32), (3, 1))
+    logits[:, 19] = -np.inf  # masked
+    probs = sampling.filter_logits(logits, np.array([0.5, 1.0, 2.0]), top_k=5, top_p=None)
+    seen = set()
+    for _ in range(300):
+        ids, p = sampling.draw(probs, rng)
+        seen.update(ids.tolist())
+        assert np.all(p > 0)
+    assert seen <= {14, 15, 16, 17, 18}
+
+
+def test_sampling_settings_are_checked():
+    with pytest.raises(ConfigError):
+        SamplingConfig(temperature=0)
+    with pytest.raises(ConfigError):
+        SamplingConfig(top_p=1.5)
+    with pytest.raises(ConfigError):
+        SamplingConfig(top_k=0)
+
+
+# --------------------------------------------------------------------------- loops
+
+
+@pytest.mark.parametrize("seq, expected", [
+    ([5] * 16, (1, 16)),
+    ([9, 9] + [5] * 16, (1, 16)),
+    ([1, 2] * 8, (2, 16)),
+    ([7] + [1, 2, 3] * 5 + [1], (3, 16)),
+    (list(range(1, 9)) * 3, (8, 24)),
+    ([4] + list(range(1, 7)) * 3, (6, 18)),
+])
+def test_loops_at_the_end_are_found(seq, expected):
+    assert sampling.loop_at_end(seq) == expected
+
+
+@pytest.mark.parametrize("seq", [
+    list(range(40)),
+    [5] * 15,
+    [1, 2] * 7,
+    list(range(1, 9)) * 2 + list(range(1, 8)),
+    list(range(1, 10)) * 4,          # period 9 is longer than a loop
+    [5] * 16 + [6],                  # the loop is over
+])
+def test_no_loop_is_reported_where_there_is_none(seq):
+    assert sampling.loop_at_end(seq) is None
+
+
+def test_find_loops_counts_every_position_that_ends_a_loop():
+    assert sampling.find_loops(list(range(50))) == 0
+    assert sampling.find_loops([1, 2] * 8) == 1
+    assert sampling.find_loops([1, 2] * 9) == 3
+    assert sampling.find_loops(list(range(30)) + [3] * 20 + list(range(30))) == 5
+
+
+def test_the_batched_detector_agrees_with_the_plain_one():
+    rng = np.random.default_rng(0)
+    rows = [list(rng.integers(1, 4, size=30)) for _ in range(50)] + [[1, 2] * 15, [3] * 30]
+    window = np.array([r[-24:] for r in rows])
+    found = sampling._loops_at_end_batch(window, np.full(len(rows), 30), 8, 3, 16)
+    assert found == [sampling.loop_at_end(r) for r in rows]
+
+
+def test_a_model_that_loops_is_recovered_and_the_output_has_no_loop():
+    model, _ = tiny_model()
+    bias = model.get_layer("logits").get_weights()
+    bias[1][:] = 0.0
+    bias[1][7] = 6.0  # word 7 most of the time: period-1 loops
+    model.get_layer("logits").set_weights(bias)
+    step = sampling.make_step(model)
+    config = SamplingConfig(events=200, seed=3)
+    result = sampling.sample(step, [[1, 2, 3]], config, np.random.default_rng(3))
+    assert result.loop_recoveries[0] > 0
+    assert result.stuck == [False]
+    assert sampling.find_loops(result.ids[0]) == 0
+    assert len(result.ids[0]) == 200
+    # without recoveries the same model gets stuck
+    stuck = sampling.sample(step, [[1, 2, 3]], SamplingConfig(events=200, max_recoveries=0),
+                            np.random.default_rng(3))
+    assert stuck.loop_recoveries == [0] and stuck.stuck == [True]
+
+
+def test_a_row_that_keeps_looping_is_reseeded_from_the_corpus():
+    step = CountingStep(5)  # 1 2 3 4 1 2 3 4 ... a loop of period 4
+    calls = []
+
+    def reseed(rng, length):
+        calls.append(length)
+        return [1] * length
+
+    result = sampling.sample(step, [[1]], SamplingConfig(events=60, max_recoveries=6), np.random.default_rng(0),
+                             reseed=reseed, context_len=10)
+    assert result.loop_recoveries == [6]
+    assert result.reseeds[0] >= 1 and calls
+    assert all(n >= 1 for n in calls)
+
+
+# --------------------------------------------------------------------------- copies
+
+
+def melody(pitches, length="1/4"):
+    return [f"{p}:{length}" for p in pitches]
+
+
+CORPUS = [
+    melody([60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]),
+    melody([50, 57, 55, 53, 52, 50, 49, 50]) + ["R:1/2"] + melody([45, 47]),
+]
+
+
+def test_the_longest_copied_run_is_found_in_any_transposition():
+    index = sampling.CopyIndex(CORPUS, limit=4)
+    fresh = melody([90, 30, 95, 33])
+    copied = melody([p + 5 for p in (62, 64, 65, 67, 69, 71, 72)])  # 7 events, a fourth up
+    assert index.longest_run(fresh[:2] + copied + fresh[2:]) == 7
+    assert index.longest_run(copied, exclude=[0]) == 2  # only the step 45-47 of the other piece
+    changed = copied[:3] + ["71:1/4"] + copied[4:]  # one interval broken
+    assert index.longest_run(changed) == 3
+
+
+def test_rests_carry_the_pitch_and_chords_match_by_shape():
+    index = sampling.CopyIndex([["48.60:1/2", "R:1/4", "50.62~:1/4", "52:1/8"]], limit=2)
+    assert index.longest_run(["41.53:1/2", "R:1/4", "43.55~:1/4", "45:1/8"]) == 4
+    assert index.longest_run(["41.53:1/2", "R:1/4", "43.55:1/4", "45:1/8"]) == 2  # hold differs
+    assert index.longest_run(["41.54:1/2", "R:1/4"]) == 1
+
+
+def test_the_copy_guard_keeps_runs_from_the_corpus_short():
+    words = melody(range(40, 70))  # a rising scale of 30 single notes
+    vocab = Vocabulary(words)  # id i = words[i - 1]: the counting model copies it
+    step = CountingStep(len(vocab))
+    seed = [[1, 2]]
+    free = sampling.sample(step, seed, SamplingConfig(events=60, copy_limit=0, seed=1),
+                           np.random.default_rng(1), vocab=vocab)
+    index = sampling.CopyIndex([words], limit=4)
+    assert index.longest_run(vocab.decode(free.ids[0])) >= 20
+    guarded = sampling.sample(step, seed, SamplingConfig(events=60, copy_limit=4, seed=1),
+                              np.random.default_rng(1), vocab=vocab, copy_index=index)
+    assert guarded.copy_masks[0] > 0
+    assert index.longest_run(vocab.decode(guarded.ids[0])) <= 4
+
+
+def test_neutral_word_is_the_commonest_rest():
+    vocab = Vocabulary(["60:1/4", "R:1/8", "R:1/4"], [9, 2, 5])
+    assert vocab.words[sampling.neutral_word(vocab)] == "R:1/4"
+    assert sampling.neutral_word(Vocabulary(["60:1/4"], [1])) == 1
