@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import multiprocessing
 import random
-import threading
 import time
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import streamlit as st
@@ -30,6 +32,8 @@ log = logging.getLogger("bachgen.app")
 
 #: How many takes a session keeps (oldest dropped first).
 MAX_TAKES = 10
+#: Longest wait for one engraving step (MusicXML, SVG), in seconds.
+ENGRAVE_TIMEOUT_S = 180
 #: How many of the newest takes keep their audio (a minute of WAV is about 10 MB).
 KEEP_AUDIO = 3
 
@@ -92,23 +96,22 @@ def warm_up(engine) -> None:
         log.warning("warm-up composition failed", exc_info=True)
 
 
-@st.cache_resource
-def engraving_gate() -> threading.Lock:
-    """One engraving at a time in the whole server: it is long and CPU-bound, and other
-    sessions' music should not wait behind several of them at once."""
-    return threading.Lock()
+@st.cache_resource(show_spinner=False)
+def engraver() -> ProcessPoolExecutor:
+    """One worker process, shared by all sessions, that engraves scores.
 
+    Engraving (music21, then verovio) takes seconds of pure CPU and holds Python's
+    global lock for long stretches; in its own process it cannot stall the other
+    sessions' music or the server. One worker: scores are made one after another.
+    The worker is started at once and warmed up with a tiny score.
+    """
+    from bachgen import score
+    from bachgen.events import Note, Piece
 
-def _verovio_resources() -> None:
-    """verovio keeps its font folder per thread and sets it only in the thread that
-    imported it; every Streamlit run has its own thread, so set it here."""
-    try:
-        from importlib.resources import files
-
-        import verovio
-    except ImportError:
-        return  # score.score_svg reports the missing library
-    verovio.setDefaultResourcePath(str(files("verovio") / "data"))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    tiny = Piece(tuple(Note(i * 48, 48, 60 + 2 * i) for i in range(4)))
+    pool.submit(score.score_svg, tiny, 80.0)  # imports music21 and verovio in the worker
+    return pool
 
 
 def corpus_config() -> CorpusConfig:
@@ -358,23 +361,28 @@ def generate(engine) -> dict[str, Any] | None:
 
 
 def engrave(take: dict[str, Any], where) -> None:
-    """Render the take's score (MusicXML and SVG) into ``take`` and show it in ``where``."""
+    """Render the take's score (MusicXML and SVG) into ``take`` while ``where`` shows a spinner."""
     from bachgen import score
 
     take["score_tried"] = True
     started = time.perf_counter()
-    with where.container():
-        with st.spinner("Engraving the score…"), engraving_gate():
-            try:
-                _verovio_resources()
-                take["musicxml"] = score.musicxml_bytes(take["piece"], take["tempo"])
-                take["svg"] = score.score_svg(take["piece"], take["tempo"],
-                                              musicxml=take["musicxml"])
-            except BachgenError as exc:
-                take["notices"].append(f"No engraved score: {exc}")
-            except Exception as exc:  # keep the take; say what happened
-                log.exception("engraving failed")
-                take["notices"].append(f"No engraved score ({type(exc).__name__}: {exc}).")
+    piece, tempo = take["piece"], float(take["tempo"])
+    with where.container(), st.spinner("Engraving the score…"):
+        try:
+            pool = engraver()
+            xml = pool.submit(score.musicxml_bytes, piece, tempo).result(ENGRAVE_TIMEOUT_S)
+            svg = pool.submit(score.score_svg, piece, tempo, musicxml=xml).result(ENGRAVE_TIMEOUT_S)
+            take["musicxml"], take["svg"] = xml, svg
+        except BachgenError as exc:
+            take["notices"].append(f"No engraved score: {exc}")
+        except FutureTimeout:
+            take["notices"].append("The score took too long to engrave; MIDI and audio are ready.")
+        except BrokenExecutor:
+            engraver.clear()  # the worker died: start a new one next time
+            take["notices"].append("The score engraver stopped; press Engrave the score to retry.")
+        except Exception as exc:  # keep the take; say what happened
+            log.exception("engraving failed")
+            take["notices"].append(f"No engraved score ({type(exc).__name__}: {exc}).")
     take["timings"]["engrave"] = time.perf_counter() - started
 
 

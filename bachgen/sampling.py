@@ -642,14 +642,16 @@ def _sample(step, seeds, config, rng, vocab, copy_index, forms, reseed, context_
             logits[:] = new_logits
 
         # loops: the new part of each row, last `window` ids
-        lengths = np.array([len(h) - s for h, s in zip(history, seed_len)])
-        tail = np.zeros((rows, window), dtype=np.int64)
+        lengths = [len(h) - s for h, s in zip(history, seed_len)]
+        loops: list[tuple[int, int] | None] = [None] * rows
         for b in range(rows):
-            part = history[b][-min(window, lengths[b]):] if lengths[b] else []
-            if part:
-                tail[b, window - len(part):] = part
-        loops = _loops_at_end_batch(tail, lengths, config.loop_max_period,
-                                    config.loop_min_repeats, config.loop_min_events)
+            # a loop can only end here if the last event came up within the last periods
+            if done[b] or lengths[b] < config.loop_min_events:
+                continue
+            last = history[b][-config.loop_max_period - 1:]
+            if last[-1] in last[:-1]:
+                loops[b] = loop_at_end(history[b][seed_len[b]:][-window:], config.loop_max_period,
+                                       config.loop_min_repeats, config.loop_min_events)
         for b, found in enumerate(loops):
             if done[b] or found is None or recoveries[b] >= config.max_recoveries:
                 continue

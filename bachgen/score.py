@@ -4,9 +4,9 @@ The piece is written for piano on a grand staff: notes from middle C (MIDI 60) u
 on the treble staff, lower notes on the bass staff. Each staff is *chordified*
 (notes sounding together become one chord, notes held across a change are tied),
 which always gives valid notation for any generated texture (one voice per staff,
-no independent voice lines). Times are first
-snapped to the nearer of a 32nd-note or 16th-triplet grid
-(:func:`bachgen.seeds.snap_tick`), so no unreadable durations appear.
+no independent voice lines). Times are first snapped to the nearer of a 32nd-note
+or 16th-triplet grid (:func:`bachgen.seeds.snap_tick`), so no unreadable durations
+appear.
 """
 
 from __future__ import annotations
@@ -131,8 +131,9 @@ def piece_to_score(piece: Piece, tempo_bpm: float = 80):
 def musicxml_bytes(piece: Piece, tempo_bpm: float = 80) -> bytes:
     """The piece as an uncompressed MusicXML document (UTF-8 bytes)."""
     music21 = _music21()
-    score = piece_to_score(piece, tempo_bpm)
+    check_tempo(tempo_bpm)  # a bad tempo is the caller's ConfigError, not a render failure
     try:
+        score = piece_to_score(piece, tempo_bpm)
         exporter = music21.musicxml.m21ToXml.GeneralObjectExporter(score)
         return exporter.parse()
     except Exception as exc:  # music21 raises many types; report instead of crashing the app
