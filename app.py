@@ -19,7 +19,6 @@ import multiprocessing
 import random
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import streamlit as st
@@ -108,7 +107,8 @@ def engraver() -> ProcessPoolExecutor:
     from bachgen import score
     from bachgen.events import Note, Piece
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=os.nice, initargs=(10,))  # music first, score after
     tiny = Piece(tuple(Note(i * 48, 48, 60 + 2 * i) for i in range(4)))
     pool.submit(score.score_svg, tiny, 80.0)  # imports music21 and verovio in the worker
     return pool
@@ -349,10 +349,12 @@ def generate(engine) -> dict[str, Any] | None:
         "svg": None,
         "score_wanted": want_score,
         "score_tried": False,
+        "score_job": None,
         "stats": stats,
         "notices": list(composition.notices or []),
         "timings": {**dict(composition.timings or {}), "click_to_music": elapsed},
     }
+    cancel_engraving(state["takes"])
     takes = (state["takes"] + [take])[-MAX_TAKES:]
     for old in takes[:-KEEP_AUDIO]:  # bound the memory a session holds
         old["wav"] = None
@@ -361,29 +363,61 @@ def generate(engine) -> dict[str, Any] | None:
 
 
 def engrave(take: dict[str, Any], where) -> None:
-    """Render the take's score (MusicXML and SVG) into ``take`` while ``where`` shows a spinner."""
+    """Engrave the take's score (MusicXML, then SVG) in the score worker, showing the wait.
+
+    The wait is a loop of small page updates, so pressing a button meanwhile interrupts
+    it at once; the job keeps running in the worker and the next run picks it up again.
+    """
     from bachgen import score
 
-    take["score_tried"] = True
-    started = time.perf_counter()
     piece, tempo = take["piece"], float(take["tempo"])
-    with where.container(), st.spinner("Engraving the score…"):
-        try:
-            pool = engraver()
-            xml = pool.submit(score.musicxml_bytes, piece, tempo).result(ENGRAVE_TIMEOUT_S)
-            svg = pool.submit(score.score_svg, piece, tempo, musicxml=xml).result(ENGRAVE_TIMEOUT_S)
-            take["musicxml"], take["svg"] = xml, svg
-        except BachgenError as exc:
-            take["notices"].append(f"No engraved score: {exc}")
-        except FutureTimeout:
-            take["notices"].append("The score took too long to engrave; MIDI and audio are ready.")
-        except BrokenExecutor:
-            engraver.clear()  # the worker died: start a new one next time
-            take["notices"].append("The score engraver stopped; press Engrave the score to retry.")
-        except Exception as exc:  # keep the take; say what happened
-            log.exception("engraving failed")
-            take["notices"].append(f"No engraved score ({type(exc).__name__}: {exc}).")
-    take["timings"]["engrave"] = time.perf_counter() - started
+    box = where.empty()
+    try:
+        pool = engraver()
+        job = take.get("score_job")
+        if job is None:
+            job = {"xml": pool.submit(score.musicxml_bytes, piece, tempo), "svg": None,
+                   "started": time.perf_counter()}
+            take["score_job"] = job
+        while True:
+            waited = time.perf_counter() - job["started"]
+            if job["svg"] is None and job["xml"].done():
+                job["svg"] = pool.submit(score.score_svg, piece, tempo,
+                                         musicxml=job["xml"].result())
+            if job["svg"] is not None and job["svg"].done():
+                take["musicxml"], take["svg"] = job["xml"].result(), job["svg"].result()
+                take["timings"]["engrave"] = waited
+                break
+            if waited > ENGRAVE_TIMEOUT_S:
+                take["notices"].append("The score took too long to engrave; MIDI and audio "
+                                       "are ready.")
+                break
+            box.caption(f":material/hourglass_top: Engraving the score… {waited:.0f} s")
+            time.sleep(0.3)
+    except BachgenError as exc:
+        take["notices"].append(f"No engraved score: {exc}")
+    except BrokenExecutor:
+        engraver.clear()  # the worker died: a new one starts next time
+        take["notices"].append("The score engraver stopped; press Engrave the score to retry.")
+    except Exception as exc:  # noqa: BLE001 (keep the take; say what happened)
+        log.exception("engraving failed")
+        take["notices"].append(f"No engraved score ({type(exc).__name__}: {exc}).")
+    take["score_job"] = None
+    take["score_tried"] = True
+    box.empty()
+
+
+def cancel_engraving(takes: list[dict[str, Any]]) -> None:
+    """Stop waiting for the scores of older takes (a queued job is dropped)."""
+    for take in takes:
+        job = take.get("score_job")
+        if job is not None:
+            for future in (job["svg"], job["xml"]):
+                if future is not None:
+                    future.cancel()
+            take["score_job"] = None
+        if not take["svg"]:
+            take["score_tried"] = True  # it gets an "Engrave the score" button
 
 
 def replay(take: dict[str, Any], engine) -> None:
@@ -538,6 +572,8 @@ def main() -> None:
         log.exception("loading the engine failed")
         st.error(f"The model could not be loaded ({type(exc).__name__}: {exc}).")
         engine = None
+    if engine is not None:
+        engraver()  # start the score worker early
 
     if st.button("Generate", type="primary", key="generate", disabled=engine is None,
                  icon=":material/music_note:"):
@@ -548,4 +584,7 @@ def main() -> None:
         st.rerun()
 
 
-main()
+# Streamlit runs this file as ``__main__``; the score worker process imports it under
+# another name and must not build the page.
+if __name__ == "__main__":
+    main()

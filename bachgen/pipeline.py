@@ -472,27 +472,36 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
         "step": engine.backend,
     }
 
-    # renderers
-    report("midi", 0.7)
+    # renderers: the audio is rendered on a second thread (FluidSynth runs outside the
+    # interpreter lock) while MIDI, piano roll and score are made here
+    audio_out: dict[str, Any] = {}
+    worker = None
+    if render.audio:
+        report("audio", 0.7)
+
+        def render_audio() -> None:
+            started = time.perf_counter()
+            try:
+                synth = engine.synthesizer(render.soundfont)
+                if synth is None:
+                    audio_out["notice"] = engine.audio_notice or "Audio is off: FluidSynth is not installed."
+                else:
+                    audio_out["wav"] = synth.wav_bytes(piece, render.tempo_bpm)
+            except MissingDependencyError as exc:
+                audio_out["notice"] = f"Audio is off: {exc}"
+            except RenderError as exc:
+                audio_out["notice"] = f"No audio: {exc}"
+            except BaseException as exc:  # re-raised on the calling thread
+                audio_out["error"] = exc
+            audio_out["seconds"] = time.perf_counter() - started
+
+        worker = threading.Thread(target=render_audio, name="bachgen-audio", daemon=True)
+        worker.start()
+
+    report("midi", 0.75)
     t = time.perf_counter()
     midi_bytes = midi.piece_to_midi_bytes(piece, render.tempo_bpm)
     timings["midi"] = time.perf_counter() - t
-
-    wav = None
-    t = time.perf_counter()
-    if render.audio:
-        report("audio", 0.75)
-        synth = engine.synthesizer(render.soundfont)
-        if synth is None:
-            notices.append(engine.audio_notice or "Audio is off: FluidSynth is not installed.")
-        else:
-            try:
-                wav = synth.wav_bytes(piece, render.tempo_bpm)
-            except MissingDependencyError as exc:
-                notices.append(f"Audio is off: {exc}")
-            except RenderError as exc:
-                notices.append(f"No audio: {exc}")
-    timings["audio"] = time.perf_counter() - t
 
     report("pianoroll", 0.85)
     t = time.perf_counter()
@@ -517,6 +526,15 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
             except RenderError as exc:
                 notices.append(f"No engraved score: {exc}")
     timings["score"] = time.perf_counter() - t
+    wav = None
+    if worker is not None:
+        worker.join()
+        if "error" in audio_out:
+            raise audio_out["error"]
+        wav = audio_out.get("wav")
+        if audio_out.get("notice"):
+            notices.append(audio_out["notice"])
+    timings["audio"] = float(audio_out.get("seconds", 0.0))
     timings["total"] = time.perf_counter() - t_all
     report("done", 1.0)
     return Composition(settings, piece, seed_piece, seed_end_tick, list(ids), midi_bytes, wav, png,

@@ -65,6 +65,8 @@ class NumpyStep:
                         np.asarray(b, dtype=np.float32), int(u.shape[0])) for k, u, b in lstms]
         self.dense = np.ascontiguousarray(dense, dtype=np.float32)
         self.dense_bias = np.asarray(dense_bias, dtype=np.float32)
+        # the bias as one more row, so the logits are one product: [h, 1] @ [[W], [b]]
+        self._dense_with_bias = np.ascontiguousarray(np.vstack([self.dense, self.dense_bias[None, :]]))
         self.vocab_size = int(self.dense.shape[1])
         self.units = [units for _, _, units in self.layers]
 
@@ -100,9 +102,11 @@ class NumpyStep:
 
     def logits(self, state: list[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
         """The logits a state predicts (from the top layer's output)."""
-        out = np.matmul(state[-2], self.dense, out=out)
-        out += self.dense_bias
-        return out
+        h = state[-2]
+        h1 = np.empty((h.shape[0], h.shape[1] + 1), np.float32)
+        h1[:, :-1] = h
+        h1[:, -1] = 1.0
+        return np.matmul(h1, self._dense_with_bias, out=out)
 
     def prime(self, ids: np.ndarray, state: list[np.ndarray] | None = None
               ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -468,17 +472,35 @@ def filter_logits(logits: np.ndarray, temperature: np.ndarray | float, top_k: in
     return weights / weights.sum(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
 
 
-def draw(probs: np.ndarray, rng: np.random.Generator, cdf: np.ndarray | None = None
-         ) -> tuple[np.ndarray, np.ndarray]:
+BLOCK = 256  # words per block when drawing
+
+
+def draw(probs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One id per row from (unnormalised) ``probs`` by inverse CDF, one uniform number per
-    row; also each drawn id's probability."""
-    cdf = np.cumsum(probs, axis=1, out=cdf)
-    totals = cdf[:, -1].astype(np.float64)
-    u = rng.random(probs.shape[0]) * totals
-    ids = np.array([np.searchsorted(cdf[b], u[b], side="right") for b in range(len(u))],
-                   dtype=np.int64)
-    ids = np.minimum(ids, probs.shape[1] - 1)
-    return ids, probs[np.arange(len(ids)), ids] / totals
+    row; also each drawn id's probability.
+
+    Two levels, so no running sum over the whole vocabulary is needed: the sums of blocks
+    of :data:`BLOCK` words pick a block, a running sum inside it picks the word. A width
+    that is a multiple of :data:`BLOCK` is used as it is (pad with zeros).
+    """
+    rows, width = probs.shape
+    if width % BLOCK:
+        padded = np.zeros((rows, width + BLOCK - width % BLOCK), probs.dtype)
+        padded[:, :width] = probs
+        probs = padded
+    blocks = probs.reshape(rows, -1, BLOCK)
+    block_sums = np.cumsum(blocks.sum(axis=2, dtype=np.float64), axis=1)
+    totals = block_sums[:, -1]
+    u = rng.random(rows) * totals
+    which = np.minimum((block_sums <= u[:, None]).sum(axis=1), block_sums.shape[1] - 1)
+    before = np.where(which > 0, block_sums[np.arange(rows), np.maximum(which - 1, 0)], 0.0)
+    inside = blocks[np.arange(rows), which]  # (rows, BLOCK)
+    running = np.cumsum(inside, axis=1, dtype=np.float64)
+    offset = np.minimum((running <= (u - before)[:, None]).sum(axis=1), BLOCK - 1)
+    for b in np.flatnonzero(inside[np.arange(rows), offset] <= 0):  # rounding at a block's end
+        offset[b] = np.flatnonzero(inside[b] > 0)[-1]
+    ids = which * BLOCK + offset
+    return ids, probs[np.arange(rows), ids] / totals
 
 
 @contextmanager
@@ -584,8 +606,8 @@ def _sample(step, seeds, config, rng, vocab, copy_index, forms, reseed, context_
     primed, state = _prime_rows(step, [list(s) for s in seeds])
     logits = np.empty(primed.shape, np.float32)  # buffers reused at every step
     logits[:] = primed
-    weights = np.empty_like(logits)
-    cdf = np.empty_like(logits)
+    padded = np.zeros((rows, -(-logits.shape[1] // BLOCK) * BLOCK), np.float32)
+    weights = padded[:, :logits.shape[1]]  # the padding stays 0: never drawn
 
     history: list[list[int]] = [list(s) for s in seeds]  # seed + new ids
     seed_len = [len(s) for s in seeds]
@@ -627,7 +649,7 @@ def _sample(step, seeds, config, rng, vocab, copy_index, forms, reseed, context_
         temperature = config.temperature + boost * np.maximum(boost_left, 0) / (2 * window)
         np.multiply(work, (1.0 / temperature).astype(np.float32)[:, None], out=weights)
         _weights_inplace(weights, config.top_k, config.top_p)
-        chosen, chosen_prob = draw(weights, rng, cdf)
+        chosen, chosen_prob = draw(padded, rng)
         boost_left -= 1
 
         for b in range(rows):

@@ -112,6 +112,22 @@ def build_baseline(vocab_size: int, units: int = 256, seed: int | None = None):
     return keras.Model(inputs, logits, name="bachgen_baseline")
 
 
+def init_output_bias(model: Any, counts: Sequence[int]) -> None:
+    """Start the ``logits`` bias at the log word frequencies of the training data.
+
+    An untrained network then already predicts as well as word frequencies alone, and
+    training spends its updates on learning context instead of pushing thousands of
+    rare-word logits down one small step at a time. Padding (id 0) starts very unlikely.
+    """
+    import numpy as np
+
+    freq = np.asarray(counts, dtype=np.float64)
+    freq[0] = 0.0
+    bias = np.log((freq + 0.1) / (freq + 0.1).sum())
+    bias[0] = -20.0
+    model.get_layer("logits").bias.assign(bias.astype("float32"))
+
+
 def compile_model(model: Any, config: TrainConfig) -> None:
     import keras
 
@@ -269,6 +285,7 @@ def train(pieces: Sequence[Piece], tokens: TokenConfig, model_config: ModelConfi
             from .model import build_model
 
             model = build_model(model_config, config.seed)
+        init_output_bias(model, prepared.vocab.counts)
         compile_model(model, config)
 
     repeat = config.epoch_windows is not None
@@ -334,8 +351,8 @@ STUDY_TRAIN = TrainConfig(epochs=5, batch_size=32, learning_rate=5e-3, patience=
 #: Study name -> variants: (label, token changes, model changes, train changes, modes).
 STUDIES: dict[str, list[tuple[str, dict, dict, dict, tuple[str, ...]]]] = {
     "transpose": [
-        ("none (original keys)", {"transpose": "none"}, {}, {}, ("all",)),
         ("common (C major / A minor)", {}, {}, {}, ("all",)),
+        ("none (original keys)", {"transpose": "none"}, {}, {}, ("all",)),
         ("augment (12 transpositions)", {"transpose": "augment"}, {}, {}, ("all",)),
     ],
     "seq_len": [
@@ -344,12 +361,12 @@ STUDIES: dict[str, list[tuple[str, dict, dict, dict, tuple[str, ...]]]] = {
         ("seq_len 100", {}, {"seq_len": 100}, {}, ("all",)),
     ],
     "batch": [
-        ("batch 32", {}, {}, {}, ("all",)),
         ("batch 128", {}, {}, {"batch_size": 128}, ("all",)),
+        ("batch 32", {}, {}, {}, ("all",)),
     ],
     "mode": [
-        ("one model (major + minor)", {}, {}, {}, ("all",)),
         ("separate major / minor models", {}, {}, {}, ("major", "minor")),
+        ("one model (major + minor)", {}, {}, {}, ("all",)),
     ],
 }
 
@@ -449,13 +466,17 @@ STUDY_COLUMNS = ["variant", "vocabulary", "unknown held-out words", "best epoch 
                  "held-out bits/note", "bits/event", "top-1", "top-5", "train s"]
 
 
-def build_card(result: TrainResult, command: str, studies_dir: Path | None,
-               evaluation: dict | None, baseline_note: str = "") -> dict[str, Any]:
-    """The model card's facts: data, split, training, held-out figures, studies."""
+def build_card(bundle: Any, studies_dir: Path | None, evaluation: dict | None,
+               baseline_note: str = "") -> dict[str, Any]:
+    """The model card's facts: data, split, training, held-out figures, studies.
+
+    Training facts (split, time, the command) come from ``bundle.training``.
+    """
     from .dataset import HELD_OUT, VALIDATION
 
-    bundle = result.bundle
     training = bundle.training
+    split = training["split"]
+    command = training.get("command", "bachgen train")
     sections: list[dict[str, Any]] = []
     data_rows = [{"id": f.id, "title": f.title, "voices": f.voices,
                   "split": "test (held out)" if f.id in HELD_OUT else
@@ -467,8 +488,8 @@ def build_card(result: TrainResult, command: str, studies_dir: Path | None,
                 f"from `{catalog.SOURCE_REPOSITORY}` at commit `{catalog.SOURCE_COMMIT}`; each "
                 f"file is verified against its SHA-256 before use. The split is by whole piece "
                 f"and fixed (`bachgen.dataset.HELD_OUT`, `VALIDATION`): "
-                f"{len(result.split['train'])} fugues train, {len(result.split['validation'])} "
-                f"decide early stopping, {len(result.split['test'])} are held out for every "
+                f"{len(split['train'])} fugues train, {len(split['validation'])} "
+                f"decide early stopping, {len(split['test'])} are held out for every "
                 f"figure below. The vocabulary is built from the training fugues only.",
         "rows": data_rows, "columns": ["id", "title", "voices", "split", "sha256"]})
     sections.append({
@@ -505,6 +526,7 @@ def build_card(result: TrainResult, command: str, studies_dir: Path | None,
                 continue
             study = json.loads(path.read_text())
             ref = study["reference"]
+            best = min(study["rows"], key=lambda r: r["held-out bits/note"])
             sections.append({
                 "title": f"Study: {name}",
                 "body": f"{study['note']} Reference setting: words {ref['tokens']['transpose']}"
@@ -514,7 +536,8 @@ def build_card(result: TrainResult, command: str, studies_dir: Path | None,
                         f"{ref['training']['learning_rate']}; budget for every variant: at most "
                         f"{ref['training']['epochs']} epochs of {ref['training']['epoch_windows']} "
                         f"windows, early stopping patience {ref['training']['patience']}, seed "
-                        f"{ref['training']['seed']}. Reproduce: `{study['command']}`.",
+                        f"{ref['training']['seed']}. Reproduce: `{study['command']}`.\n\n"
+                        f"Fewest held-out bits per note: **{best['variant']}**.",
                 "rows": study["rows"], "columns": STUDY_COLUMNS})
     return {
         "architecture": bundle.card.get("architecture", "embedding-lstm"),
@@ -572,10 +595,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
     runs = Path(args.runs)
     if args.study:
-        names = list(STUDIES) if args.study == "all" else [args.study]
+        names = list(STUDIES) if "all" in args.study else list(dict.fromkeys(args.study))
         for name in names:
             report = run_study(name, pieces, runs / "studies", args.seed, args.force)
             print(json.dumps(report["rows"], indent=2))
+        return 0
+    if args.card_only:
+        if not args.bundle_dir:
+            raise ConfigError("--card-only needs --bundle-dir, the bundle whose card to rewrite.")
+        write_card(args.bundle_dir, pieces, runs / "studies")
+        print(f"model card rewritten in {args.bundle_dir}", file=sys.stderr)
         return 0
     tokens, model, config = _configs_from_args(args)
     architecture = "scalar-lstm" if args.baseline else "embedding-lstm"
@@ -588,34 +617,41 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.bundle_dir:
         from .bundle import save_bundle
 
-        command = command_for(args)
-        folder = Path(args.bundle_dir)
-        evaluation = None
-        if not args.baseline:
-            from .evaluate import default_baseline_dir, evaluate_all
-
-            save_bundle(result.bundle, folder)  # evaluate_all reads the saved bundle
-            evaluation = evaluate_all(pieces, folder, default_baseline_dir())
-            studies = runs / "studies"
-            result.bundle.card = build_card(result, command, studies, evaluation)
-        else:
-            from .dataset import split_pieces
-            from .evaluate import evaluate_bundle
-
-            scores = evaluate_bundle(result.bundle, split_pieces(pieces).test, "baseline")
-            card = build_card(result, command, None, {
-                "held_out": result.split["test"], "escape_probability": 0.0,
-                "models": [scores.to_dict()]})
-            card["architecture"] = "scalar-lstm"
-            card["title"] = "bachgen baseline: the original project's LSTM architecture"
-            card["summary"] = (f"The original architecture, kept to measure the bachgen network "
-                               f"against: the word index divided by the vocabulary size as one "
-                               f"scalar input, one LSTM({result.bundle.model_config.units}), "
-                               f"softmax over the same words as the shipped model.")
-            result.bundle.card = card
-        save_bundle(result.bundle, folder)
-        print(f"bundle saved to {folder}", file=sys.stderr)
+        result.bundle.training["command"] = command_for(args)
+        save_bundle(result.bundle, args.bundle_dir)
+        write_card(args.bundle_dir, pieces, runs / "studies")
+        print(f"bundle saved to {args.bundle_dir}", file=sys.stderr)
     return 0
+
+
+def write_card(folder: str | Path, pieces: Sequence[Piece], studies_dir: Path | None) -> dict:
+    """Score the saved bundle in ``folder`` on the held-out fugues and (re)write its card.
+
+    The shipped network is compared with the n-gram and the baseline in
+    ``assets/baseline``; a baseline bundle gets a card with its own figures only.
+    Returns the evaluation.
+    """
+    from .bundle import load_bundle, save_bundle
+    from .dataset import split_pieces
+    from .evaluate import default_baseline_dir, evaluate_all, evaluate_bundle
+
+    bundle = load_bundle(folder)
+    if bundle.architecture == "scalar-lstm":
+        scores = evaluate_bundle(bundle, split_pieces(pieces).test, "original-architecture baseline")
+        evaluation = {"held_out": bundle.training["split"]["test"],
+                      "escape_probability": 0.0, "models": [scores.to_dict()]}
+        card = build_card(bundle, None, evaluation)
+        card["title"] = "bachgen baseline: the original project's LSTM architecture"
+        card["summary"] = (f"The original architecture, kept to measure the bachgen network "
+                           f"against: the word index divided by the vocabulary size as one "
+                           f"scalar input, one LSTM({bundle.model_config.units}), softmax "
+                           f"over the same words as the shipped model. Not for generation.")
+    else:
+        evaluation = evaluate_all(pieces, Path(folder), default_baseline_dir())
+        card = build_card(bundle, studies_dir, evaluation)
+    bundle.card = card
+    save_bundle(bundle, folder)
+    return evaluation
 
 
 def add_train_parser(commands: Any) -> argparse.ArgumentParser:
@@ -627,8 +663,11 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--runs", default="runs", help="folder for run outputs (default: runs)")
     p.add_argument("--name", help="run folder name under --runs (default: lstm or baseline)")
     p.add_argument("--bundle-dir", help="also save the trained bundle (with model card) here")
-    p.add_argument("--study", choices=[*STUDIES, "all"], help="run a study instead of one training")
+    p.add_argument("--study", nargs="+", choices=[*STUDIES, "all"],
+                   help="run these studies (or all) instead of one training")
     p.add_argument("--force", action="store_true", help="studies: retrain variants already run")
+    p.add_argument("--card-only", action="store_true",
+                   help="no training: re-score the bundle in --bundle-dir and rewrite its model card")
     p.add_argument("--baseline", action="store_true",
                    help="train the original architecture (scalar input, one LSTM) instead")
     p.add_argument("--transpose", default="common", choices=["none", "common", "augment"])

@@ -61,13 +61,11 @@ class Server:
 
     def peak_rss_mb(self) -> float | None:
         """Peak resident memory of the server process (``VmHWM``), in MB."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        return _peak_rss_mb(self.pid)
+
+    def children_peak_rss_mb(self) -> float:
+        """Sum of the peaks of the server's child processes (the score worker), in MB."""
+        return sum(_peak_rss_mb(pid) or 0.0 for pid in _children(self.pid))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -77,6 +75,32 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(entry.name))
+    return found
 
 
 def start_server(name: str = "server", timeout_s: float = 120.0, env: dict | None = None) -> Server:

@@ -57,7 +57,7 @@ def test_same_seed_same_file(bundle_dir, tmp_path, capsys):
     paths = [tmp_path / f"{i}.mid" for i in range(3)]
     for path, seed in zip(paths, (3, 3, 4)):
         code, _, err = run(capsys, "generate", "--model", bundle_dir, "--events", 30, "--seed", seed,
-                           "--midi", path)
+                           "--copy-limit", 0, "--midi", path)
         assert code == 0, err
     assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()
 
@@ -73,7 +73,8 @@ def test_a_seed_file_and_no_seed(bundle_dir, tmp_path, capsys):
                          "--seed", 1)
     assert code == 0, err
     assert json.loads(out)["seed"] == "file mine.mid"
-    code, out, err = run(capsys, "generate", "--model", bundle_dir, "--fugue", "none", "--events", 20)
+    code, out, err = run(capsys, "generate", "--model", bundle_dir, "--fugue", "none", "--events", 20,
+                         "--copy-limit", 0)
     assert code == 0, err
     assert json.loads(out)["events"] == 20
 

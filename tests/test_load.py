@@ -157,6 +157,7 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
     results = asyncio.run(drive(server.url, SEEDS))
     wall = time.perf_counter() - started
     peak_mb = server.peak_rss_mb()
+    children_mb = server.children_peak_rss_mb()
     assert server.process.poll() is None, "the server died under load:\n" + server.log_tail()
 
     assert len(results) == SESSIONS
@@ -178,6 +179,7 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
         "click_to_audio_max_s": round(max(latencies), 2),
         "wall_s": round(wall, 2),
         "server_peak_rss_mb": round(peak_mb, 1) if peak_mb is not None else None,
+        "score_worker_peak_rss_mb": round(children_mb, 1),
         "model": "shipped" if shipped_model_dir() is not None else "tiny test bundle",
     }
     path = write_artifact_json("load.json", figures)

@@ -274,3 +274,17 @@ def test_neutral_word_is_the_commonest_rest():
     vocab = Vocabulary(["60:1/4", "R:1/8", "R:1/4"], [9, 2, 5])
     assert vocab.words[sampling.neutral_word(vocab)] == "R:1/4"
     assert sampling.neutral_word(Vocabulary(["60:1/4"], [1])) == 1
+
+
+@pytest.mark.parametrize("width", [4, 700])
+def test_draws_follow_the_probabilities(width):
+    rng = np.random.default_rng(2)
+    probs = np.zeros((2, width), np.float32)
+    probs[:, [0, 1, width - 2, width - 1]] = [0.1, 0.2, 0.3, 0.4]
+    counts = np.zeros(width)
+    for _ in range(2500):
+        ids, p = sampling.draw(probs, rng)
+        np.add.at(counts, ids, 1)
+        assert np.allclose(p, probs[0, ids] / probs[0].sum())
+    share = counts[[0, 1, width - 2, width - 1]] / counts.sum()
+    assert counts.sum() == 5000 and np.abs(share - [0.1, 0.2, 0.3, 0.4]).max() < 0.03

@@ -59,12 +59,10 @@ def test_a_run_writes_history_plot_logs_checkpoints_and_a_consistent_bundle(tmp_
 
 
 def test_the_same_seed_gives_the_same_weights(tmp_path):
-    first = quick(tmp_path / "a").bundle.model.get_weights()
-    second = quick(tmp_path / "b").bundle.model.get_weights()
+    first = quick(tmp_path / "a", epochs=1).bundle.model.get_weights()
+    second = quick(tmp_path / "b", epochs=1).bundle.model.get_weights()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
-    other = quick(tmp_path / "c", seed=6).bundle.model.get_weights()
-    assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
 def test_baseline_reads_the_word_index_as_one_scalar():

@@ -1,0 +1,83 @@
+"""Held-out scoring: the n-gram, the unknown-word floor, and the shipped model against both baselines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pytest
+
+from bachgen.bundle import default_bundle_dir
+from bachgen.config import TokenConfig
+from bachgen.dataset import split_pieces
+from bachgen.evaluate import (KneserNey, add_evaluate_parser, default_baseline_dir,
+                              escape_probability, evaluate_ngram, score_pieces, spelling_bits)
+from bachgen.tokens import Vocabulary
+
+WORDS = ["60:1/2", "62:1/2", "64:1/2", "R:1/2"]
+
+
+def test_kneser_ney_gives_a_distribution_for_seen_and_unseen_contexts():
+    seqs = [[1, 2, 3, 1, 2, 4], [2, 3, 3, 1]]
+    model = KneserNey(seqs, vocab_size=6)
+    for u, v in [(1, 2), (KneserNey.BOS, KneserNey.BOS), (3, 3), (-1, -1), (5, 5)]:
+        dist = model.distribution(u, v)
+        assert dist[0] == 0.0 and (dist[1:] > 0).all()
+        assert math.isclose(dist.sum(), 1.0, rel_tol=1e-9)
+    assert model.distribution(1, 2)[3] > model.distribution(1, 2)[5]  # seen beats unseen
+
+
+def test_scoring_charges_known_words_and_unknown_words_as_documented():
+    vocab = Vocabulary(WORDS, [4, 1, 1, 2])
+    escape = escape_probability(vocab)
+    assert escape == pytest.approx(2 / 8)
+    uniform = lambda ids, words: np.tile(np.r_[0.0, [0.25] * 4], (len(ids) - 1, 1))
+    known = score_pieces("u", uniform, vocab, [["60:1/2", "62:1/2", "64:1/2"]], notes=3)
+    first = -math.log2(4 / 8 * (1 - escape))  # the first word: training unigram
+    assert known.bits == pytest.approx(first + 2 * -math.log2(0.25 * (1 - escape)))
+    assert known.bits_per_note == pytest.approx(known.bits / 3)
+    unknown = score_pieces("u", uniform, vocab, [["60:1/2", "61.65:1/2"]], notes=3)
+    assert unknown.unknown_words == 1
+    durations = 1  # every word lasts an eighth
+    assert unknown.bits == pytest.approx(first - math.log2(escape) + spelling_bits("61.65:1/2", durations))
+    assert spelling_bits("61.65:1/2", 1) == pytest.approx(math.log2(12) + math.log2(math.comb(88, 2)) + 1)
+
+
+def test_evaluate_parser_can_be_extended_by_another_module():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command")
+    evaluate = add_evaluate_parser(commands)
+    evaluate.add_argument("--generated")
+    args = parser.parse_args(["evaluate", "--json", "--generated", "x.mid"])
+    assert args.json and args.generated == "x.mid" and callable(args.handler)
+
+
+def test_ngram_on_the_held_out_fugues_is_finite_and_beats_uniform(corpus_pieces):
+    split = split_pieces(corpus_pieces)
+    tokens = TokenConfig(transpose="common", holds=False)
+    from bachgen.dataset import piece_words
+
+    vocab = Vocabulary.build(piece_words(split.train, tokens, training=True))
+    scores = evaluate_ngram(split.train, split.test, tokens, vocab)
+    assert math.isfinite(scores.bits) and scores.bits > 0
+    assert scores.events > 1000 and scores.notes > scores.events
+    assert scores.bits_per_event < math.log2(len(vocab))  # far better than a uniform guess
+    assert 0 < scores.top1 <= scores.top5 < 1
+
+
+@pytest.mark.slow
+def test_shipped_model_beats_the_ngram_and_the_original_architecture(corpus_pieces, capsys):
+    if not (default_bundle_dir() / "model.keras").is_file():
+        pytest.fail(f"No shipped model in {default_bundle_dir()}.")
+    from bachgen.cli import main
+
+    assert main(["evaluate", "--json", "--baseline", str(default_baseline_dir())]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "baseline_error" not in report
+    bits = {m["model"]: m["bits_per_note"] for m in report["models"]}
+    assert set(bits) == {"lstm (shipped)", "kneser-ney-trigram", "original-architecture baseline"}
+    assert all(math.isfinite(b) for b in bits.values())
+    assert bits["lstm (shipped)"] < bits["kneser-ney-trigram"]
+    assert bits["lstm (shipped)"] < bits["original-architecture baseline"]
