@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import multiprocessing
+import os
 import random
+import re
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any
@@ -31,7 +32,7 @@ log = logging.getLogger("bachgen.app")
 
 #: How many takes a session keeps (oldest dropped first).
 MAX_TAKES = 10
-#: Longest wait for one engraving step (MusicXML, SVG), in seconds.
+#: Longest wait for a take's score (MusicXML, then SVG), in seconds.
 ENGRAVE_TIMEOUT_S = 180
 #: How many of the newest takes keep their audio (a minute of WAV is about 10 MB).
 KEEP_AUDIO = 3
@@ -166,7 +167,7 @@ def corpus_panel() -> bool:
             st.rerun()
         return False
     st.info(
-        "The 48 fugues (about 1.5 MB of kern files) are not on this machine yet. "
+        "The 48 fugues (half a megabyte of kern files) are not on this machine yet. "
         "Download them to seed new pieces from Bach's own music — or compose from "
         "your own file or from no seed."
     )
@@ -190,6 +191,8 @@ def corpus_panel() -> bool:
             st.error(str(exc))
             return False
         st.session_state["corpus_ready"] = None  # check again
+        st.session_state["seed_source"] = "fugue"
+        load_engine.clear()  # the engine looks for the fugues once; let it look again
         st.rerun()
     return False
 
@@ -488,11 +491,30 @@ def stats_panel(take: dict[str, Any], where) -> None:
                   "value": list(rows.values()) + list(timings.values())})
 
 
+def score_pages(svg: str) -> list[str]:
+    """The engraved score split into its pages (top-level ``<svg>`` elements)."""
+    pages, depth, start = [], 0, 0
+    for match in re.finditer(r"<svg\b[^>]*>|</svg\s*>", svg):
+        tag = match.group()
+        if tag.startswith("</"):
+            depth -= 1
+            if depth == 0:
+                pages.append(svg[start:match.end()])
+        elif tag.endswith("/>"):  # an empty <svg/> opens and closes nothing
+            if depth == 0:
+                pages.append(tag)
+        else:
+            if depth == 0:
+                start = match.start()
+            depth += 1
+    return pages or [svg]
+
+
 def show_score(svg: str, where) -> None:
-    where.html(
-        '<div class="bachgen-score" style="max-height:560px;overflow:auto;background:#fff;'
-        f'border-radius:6px;padding:8px;border:1px solid #ddd">{svg}</div>'
-    )
+    """The score's pages, one under the other, in a scrolling box."""
+    box = where.container(height=620, border=True)
+    for page in score_pages(svg):
+        box.image(page, width="stretch")
 
 
 def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:

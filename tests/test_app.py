@@ -225,3 +225,87 @@ def test_without_the_corpus_the_page_offers_the_download_and_works_offline(tmp_p
     assert not app.error, [e.value for e in app.error]
     assert len(takes(app)) == 1
     assert_valid_midi(takes(app)[0]["midi"])
+
+
+def test_score_pages_splits_top_level_svgs_only():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bachgen_app", APP)
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)  # defines the page's functions; builds nothing
+    one = '<svg a="1"><defs/><svg class="inner"><g/></svg></svg>'
+    two = '<svg a="2"><svg><g/></svg><svg/></svg>'
+    assert page.score_pages(one + "\n" + two) == [one, two]
+    assert page.score_pages("no score") == ["no score"]
+
+
+def test_without_fluidsynth_midi_and_piano_roll_still_work(tmp_path, monkeypatch):
+    import os
+
+    from bachgen import audio
+    from bachgen.bundle import default_bundle_dir
+    from bachgen.errors import MissingDependencyError
+
+    def missing():
+        raise MissingDependencyError("Audio needs the FluidSynth library, which is not installed.",
+                                     "Install it with: sudo apt-get install libfluidsynth3.")
+
+    monkeypatch.setattr(audio, "_import_fluidsynth", missing)
+    # A fresh engine (another path to the same bundle): it makes its synthesizer anew.
+    link = tmp_path / "model"
+    link.symlink_to(os.environ.get("BACHGEN_MODEL_DIR") or default_bundle_dir())
+    monkeypatch.setenv("BACHGEN_MODEL_DIR", str(link))
+    app = new_app()
+    short(app, 60).run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    [take] = takes(app)
+    assert take["wav"] is None
+    assert any("FluidSynth" in n for n in take["notices"])
+    assert any("FluidSynth" in i.value for i in app.info)
+    assert_valid_midi(take["midi"])
+    assert take["png"][:4] == b"\x89PNG"
+    assert "WAV" not in [b.label for b in app.get("download_button")]
+
+
+def test_downloading_the_corpus_shows_progress_then_offers_the_fugues(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import os
+    import shutil
+    import threading
+
+    source = os.environ.get("BACHGEN_CORPUS_DIR")
+    if not source:
+        pytest.skip("needs a local copy of the corpus to serve")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    mirror = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=source))
+    threading.Thread(target=mirror.serve_forever, daemon=True).start()
+    try:
+        from bachgen.config import default_cache_dir
+
+        for parsed in ("pieces", "words"):  # parsing is not under test here: reuse it
+            if (default_cache_dir() / parsed).is_dir():
+                shutil.copytree(default_cache_dir() / parsed, tmp_path / "cache" / parsed)
+        monkeypatch.delenv("BACHGEN_CORPUS_DIR")
+        monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", f"http://127.0.0.1:{mirror.server_port}/")
+        app = new_app()
+        assert app.radio(key="seed_source").options == ["Your own file", "No seed"]
+        app.button(key="corpus_download").click().run()
+        assert not app.exception and not app.error, [e.value for e in app.error]
+        assert len(list((tmp_path / "cache" / "corpus").glob("*.krn"))) == 48
+        assert "A fugue" in app.radio(key="seed_source").options
+        short(app, 60)
+        app.selectbox(key="fugue").set_value("wtc2f24")
+        app.run()
+        generate(app)
+        assert not app.error, [e.value for e in app.error]
+        assert_valid_midi(takes(app)[0]["midi"])
+    finally:
+        mirror.shutdown()

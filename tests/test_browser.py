@@ -114,7 +114,8 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         page.locator('[data-testid="stImage"]').first.wait_for(timeout=30_000)
         # The score is engraved after the audio is on the page; wait for it too.
         page.get_by_role("heading", name="Score").wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
-        page.locator(".bachgen-score svg").first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stImage"] img[src^="data:image/svg+xml"]').first.wait_for(
+            timeout=30_000)
         xml_button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MusicXML")
         xml_button.first.wait_for(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -124,8 +125,9 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         shot = ARTIFACTS / "app.png"
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("BACHGEN_SCREENSHOT") == "1":
-            page.set_viewport_size({"width": 1400, "height": 1000})
-            page.screenshot(path=str(REPO / "assets" / "screenshot.png"), full_page=False)
+            page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
+        page.get_by_role("heading", name="Score").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "app-score.png"))
 
         figures = {
             "health_s": round(server.health_s, 2),
