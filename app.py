@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import random
 import re
+import threading
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any
@@ -96,6 +97,22 @@ def warm_up(engine) -> None:
         log.warning("warm-up composition failed", exc_info=True)
 
 
+def _engraver_init(server_pid: int) -> None:
+    """Start of the score worker: music first (lower priority), and end with the server.
+
+    A pool worker holds both ends of its own job queue, so it would wait for work for
+    ever once the server is gone; a watcher thread ends it instead.
+    """
+    os.nice(10)
+
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="bachgen-engraver-watch", daemon=True).start()
+
+
 @st.cache_resource(show_spinner=False)
 def engraver() -> ProcessPoolExecutor:
     """One worker process, shared by all sessions, that engraves scores.
@@ -109,7 +126,7 @@ def engraver() -> ProcessPoolExecutor:
     from bachgen.events import Note, Piece
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=os.nice, initargs=(10,))  # music first, score after
+                               initializer=_engraver_init, initargs=(os.getpid(),))
     tiny = Piece(tuple(Note(i * 48, 48, 60 + 2 * i) for i in range(4)))
     pool.submit(score.score_svg, tiny, 80.0)  # imports music21 and verovio in the worker
     return pool
@@ -206,7 +223,7 @@ def controls(have_corpus: bool) -> None:
     sidebar.header("Seed")
     sources = list(SEED_SOURCES) if have_corpus else ["file", "none"]
     if st.session_state.get("seed_source") not in sources:
-        st.session_state["seed_source"] = sources[0]
+        st.session_state["seed_source"] = "fugue" if have_corpus else "none"
     source = sidebar.radio("Start from", sources, format_func=SEED_SOURCES.get,
                            key="seed_source",
                            help="The model continues the music it is given.")

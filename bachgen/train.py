@@ -20,8 +20,6 @@ results go to ``runs/studies/NAME.json`` and into the model card.
 from __future__ import annotations
 
 import argparse
-import csv
-import dataclasses
 import json
 import math
 import os
@@ -314,7 +312,8 @@ def train(pieces: Sequence[Piece], tokens: TokenConfig, model_config: ModelConfi
     fit = model.fit(train_data, validation_data=val_data, epochs=config.epochs,
                     steps_per_epoch=prepared.steps_per_epoch(config.batch_size, config.epoch_windows)
                     if repeat else None,
-                    callbacks=callbacks, verbose=1 if verbose == 1 else 0)
+                    callbacks=callbacks, shuffle=False,  # the dataset shuffles itself
+                    verbose=1 if verbose == 1 else 0)
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in values] for k, values in fit.history.items()}
     plot_history(history, run_dir / "loss.png", f"{run_dir.name}: loss per epoch")
@@ -502,6 +501,8 @@ def build_card(bundle: Any, studies_dir: Path | None, evaluation: dict | None,
                 f"Reproduce (from the repository root, corpus in `$BACHGEN_CORPUS_DIR`):\n\n"
                 f"```\n{command}\n```\n\nThe same seed gives the same weights on the same "
                 f"machine and TensorFlow version (op determinism on)."})
+    if training.get("note"):
+        sections.append({"title": "How these settings were chosen", "body": training["note"]})
     if evaluation:
         rows = [{"model": m["model"], "bits/note": m["bits_per_note"],
                  "bits/event": m["bits_per_event"], "cross-entropy (nats/event)":
@@ -603,7 +604,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.card_only:
         if not args.bundle_dir:
             raise ConfigError("--card-only needs --bundle-dir, the bundle whose card to rewrite.")
-        write_card(args.bundle_dir, pieces, runs / "studies")
+        write_card(args.bundle_dir, pieces, runs / "studies", args.card_note)
         print(f"model card rewritten in {args.bundle_dir}", file=sys.stderr)
         return 0
     tokens, model, config = _configs_from_args(args)
@@ -619,23 +620,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         result.bundle.training["command"] = command_for(args)
         save_bundle(result.bundle, args.bundle_dir)
-        write_card(args.bundle_dir, pieces, runs / "studies")
+        write_card(args.bundle_dir, pieces, runs / "studies", args.card_note)
         print(f"bundle saved to {args.bundle_dir}", file=sys.stderr)
     return 0
 
 
-def write_card(folder: str | Path, pieces: Sequence[Piece], studies_dir: Path | None) -> dict:
+def write_card(folder: str | Path, pieces: Sequence[Piece], studies_dir: Path | None,
+               note: str | None = None) -> dict:
     """Score the saved bundle in ``folder`` on the held-out fugues and (re)write its card.
 
     The shipped network is compared with the n-gram and the baseline in
     ``assets/baseline``; a baseline bundle gets a card with its own figures only.
-    Returns the evaluation.
+    ``note`` (markdown) says how the settings were chosen. Returns the evaluation.
     """
     from .bundle import load_bundle, save_bundle
     from .dataset import split_pieces
     from .evaluate import default_baseline_dir, evaluate_all, evaluate_bundle
 
     bundle = load_bundle(folder)
+    if note:
+        bundle.training["note"] = note
     if bundle.architecture == "scalar-lstm":
         scores = evaluate_bundle(bundle, split_pieces(pieces).test, "original-architecture baseline")
         evaluation = {"held_out": bundle.training["split"]["test"],
@@ -666,6 +670,7 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--study", nargs="+", choices=[*STUDIES, "all"],
                    help="run these studies (or all) instead of one training")
     p.add_argument("--force", action="store_true", help="studies: retrain variants already run")
+    p.add_argument("--card-note", help="markdown for the card: how these settings were chosen")
     p.add_argument("--card-only", action="store_true",
                    help="no training: re-score the bundle in --bundle-dir and rewrite its model card")
     p.add_argument("--baseline", action="store_true",

@@ -216,11 +216,11 @@ def test_without_the_corpus_the_page_offers_the_download_and_works_offline(tmp_p
     app = new_app()
     assert app.button(key="corpus_download")
     assert app.radio(key="seed_source").options == ["Your own file", "No seed"]
+    assert app.radio(key="seed_source").value == "none"
     app.button(key="corpus_download").click().run()
     assert not app.exception
     assert app.warning and "offline" in app.warning[0].value.lower()
-    short(app, 60)
-    app.radio(key="seed_source").set_value("none").run()
+    short(app, 60).run()
     generate(app)
     assert not app.error, [e.value for e in app.error]
     assert len(takes(app)) == 1
