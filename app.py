@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import random
 import re
-import threading
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any
@@ -97,20 +96,20 @@ def warm_up(engine) -> None:
         log.warning("warm-up composition failed", exc_info=True)
 
 
-def _engraver_init(server_pid: int) -> None:
-    """Start of the score worker: music first (lower priority), and end with the server.
-
-    A pool worker holds both ends of its own job queue, so it would wait for work for
-    ever once the server is gone; a watcher thread ends it instead.
-    """
-    os.nice(10)
-
-    def watch() -> None:
-        while os.getppid() == server_pid:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="bachgen-engraver-watch", daemon=True).start()
+#: Run first in the score worker: music first (lower priority), and end with the server.
+#: (A pool worker holds both ends of its own job queue, so it would wait for work for
+#: ever once the server is gone; the watcher thread ends it instead.) Passed as source
+#: text because functions of this page cannot be sent to another process reliably:
+#: every session's run of the page is a module of its own.
+_ENGRAVER_INIT = """
+import os, threading, time
+os.nice(10)
+def watch(server_pid={server_pid}):
+    while os.getppid() == server_pid:
+        time.sleep(1.0)
+    os._exit(0)
+threading.Thread(target=watch, name="bachgen-engraver-watch", daemon=True).start()
+"""
 
 
 @st.cache_resource(show_spinner=False)
@@ -126,7 +125,8 @@ def engraver() -> ProcessPoolExecutor:
     from bachgen.events import Note, Piece
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_engraver_init, initargs=(os.getpid(),))
+                               initializer=exec,
+                               initargs=(_ENGRAVER_INIT.format(server_pid=os.getpid()), {}))
     tiny = Piece(tuple(Note(i * 48, 48, 60 + 2 * i) for i in range(4)))
     pool.submit(score.score_svg, tiny, 80.0)  # imports music21 and verovio in the worker
     return pool

@@ -162,6 +162,9 @@ class SamplingConfig:
     start from another place in the corpus), at most ``max_recoveries`` times.
     Copies: a run of more than ``copy_limit`` events found verbatim (in any
     transposition) in the corpus is not allowed to grow (0: no check).
+    Key: ``key_guide`` lowers the logit of a word by this much times the share of its
+    struck pitches outside the scale of the seed's key (0: off), so the music keeps a
+    key rather than drifting through all twelve pitch classes.
     """
 
     events: int = 400
@@ -176,6 +179,7 @@ class SamplingConfig:
     max_recoveries: int = 40
     recovery_boost: float = 0.5
     copy_limit: int = 12
+    key_guide: float = 4.0
 
     def __post_init__(self) -> None:
         _check(1 <= self.events <= 20_000, "events must be between 1 and 20000.")
@@ -190,6 +194,7 @@ class SamplingConfig:
         _check(self.max_recoveries >= 0, "max_recoveries must be 0 or more.")
         _check(self.recovery_boost >= 0, "recovery_boost must be 0 or more.")
         _check(self.copy_limit == 0 or self.copy_limit >= 2, "copy_limit must be 0 (off) or at least 2.")
+        _check(0.0 <= self.key_guide <= 20.0, "key_guide must be between 0 and 20.")
 
 
 SNAP_MODES = ("c-major", "to-c", "off")

@@ -30,6 +30,7 @@ Two guards work while sampling:
 from __future__ import annotations
 
 import math
+import weakref
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -438,6 +439,58 @@ class VocabForms:
         return ids
 
 
+# --------------------------------------------------------------------------- key guide
+
+_WORD_PCS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)  # harmonic minor
+_MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+
+
+def word_pitch_classes(vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts (V, 12), ticks (V,))``: struck pitch classes and length of every word."""
+    cached = _WORD_PCS.get(vocab)
+    if cached is None:
+        counts = np.zeros((len(vocab), 12), np.float32)
+        ticks = np.zeros(len(vocab), np.float32)
+        for vid, word in enumerate(vocab.words[1:], start=1):
+            struck, held, length = parse_word(word)
+            for pitch in struck:
+                counts[vid, pitch % 12] += 1
+            ticks[vid] = length
+        cached = _WORD_PCS[vocab] = (counts, ticks)
+    return cached
+
+
+def _key_profiles() -> tuple[np.ndarray, np.ndarray]:
+    """The 24 rotated key profiles, standardised, and each key's out-of-scale mask."""
+    from .harmony import MAJOR_PROFILE, MINOR_PROFILE
+
+    profiles, masks = [], []
+    for minor, profile, scale in ((False, MAJOR_PROFILE, _MAJOR_SCALE), (True, MINOR_PROFILE, _MINOR_SCALE)):
+        for tonic in range(12):
+            rolled = np.roll(np.asarray(profile, np.float64), tonic)
+            profiles.append((rolled - rolled.mean()) / rolled.std())
+            mask = np.ones(12, np.float32)
+            mask[[(tonic + step) % 12 for step in scale]] = 0.0
+            if minor:  # harmonic minor; the raised 6th and the natural 7th count half
+                mask[[(tonic + 9) % 12, (tonic + 10) % 12]] = 0.5
+            masks.append(mask)
+    return np.array(profiles), np.array(masks)
+
+
+def key_outside(histograms: np.ndarray) -> np.ndarray:
+    """For pitch-class histograms ``(rows, 12)``, 1 for the pitch classes outside the scale
+    of each row's most likely key (Krumhansl–Kessler profiles, the correlation of the
+    Krumhansl–Schmuckler method; harmonic minor, where the raised 6th and the natural
+    7th count 0.5), else 0. A flat histogram
+    counts as C major."""
+    profiles, masks = _key_profiles()
+    h = np.atleast_2d(np.asarray(histograms, np.float64))
+    spread = h.std(axis=1, keepdims=True)
+    z = np.where(spread > 0, (h - h.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1), 0)
+    return masks[np.argmax(z @ profiles.T, axis=1)]
+
+
 # --------------------------------------------------------------------------- drawing
 
 
@@ -451,6 +504,21 @@ def _weights_inplace(scaled: np.ndarray, top_k: int | None, top_p: float | None)
     weights = np.exp(scaled, out=scaled)
     if top_p is not None and top_p < 1.0:
         total = weights.sum(axis=1, keepdims=True, dtype=np.float64)
+        # the likeliest SHORTLIST words usually hold mass p: sort only those
+        if vocab > 2 * SHORTLIST:
+            part = np.argpartition(-weights, SHORTLIST - 1, axis=1)[:, :SHORTLIST]
+            short = np.take_along_axis(weights, part, axis=1)
+            order = np.argsort(-short, axis=1, kind="stable")
+            index = np.take_along_axis(part, order, axis=1)
+            ranked = np.take_along_axis(short, order, axis=1)
+            running = np.cumsum(ranked, axis=1, dtype=np.float64)
+            fits = running[:, -1] / total[:, 0] >= top_p
+            if fits.all():
+                before = (running - ranked) / total
+                ranked[before >= top_p] = 0.0
+                weights[:] = 0.0
+                np.put_along_axis(weights, index, ranked, axis=1)
+                return weights
         order = np.argsort(-weights, axis=1, kind="stable")
         ranked = np.take_along_axis(weights, order, axis=1)
         before = (np.cumsum(ranked, axis=1, dtype=np.float64) - ranked) / total  # likelier mass
@@ -459,6 +527,9 @@ def _weights_inplace(scaled: np.ndarray, top_k: int | None, top_p: float | None)
         ranked[drop] = 0.0
         np.put_along_axis(weights, order, ranked, axis=1)
     return weights
+
+
+SHORTLIST = 512
 
 
 def filter_logits(logits: np.ndarray, temperature: np.ndarray | float, top_k: int | None,
@@ -632,9 +703,22 @@ def _sample(step, seeds, config, rng, vocab, copy_index, forms, reseed, context_
     done = np.zeros(rows, dtype=bool)
     vocab_size = logits.shape[1]
 
+    guide = config.key_guide if vocab is not None else 0.0
+    if guide:
+        word_pcs, word_ticks = word_pitch_classes(vocab)
+        word_voices = np.maximum(word_pcs.sum(axis=1), 1.0)
+        penalty = np.zeros((rows, vocab_size), np.float32)
+
     while not done.all() and step_no < max_steps:
         step_no += 1
         work = logits
+        if guide:
+            if step_no == 1:  # the key of the seed
+                outside = key_outside(np.stack([(word_pcs[h] * word_ticks[h, None]).sum(axis=0)
+                                                for h in history]))
+                np.matmul(outside, word_pcs.T, out=penalty)
+                penalty /= word_voices  # the share of a word's notes outside the key
+            work -= guide * penalty
         work[:, 0] = -np.inf  # padding is never a word
         if copy_index is not None and forms is not None:
             for b in range(rows):

@@ -112,6 +112,11 @@ async def run_session(page, url: str) -> dict:
     audio = page.locator("audio").first
     await audio.wait_for(state="attached", timeout=GENERATE_TIMEOUT_S * 1000)
     latency = time.perf_counter() - clicked
+    composed = None  # the server's own figure, from the status line ("Composed in 1.8 s")
+    status = page.get_by_text("Composed in")
+    if await status.count():
+        words = (await status.first.inner_text()).split()
+        composed = float(words[2]) if len(words) > 2 else None
     src = await audio.get_attribute("src")
     response = await page.request.get(src if src.startswith("http") else url + src)
     wav = await response.body()
@@ -124,7 +129,7 @@ async def run_session(page, url: str) -> dict:
     with open(path, "rb") as handle:
         midi = handle.read()
     errors = await page.locator('[data-testid="stAlertContentError"]').count()
-    return {"latency": latency, "wav": wav, "midi": midi, "errors": errors}
+    return {"latency": latency, "composed": composed, "wav": wav, "midi": midi, "errors": errors}
 
 
 async def drive(url: str, seeds: list[int]) -> list[dict]:
@@ -172,11 +177,14 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
     assert len({r["midi"] for r in results}) == SESSIONS, "two sessions got the same piece"
 
     latencies = [r["latency"] for r in results]
+    composed = [r["composed"] for r in results if r["composed"] is not None]
     figures = {
         "sessions": SESSIONS,
         "click_to_audio_p50_s": round(statistics.median(latencies), 2),
         "click_to_audio_p95_s": round(percentile(latencies, 0.95), 2),
         "click_to_audio_max_s": round(max(latencies), 2),
+        "server_compose_p50_s": round(statistics.median(composed), 2) if composed else None,
+        "server_compose_max_s": round(max(composed), 2) if composed else None,
         "wall_s": round(wall, 2),
         "server_peak_rss_mb": round(peak_mb, 1) if peak_mb is not None else None,
         "score_worker_peak_rss_mb": round(children_mb, 1),

@@ -288,3 +288,39 @@ def test_draws_follow_the_probabilities(width):
         assert np.allclose(p, probs[0, ids] / probs[0].sum())
     share = counts[[0, 1, width - 2, width - 1]] / counts.sum()
     assert counts.sum() == 5000 and np.abs(share - [0.1, 0.2, 0.3, 0.4]).max() < 0.03
+
+
+def test_top_p_on_a_large_vocabulary_matches_the_full_sort():
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 3, size=(3, 5000)).astype(np.float32)
+    fast = sampling.filter_logits(logits, 1.0, None, 0.6)
+    probs = sampling.filter_logits(logits, 1.0, None, None)
+    for row in range(3):
+        order = np.argsort(-probs[row])
+        keep = order[: int(np.searchsorted(np.cumsum(probs[row][order]), 0.6)) + 1]
+        assert set(np.flatnonzero(fast[row])) == set(keep)
+
+
+def test_key_outside_finds_the_scale():
+    c_major = np.array([5, 0, 3, 0, 4, 2, 0, 4, 0, 2, 0, 1], float)
+    assert set(np.flatnonzero(sampling.key_outside(c_major)[0] == 0)) == {0, 2, 4, 5, 7, 9, 11}
+    a_minor = np.roll(np.array([5, 0, 3, 4, 0, 2, 0, 4, 2, 0, 1, 2], float), 9)
+    assert 8 not in np.flatnonzero(sampling.key_outside(a_minor)[0])  # G# belongs to A minor
+
+
+def test_the_key_guide_keeps_the_music_in_key():
+    words = [f"{p}:1/4" for p in range(48, 84)]
+    vocab = Vocabulary(words)
+    model, _ = tiny_model(vocab_size=len(vocab))
+    step = sampling.make_step(model)
+    seed = [[vocab.index[f"{p}:1/4"] for p in (60, 64, 67, 72, 67, 64, 65, 62, 59, 60)]]
+    white = {0, 2, 4, 5, 7, 9, 11}
+
+    def share_in_c(guide):
+        result = sampling.sample(step, seed, SamplingConfig(events=200, seed=1, key_guide=guide),
+                                 np.random.default_rng(1), vocab=vocab)
+        pcs = [int(vocab.words[i].split(":")[0]) % 12 for i in result.ids[0]]
+        return sum(pc in white for pc in pcs) / len(pcs)
+
+    guided, free = share_in_c(6.0), share_in_c(0.0)
+    assert guided > free + 0.15, (guided, free)
