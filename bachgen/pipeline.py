@@ -520,7 +520,7 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
             notices.append(f"No score: {exc}")
         if musicxml is not None:
             try:
-                svg = score.score_svg(piece, render.tempo_bpm)
+                svg = score.score_svg(piece, render.tempo_bpm, musicxml=musicxml)
             except MissingDependencyError as exc:
                 notices.append(f"The engraved score is off: {exc}")
             except RenderError as exc:

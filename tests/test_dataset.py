@@ -122,3 +122,16 @@ def test_fast_nearest_word_agrees_with_the_vocabulary():
     nearest = NearestWords(vocab)
     for word in ["61:1/2", "60.63:1/2", "R:1/2", "48.55.63:1", "62:1/8", "71:3", "60:1/2"]:
         assert vocab.words[nearest.nearest_id(word)] == vocab.nearest(word), word
+
+
+@pytest.mark.parametrize("holds", [False, True])
+def test_augmented_words_are_the_words_of_each_transposition(holds):
+    from bachgen.dataset import piece_words
+    from bachgen.tokens import piece_to_words, transpositions
+
+    piece = make_piece((0, 96, 48), (0, 48, 60), (0, 24, 64), (24, 24, 67), (48, 48, 62),
+                       (96, 24, 50), (120, 72, 55), (144, 48, 71), name="chords", key="C")
+    tokens = TokenConfig(transpose="augment", holds=holds)
+    expected = [piece_to_words(v, tokens) for v in transpositions(piece, tokens, training=True)]
+    assert len(expected) == 12
+    assert piece_words([piece], tokens, training=True) == expected
