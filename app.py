@@ -450,6 +450,11 @@ def replay(take: dict[str, Any], engine) -> None:
         take["wav"] = synth.wav_bytes(take["piece"], take["tempo"])
     except BachgenError as exc:
         st.error(str(exc))
+        return
+    takes = st.session_state["takes"]
+    for other in takes[:-KEEP_AUDIO]:  # still no more than KEEP_AUDIO + 1 in memory
+        if other is not take:
+            other["wav"] = None
 
 
 # --------------------------------------------------------------------------- showing

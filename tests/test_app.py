@@ -309,3 +309,24 @@ def test_downloading_the_corpus_shows_progress_then_offers_the_fugues(tmp_path, 
         assert_valid_midi(takes(app)[0]["midi"])
     finally:
         mirror.shutdown()
+
+
+
+def test_older_takes_drop_their_audio_and_can_play_again():
+    app = new_app()
+    short(app, 50)
+    app.toggle(key="render_score").set_value(False)
+    app.run()
+    for _ in range(4):  # one more than the takes that keep their audio (3)
+        generate(app)
+    first, *rest = takes(app)
+    assert first["wav"] is None
+    if rest[-1]["wav"] is not None:  # with a synthesizer on this machine
+        assert all(t["wav"] for t in rest)
+    assert_valid_midi(first["midi"])  # the MIDI file stays
+    app.button(key="replay_1").click().run()
+    assert not app.exception and not app.error
+    first = takes(app)[0]
+    if first["wav"] is not None:  # with a synthesizer on this machine
+        assert is_wav(first["wav"])
+        assert sum(1 for t in takes(app) if t["wav"]) <= 4
