@@ -72,12 +72,10 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
     engine = Engine.load(bundle_dir, corpus)
     seed = _seed_ids(engine)
     config = SamplingConfig(events=events, seed=1)
-    copy_index = forms = reseed = None
+    copy_index = forms = None
+    reseed = engine.reseed if engine.corpus_available else None
     if engine.corpus_available:
         copy_index, forms = engine.copy_index(config.copy_limit)
-
-        def reseed(rng, length):
-            return engine.encode_nearest(engine.random_excerpt(rng, length))[0]
 
     def ours(rows: int) -> float:
         result = sampling.sample(engine.step, [seed] * rows, config, np.random.default_rng(1),

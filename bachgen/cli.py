@@ -12,7 +12,6 @@ import json
 import sys
 from typing import Callable, Sequence
 
-from . import catalog
 from .config import CorpusConfig, TokenConfig
 from .errors import BachgenError
 

@@ -23,7 +23,8 @@ from . import catalog
 from .config import CorpusConfig, RenderConfig, SamplingConfig, TokenConfig
 from .errors import ConfigError, CorpusError, MissingDependencyError, RenderError, SeedFileError
 from .events import Piece, shift_to_common_key
-from .tokens import HIGHEST_PITCH, LOWEST_PITCH, decode_words, parse_word, piece_to_words, transpositions
+from .tokens import (HIGHEST_PITCH, LOWEST_PITCH, NearestWords, decode_words, parse_word,
+                     piece_to_words, transpositions)
 
 Progress = Callable[[str, float], None]
 
@@ -107,70 +108,6 @@ def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tup
     return words, version
 
 
-# --------------------------------------------------------------------------- nearest words
-
-
-class NearestWords:
-    """:meth:`Vocabulary.nearest <bachgen.tokens.Vocabulary.nearest>` for a whole vocabulary
-    at once: the same cost, computed with arrays over every word (milliseconds instead of
-    a pass of Python over the vocabulary per unknown word), remembered per word."""
-
-    def __init__(self, vocab) -> None:
-        self.vocab = vocab
-        parsed = [parse_word(w) for w in vocab.words[1:]]
-        width = max([len(s) + len(h) for s, h, _ in parsed] + [1])
-        width_s = max([len(s) for s, _, _ in parsed] + [1])
-        far = 10_000
-        self.pitches = np.full((len(parsed), width), far, dtype=np.int64)
-        self.struck = np.full((len(parsed), width_s), -far, dtype=np.int64)
-        self.count = np.zeros(len(parsed), dtype=np.int64)
-        self.count_struck = np.zeros(len(parsed), dtype=np.int64)
-        self.ticks = np.array([t for _, _, t in parsed], dtype=np.float64)
-        for i, (struck, held, _) in enumerate(parsed):
-            pitches = sorted(set(struck) | set(held))
-            self.pitches[i, :len(pitches)] = pitches
-            self.count[i] = len(pitches)
-            self.struck[i, :len(set(struck))] = sorted(set(struck))
-            self.count_struck[i] = len(set(struck))
-        self.memo: dict[str, str] = {}
-
-    def nearest(self, word: str) -> str:
-        if word in self.vocab.index:
-            return word
-        if word in self.memo:
-            return self.memo[word]
-        struck, held, ticks = parse_word(word)
-        target = np.array(sorted(set(struck) | set(held)), dtype=np.int64)
-        ratio = np.where(self.ticks >= ticks, self.ticks / ticks, ticks / self.ticks)
-        cost = 4.0 * np.abs(ratio - 1.0)
-        has = self.count > 0
-        if len(target):
-            valid = self.pitches < 5_000
-            dist = np.abs(self.pitches[:, :, None] - target[None, None, :])  # (V, width, n)
-            to_candidate = np.where(valid[:, :, None], dist, 10_000).min(axis=1).sum(axis=1)
-            to_target = np.where(valid, dist.min(axis=2), 0).sum(axis=1)
-            own = np.array(sorted(set(struck)), dtype=np.int64)
-            common = (self.struck[:, :, None] == own[None, None, :]).any(axis=2).sum(axis=1) \
-                if len(own) else np.zeros(len(cost), dtype=np.int64)
-            sym = len(own) + self.count_struck - 2 * common
-            cost = cost + np.where(has, to_candidate + to_target + 0.5 * sym, 100.0)
-        else:
-            cost = cost + np.where(has, 100.0, 0.0)
-        best = self.vocab.words[1 + int(np.argmin(cost))]
-        self.memo[word] = best
-        return best
-
-    def encode(self, words) -> tuple[list[int], int]:
-        """Ids of ``words``, unknown ones replaced by their nearest; and how many were."""
-        ids, mapped = [], 0
-        for word in words:
-            if word not in self.vocab.index:
-                mapped += 1
-                word = self.nearest(word)
-            ids.append(self.vocab.index[word])
-        return ids, mapped
-
-
 # --------------------------------------------------------------------------- engine
 
 
@@ -203,6 +140,10 @@ class Engine:
         self.audio_notice: str | None = None
         self._default_limit = copy_limit
         self._nearest: NearestWords | None = None
+
+    def reseed(self, generator: np.random.Generator, length: int) -> list[int]:
+        """Ids of a random corpus excerpt of ``length`` events: where sampling restarts after loops."""
+        return self.encode_nearest(self.random_excerpt(generator, length))[0]
 
     def encode_nearest(self, words) -> tuple[list[int], int]:
         """Ids of ``words`` with unknown words replaced by the nearest known ones; how many were."""
@@ -412,13 +353,11 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     # sample
     report("sample", 0.05)
     t = time.perf_counter()
-    copy_index = forms = reseed = None
+    copy_index = forms = None
+    reseed = engine.reseed if engine.corpus_available else None
     if engine.corpus_available:
         if cfg.copy_limit:
             copy_index, forms = engine.copy_index(cfg.copy_limit)
-
-        def reseed(generator: np.random.Generator, length: int) -> list[int]:
-            return engine.encode_nearest(engine.random_excerpt(generator, length))[0]
     elif spec.file_bytes is not None or not spec.fugue:
         notices.append("The corpus is not available, so the music is not checked for copies "
                        "of the fugues.")

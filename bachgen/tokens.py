@@ -25,6 +25,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from .config import TokenConfig
 from .errors import BundleError
 from .events import Note, Piece, shift_to_common_key
@@ -287,6 +289,9 @@ class Vocabulary:
     def nearest(self, word: str) -> str:
         """The known word closest to ``word``: same kind of event, nearest pitches and length.
 
+        This is the readable reference, one word at a time; :class:`NearestWords` makes
+        the same choice for many words at once, fast.
+
         Cost: difference in duration (in octaves of length, weighted) plus, for each pitch
         of either word, the distance to the nearest pitch of the other.
         """
@@ -334,6 +339,64 @@ class Vocabulary:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BundleError(f"Cannot read the vocabulary {path}: {exc}.",
                               "Re-create the model bundle with `bachgen train`.") from exc
+
+
+class NearestWords:
+    """Ids for words, unknown ones replaced by their nearest known word, fast.
+
+    Gives the same choice as :meth:`bachgen.tokens.Vocabulary.nearest` (same cost: length
+    ratio, pitch distances both ways, struck pitches that differ; first of equal
+    costs), but compares a word with the whole vocabulary at once in NumPy instead of
+    word by word, and remembers each answer.
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        parsed = [parse_word(w) for w in vocab.words[1:]]
+        width = max([len(set(s) | set(h)) for s, h, _ in parsed] + [1])
+        self.ticks = np.array([t for _, _, t in parsed], dtype=np.float64)
+        self.pitches = np.full((len(parsed), width), np.nan)
+        self.struck = np.zeros((len(parsed), 128), dtype=bool)
+        for i, (struck, held, _) in enumerate(parsed):
+            both = sorted(set(struck) | set(held))
+            self.pitches[i, :len(both)] = both
+            self.struck[i, list(struck)] = True
+        self.sounding = ~np.isnan(self.pitches[:, 0])
+        self.memo: dict[str, int] = {}
+
+    def nearest_id(self, word: str) -> int:
+        if word in self.vocab.index:
+            return self.vocab.index[word]
+        if word in self.memo:
+            return self.memo[word]
+        struck, held, ticks = parse_word(word)
+        target = np.array(sorted(set(struck) | set(held)), dtype=np.float64)
+        ratio = np.where(self.ticks >= ticks, self.ticks / ticks, ticks / self.ticks)
+        cost = 4.0 * np.abs(ratio - 1.0)
+        if len(target) == 0:
+            cost += np.where(self.sounding, 100.0, 0.0)
+        else:
+            cost += np.where(self.sounding, 0.0, 100.0)
+            dist = np.abs(self.pitches[:, :, None] - target[None, None, :])  # (V, K, k)
+            dist = np.where(np.isnan(dist), np.inf, dist)
+            to_candidates = dist.min(axis=1).sum(axis=1)
+            to_target = np.where(np.isnan(self.pitches), 0.0, dist.min(axis=2)).sum(axis=1)
+            mine = np.zeros(128, dtype=bool)
+            mine[list(struck)] = True
+            differ = (self.struck != mine[None, :]).sum(axis=1)
+            cost += np.where(self.sounding, to_candidates + to_target + 0.5 * differ, 0.0)
+        best = int(np.argmin(cost)) + 1
+        self.memo[word] = best
+        return best
+
+    def nearest(self, word: str) -> str:
+        """The nearest known word itself (``word`` when it is known)."""
+        return self.vocab.words[self.nearest_id(word)]
+
+    def encode(self, words: Sequence[str]) -> tuple[list[int], int]:
+        """Ids of ``words`` and how many were unknown (replaced by their nearest)."""
+        ids = [self.nearest_id(w) for w in words]
+        return ids, sum(1 for w in words if w not in self.vocab.index)
 
 
 # --------------------------------------------------------------------------- statistics
