@@ -144,15 +144,20 @@ def transpose_to_c(piece: Piece, key: str | None = None) -> Piece:
     """
     key = key or estimate_key(piece)
     moved = replace(piece, key=key).transpose(shift_to_common_key(key))
+    return moved.with_notes(merge_unisons(fit_keyboard(moved).notes))
+
+
+def fit_keyboard(piece: Piece) -> Piece:
+    """Every note outside the piano (21-108) moved by octaves onto it; the rest untouched."""
     notes = []
-    for note in moved.notes:
+    for note in piece.notes:
         pitch = note.pitch
         while pitch > HIGHEST_PITCH:
             pitch -= 12
         while pitch < LOWEST_PITCH:
             pitch += 12
         notes.append(note if pitch == note.pitch else replace(note, pitch=pitch))
-    return moved.with_notes(merge_unisons(notes))
+    return piece.with_notes(notes)
 
 
 def apply_snap(piece: Piece, mode: str) -> Piece:

@@ -23,7 +23,7 @@ from . import catalog
 from .config import CorpusConfig, RenderConfig, SamplingConfig, TokenConfig
 from .errors import ConfigError, CorpusError, MissingDependencyError, RenderError, SeedFileError
 from .events import Piece, shift_to_common_key
-from .tokens import (HIGHEST_PITCH, LOWEST_PITCH, NearestWords, decode_words, parse_word,
+from .tokens import (NearestWords, decode_words, parse_word,
                      piece_to_words, transpositions)
 
 Progress = Callable[[str, float], None]
@@ -312,18 +312,6 @@ def _no_seed(engine: Engine) -> _Seed:
 # --------------------------------------------------------------------------- compose
 
 
-def _fit_keyboard(piece: Piece) -> Piece:
-    notes = []
-    for note in piece.notes:
-        pitch = note.pitch
-        while pitch > HIGHEST_PITCH:
-            pitch -= 12
-        while pitch < LOWEST_PITCH:
-            pitch += 12
-        notes.append(note if pitch == note.pitch else replace(note, pitch=pitch))
-    return piece.with_notes(notes)
-
-
 def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None) -> Composition:
     """Make one piece from ``settings`` with ``engine`` (see the module docstring)."""
     from . import harmony, midi, pianoroll, sampling
@@ -380,7 +368,7 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     seed_end_tick = _word_ticks(seed.words) if (render.include_seed and seed.words) else None
     seed_piece = decode_words(seed.words, 0, template) if seed.words else None
     if seed.shift:  # back to the key of the seed
-        piece = _fit_keyboard(piece.transpose(-seed.shift))
+        piece = harmony.fit_keyboard(piece.transpose(-seed.shift))
         seed_piece = seed_piece.transpose(-seed.shift) if seed_piece is not None else None
     key = seed.key or harmony.estimate_key(piece)
     piece = replace(piece, key=key)
