@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Callable, Sequence
 
-from .config import CorpusConfig, TokenConfig
+from .config import TRANSPOSE_MODES, CorpusConfig, TokenConfig
 from .errors import BachgenError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -150,8 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokens_sub = tokens_cmd.add_subparsers(dest="action", required=True)
     p = tokens_sub.add_parser("stats", help="events, vocabulary and round trip for each option")
     _add_corpus_options(p)
-    p.add_argument("--transpose", nargs="+", default=["none", "common", "augment"],
-                   choices=["none", "common", "augment"])
+    p.add_argument("--transpose", nargs="+", default=list(TRANSPOSE_MODES), choices=TRANSPOSE_MODES)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_tokens_stats)
 

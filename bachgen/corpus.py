@@ -139,7 +139,7 @@ def download(
                     f"(got {digest[:12]}…, expected {item.sha256[:12]}…); nothing was saved.",
                     "The mirror may be serving another version; try again or use the default source.",
                 )
-            _write_atomically(target, data)
+            write_atomically(target, data)
             written.append(target)
         if progress:
             progress(index, len(wanted), item.id)
@@ -165,7 +165,9 @@ def _fetch(url: str, timeout_s: float) -> bytes:
         ) from exc
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a unique temporary file and a rename: readers
+    (other sessions, other processes) see the old file or the whole new one, never a part."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -320,7 +322,7 @@ def load_piece(fugue_id: str, config: CorpusConfig) -> Piece:
     piece = Piece(piece.notes, piece.resolution, fugue_id, item.key, piece.time_signature,
                   meta={**piece.meta, "fugue": fugue_id, "mode": item.mode})
     cached.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(cached, json.dumps(piece.to_dict()).encode())
+    write_atomically(cached, json.dumps(piece.to_dict()).encode())
     return piece
 
 

@@ -100,9 +100,7 @@ def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tup
     words = piece_to_words(version, tokens)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(words))
-        tmp.replace(path)
+        corpus.write_atomically(path, json.dumps(words).encode())
     except OSError:
         pass  # a read-only cache only costs time
     return words, version

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import catalog
-from .config import CorpusConfig, ModelConfig, TokenConfig, TrainConfig, to_dict
+from .config import TRANSPOSE_MODES, CorpusConfig, ModelConfig, TokenConfig, TrainConfig, to_dict
 from .errors import ConfigError
 from .events import Piece
 
@@ -675,7 +675,7 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
                    help="no training: re-score the bundle in --bundle-dir and rewrite its model card")
     p.add_argument("--baseline", action="store_true",
                    help="train the original architecture (scalar input, one LSTM) instead")
-    p.add_argument("--transpose", default="common", choices=["none", "common", "augment"])
+    p.add_argument("--transpose", default="common", choices=TRANSPOSE_MODES)
     p.add_argument("--holds", action=argparse.BooleanOptionalAction, default=False,
                    help="mark held pitches in the words (default: no, as the original)")
     p.add_argument("--embed-dim", type=int, default=m.embed_dim)
