@@ -96,6 +96,20 @@ class Piece:
         )
 
 
+@dataclass(frozen=True)
+class Event:
+    """One onset event of a piano reduction: ``struck`` and ``held`` pitches (sorted) for ``duration`` ticks."""
+
+    start: int
+    duration: int
+    struck: tuple[int, ...]
+    held: tuple[int, ...] = ()
+
+    @property
+    def is_rest(self) -> bool:
+        return not self.struck and not self.held
+
+
 PITCH_CLASS_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 _PC_OF = {
     "c": 0, "c#": 1, "d-": 1, "d": 2, "d#": 3, "e-": 3, "e": 4, "f-": 4, "e#": 5, "f": 5,

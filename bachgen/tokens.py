@@ -29,24 +29,10 @@ import numpy as np
 
 from .config import TokenConfig
 from .errors import BundleError
-from .events import Note, Piece, shift_to_common_key
+from .events import Event, Note, Piece, shift_to_common_key
 
 REST = "R"
 LOWEST_PITCH, HIGHEST_PITCH = 21, 108  # the piano keyboard
-
-
-@dataclass(frozen=True)
-class Event:
-    """One onset event: ``struck`` and ``held`` pitches (sorted) for ``duration`` ticks."""
-
-    start: int
-    duration: int
-    struck: tuple[int, ...]
-    held: tuple[int, ...] = ()
-
-    @property
-    def is_rest(self) -> bool:
-        return not self.struck and not self.held
 
 
 @dataclass
