@@ -19,9 +19,11 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .codecs import WordCodec
 from .config import ModelConfig, TokenConfig, from_dict, to_dict
 from .errors import BachgenError, BundleError
 from .tokens import Vocabulary
@@ -58,6 +60,11 @@ class Bundle:
     model_config: ModelConfig
     card: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def codec(self) -> WordCodec:
+        """The representation the network reads and writes (one word per event)."""
+        return WordCodec(self.vocab, self.tokens)
 
     @property
     def architecture(self) -> str:
