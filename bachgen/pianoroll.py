@@ -47,16 +47,60 @@ def pianoroll_png(
     if axis not in AXES:
         raise ConfigError(f"Unknown piano-roll axis {axis!r}.", f"Use one of: {', '.join(AXES)}.")
     tempo = check_tempo(tempo_bpm)
+    figure, _ = _figure(size_inches, dpi)
+    ax = figure.add_subplot(1, 1, 1)
+    _draw(ax, piece, seed_end_tick, tempo, axis, title)
+    return _png(figure)
+
+
+def comparison_png(rows: list[tuple[str, Piece]], tempo_bpm: float = 80, axis: str = "bars", *,
+                   row_inches: float = 3.0, width_inches: float = 10.0, dpi: int = 100) -> bytes:
+    """Several pieces as piano rolls stacked one above the other, PNG bytes.
+
+    Each row is ``(title, piece)`` drawn as new music on the same time axis, so a
+    generation can be looked at beside the stretch of a real fugue it continues.
+    """
+    if not rows:
+        raise ConfigError("Nothing to compare: give at least one piece.")
+    if axis not in AXES:
+        raise ConfigError(f"Unknown piano-roll axis {axis!r}.", f"Use one of: {', '.join(AXES)}.")
+    tempo = check_tempo(tempo_bpm)
+    figure, _ = _figure((width_inches, row_inches * len(rows)), dpi)
+    axes = [figure.add_subplot(len(rows), 1, i + 1) for i in range(len(rows))]
+    for ax, (title, piece) in zip(axes, rows):
+        _draw(ax, piece, None, tempo, axis, title, legend=False)
+    right = max(ax.get_xlim()[1] for ax in axes)
+    for ax in axes:
+        ax.set_xlim(ax.get_xlim()[0], right)
+    return _png(figure)
+
+
+def _figure(size_inches: tuple[float, float], dpi: int):
+    """A Figure on its own Agg canvas (never pyplot), or a clear error without matplotlib."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.collections import PolyCollection
         from matplotlib.figure import Figure
-        from matplotlib.patches import Patch
     except ImportError as exc:
         raise MissingDependencyError(
             "The piano roll needs matplotlib, which is not installed.",
             "Install it with: pip install matplotlib (MIDI and audio still work).",
         ) from exc
+    figure = Figure(figsize=size_inches, dpi=dpi)
+    return figure, FigureCanvasAgg(figure)
+
+
+def _png(figure) -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, title: str,
+          legend: bool = True) -> None:
+    """One piano roll on ``ax``: boxes for notes, pitch names up the side."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
 
     if axis == "seconds":
         scale = 60.0 / tempo / piece.resolution
@@ -67,9 +111,6 @@ def pianoroll_png(
         offset = 1.0
         xlabel = "bar"
 
-    figure = Figure(figsize=size_inches, dpi=dpi)
-    FigureCanvasAgg(figure)
-    ax = figure.add_subplot(1, 1, 1)
     boxes: dict[bool, list[list[tuple[float, float]]]] = {True: [], False: []}
     for note in piece.notes:
         is_seed = seed_end_tick is not None and note.start < seed_end_tick
@@ -107,10 +148,6 @@ def pianoroll_png(
     ax.set_axisbelow(True)
     if title:
         ax.set_title(title, loc="left")
-    if handles:  # above the plot, right, so it never hides notes
+    if handles and legend:  # above the plot, right, so it never hides notes
         ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
                   fontsize="small", frameon=False, borderaxespad=0.2)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()

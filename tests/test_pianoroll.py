@@ -62,3 +62,21 @@ def test_no_pyplot_state_is_used():
     pianoroll_png(PIECE)
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or not pyplot.get_fignums()
+
+
+def test_a_comparison_stacks_one_roll_per_piece_on_one_time_axis():
+    from bachgen.pianoroll import comparison_png
+
+    real = Piece((Note(0, 96, 60), Note(0, 96, 67), Note(96, 48, 62)))
+    generated = Piece((Note(0, 48, 60), Note(48, 48, 64)))
+    one = png_size(comparison_png([("real", real)], row_inches=2.0, dpi=50))
+    two = png_size(comparison_png([("real", real), ("generated", generated)], row_inches=2.0, dpi=50))
+    assert one == (500, 100) and two == (500, 200)
+
+
+def test_a_comparison_of_nothing_is_refused():
+    from bachgen.errors import ConfigError
+    from bachgen.pianoroll import comparison_png
+
+    with pytest.raises(ConfigError, match="at least one piece"):
+        comparison_png([])
