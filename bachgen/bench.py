@@ -50,7 +50,7 @@ def original_loop(model, seed_ids: list[int], events: int, seq_len: int) -> tupl
 
 
 def _step_ms(step, batch: int, repeats: int = 60) -> float:
-    from .sampling import blas_single_thread
+    from .step import blas_single_thread
 
     ids = np.arange(1, batch + 1) % (step.vocab_size - 1) + 1
     state = step.zero_state(batch)
@@ -67,6 +67,7 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
               progress=None) -> dict[str, Any]:
     from . import sampling
     from .pipeline import ComposeSettings, Engine, SeedSpec, compose
+    from .step import make_step
 
     say = progress or (lambda message: None)
     engine = Engine.load(bundle_dir, corpus)
@@ -96,7 +97,7 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
     batch_eps = batch * events / batch_s
 
     say("step: numpy vs tf.function")
-    tf_step = sampling.make_step(engine.bundle.model, "tf")
+    tf_step = make_step(engine.bundle.model, "tf")
     steps = {
         "numpy_b1_ms": _step_ms(engine.step, 1), "tf_b1_ms": _step_ms(tf_step, 1),
         f"numpy_b{batch}_ms": _step_ms(engine.step, batch), f"tf_b{batch}_ms": _step_ms(tf_step, batch),

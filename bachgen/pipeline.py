@@ -119,14 +119,14 @@ class Engine:
 
     def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy",
                  copy_limit: int | None = None) -> None:
-        from . import sampling
+        from .step import make_step
 
         self.bundle = bundle
         self.vocab = bundle.vocab
         self.tokens: TokenConfig = bundle.tokens
         self.seq_len = int(bundle.model_config.seq_len)
         self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
-        self.step = sampling.make_step(bundle.model, backend)
+        self.step = make_step(bundle.model, backend)
         self.backend = backend
         self.lock = threading.Lock()  # one inference at a time
         self._init_lock = threading.Lock()
@@ -180,8 +180,8 @@ class Engine:
             return self._corpus
 
     def copy_index(self, limit: int):
-        """The :class:`~bachgen.sampling.CopyIndex` of the corpus for ``limit`` (built once)."""
-        from .sampling import CopyIndex, VocabForms
+        """The :class:`~bachgen.guards.CopyIndex` of the corpus for ``limit`` (built once)."""
+        from .guards import CopyIndex, VocabForms
 
         words = self.corpus_words()
         with self._init_lock:
@@ -311,19 +311,34 @@ def _no_seed(engine: Engine) -> _Seed:
 
 
 def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None) -> Composition:
-    """Make one piece from ``settings`` with ``engine`` (see the module docstring)."""
-    from . import harmony, midi, pianoroll, sampling
+    """Make one piece from ``settings`` with ``engine`` (see the module docstring):
+    seed -> sample -> decode (back to the seed's key, snapped) -> render."""
+    from . import sampling
 
     report = progress or (lambda stage, fraction: None)
     timings: dict[str, float] = {}
     notices: list[str] = []
     t_all = time.perf_counter()
-    spec, cfg, render = settings.seed, settings.sampling, settings.render
-    rng, seed_used = sampling.new_rng(cfg.seed)
+    rng, seed_used = sampling.new_rng(settings.sampling.seed)
 
-    # seed
     report("seed", 0.0)
     t = time.perf_counter()
+    seed = _make_seed(settings.seed, engine, rng, notices)
+    timings["seed"] = time.perf_counter() - t
+
+    drawn = _draw(settings, engine, seed, rng, notices, timings, report)
+    music = _decode(seed, drawn.words, settings.render)
+    stats = _stats(settings.sampling, settings.render, engine, seed, drawn, music.piece, seed_used)
+    out = _render(music.piece, music.seed_end_tick, settings.render, engine, notices, timings, report)
+    timings["total"] = time.perf_counter() - t_all
+    report("done", 1.0)
+    return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, list(drawn.ids),
+                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
+                       drawn.words)
+
+
+def _make_seed(spec: SeedSpec, engine: Engine, rng: np.random.Generator, notices: list[str]) -> _Seed:
+    """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
     if spec.file_bytes is not None:
         seed, file_notes = _seed_from_file(spec, engine)
         notices += file_notes
@@ -334,9 +349,27 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     if seed.mapped:
         notices.append(f"{seed.mapped} of {len(seed.ids)} seed events were not in the model's "
                        "vocabulary and were replaced by the nearest known ones.")
-    timings["seed"] = time.perf_counter() - t
+    return seed
 
-    # sample
+
+@dataclass
+class _Drawn:
+    """The candidate kept from sampling: its ids and words, and what happened while drawing."""
+
+    result: Any              # the whole :class:`~bachgen.sampling.SampleResult`
+    row: int                 # the candidate kept
+    ids: list[int]
+    words: list[str]
+    copy_index: Any | None   # the copy guard's index (None: no guard)
+
+
+def _draw(settings: ComposeSettings, engine: Engine, seed: _Seed, rng: np.random.Generator,
+          notices: list[str], timings: dict[str, float], report: Progress) -> _Drawn:
+    """Draw the candidates after ``seed`` (copy guard and re-seeding from the corpus when it
+    is there) and keep the best one."""
+    from . import sampling
+
+    spec, cfg = settings.seed, settings.sampling
     report("sample", 0.05)
     t = time.perf_counter()
     copy_index = forms = None
@@ -358,12 +391,27 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     ids = result.ids[row]
     words = engine.vocab.decode(ids)
     timings["sample"] = time.perf_counter() - t
+    return _Drawn(result, row, ids, words, copy_index)
 
-    # piece
+
+@dataclass
+class _Music:
+    """The new music as a piece, and the seed as one (``None``: no seed excerpt)."""
+
+    piece: Piece
+    seed_piece: Piece | None
+    seed_end_tick: int | None  # where the new music starts when the seed comes first
+
+
+def _decode(seed: _Seed, words: list[str], render: RenderConfig) -> _Music:
+    """Decode the words (after the seed's when it comes first), move them back to the key of
+    the seed, name the key and snap as ``render`` asks."""
+    from . import harmony
+
     template = Piece((), name=f"bachgen from {seed.name}", key=None, time_signature=seed.time_signature)
-    all_words = (seed.words + words) if (render.include_seed and seed.words) else words
-    piece = decode_words(all_words, 0, template)
-    seed_end_tick = _word_ticks(seed.words) if (render.include_seed and seed.words) else None
+    with_seed = render.include_seed and bool(seed.words)
+    piece = decode_words((seed.words + words) if with_seed else words, 0, template)
+    seed_end_tick = _word_ticks(seed.words) if with_seed else None
     seed_piece = decode_words(seed.words, 0, template) if seed.words else None
     if seed.shift:  # back to the key of the seed
         piece = harmony.fit_keyboard(piece.transpose(-seed.shift))
@@ -373,12 +421,16 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     if seed_piece is not None:
         seed_piece = replace(seed_piece, key=key)
     piece = harmony.apply_snap(piece, render.snap)
+    return _Music(piece, seed_piece, seed_end_tick)
 
-    longest = None
-    if copy_index is not None:
-        longest = copy_index.longest_run(words)
-    stats: dict[str, Any] = {
-        "events": len(ids),
+
+def _stats(cfg: SamplingConfig, render: RenderConfig, engine: Engine, seed: _Seed, drawn: _Drawn,
+           piece: Piece, seed_used: int) -> dict[str, Any]:
+    """What one composition reports: sizes, guards, seed, key and the candidate kept."""
+    result, row = drawn.result, drawn.row
+    longest = drawn.copy_index.longest_run(drawn.words) if drawn.copy_index is not None else None
+    return {
+        "events": len(drawn.ids),
         "notes": len(piece.notes),
         "seconds": round(piece.seconds(render.tempo_bpm), 2),
         "loop_recoveries": result.loop_recoveries[row],
@@ -397,31 +449,28 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
         "step": engine.backend,
     }
 
-    # renderers: the audio is rendered on a second thread (FluidSynth runs outside the
-    # interpreter lock) while MIDI, piano roll and score are made here
-    audio_out: dict[str, Any] = {}
-    worker = None
-    if render.audio:
-        report("audio", 0.7)
 
-        def render_audio() -> None:
-            started = time.perf_counter()
-            try:
-                synth = engine.synthesizer(render.soundfont)
-                if synth is None:
-                    audio_out["notice"] = engine.audio_notice or "Audio is off: FluidSynth is not installed."
-                else:
-                    audio_out["wav"] = synth.wav_bytes(piece, render.tempo_bpm)
-            except MissingDependencyError as exc:
-                audio_out["notice"] = f"Audio is off: {exc}"
-            except RenderError as exc:
-                audio_out["notice"] = f"No audio: {exc}"
-            except BaseException as exc:  # re-raised on the calling thread
-                audio_out["error"] = exc
-            audio_out["seconds"] = time.perf_counter() - started
+# --------------------------------------------------------------------------- render
 
-        worker = threading.Thread(target=render_audio, name="bachgen-audio", daemon=True)
-        worker.start()
+
+@dataclass
+class _Rendered:
+    """The rendered outputs (``None``: not asked for, or its library is missing)."""
+
+    midi: bytes
+    wav: bytes | None
+    png: bytes
+    musicxml: bytes | None
+    svg: str | None
+
+
+def _render(piece: Piece, seed_end_tick: int | None, render: RenderConfig, engine: Engine,
+            notices: list[str], timings: dict[str, float], report: Progress) -> _Rendered:
+    """MIDI, piano roll and score here while the audio is rendered on a second thread
+    (FluidSynth runs outside the interpreter lock)."""
+    from . import midi, pianoroll
+
+    audio = _AudioJob(piece, render, engine, report) if render.audio else None
 
     report("midi", 0.75)
     t = time.perf_counter()
@@ -433,37 +482,73 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name)
     timings["pianoroll"] = time.perf_counter() - t
 
-    musicxml = svg = None
     t = time.perf_counter()
-    if render.score:
-        report("score", 0.9)
-        from . import score
-
-        try:
-            musicxml = score.musicxml_bytes(piece, render.tempo_bpm)
-        except (MissingDependencyError, RenderError) as exc:
-            notices.append(f"No score: {exc}")
-        if musicxml is not None:
-            try:
-                svg = score.score_svg(piece, render.tempo_bpm, musicxml=musicxml)
-            except MissingDependencyError as exc:
-                notices.append(f"The engraved score is off: {exc}")
-            except RenderError as exc:
-                notices.append(f"No engraved score: {exc}")
+    musicxml, svg = _render_score(piece, render, notices, report) if render.score else (None, None)
     timings["score"] = time.perf_counter() - t
-    wav = None
-    if worker is not None:
-        worker.join()
-        if "error" in audio_out:
-            raise audio_out["error"]
-        wav = audio_out.get("wav")
-        if audio_out.get("notice"):
-            notices.append(audio_out["notice"])
-    timings["audio"] = float(audio_out.get("seconds", 0.0))
-    timings["total"] = time.perf_counter() - t_all
-    report("done", 1.0)
-    return Composition(settings, piece, seed_piece, seed_end_tick, list(ids), midi_bytes, wav, png,
-                       musicxml, svg, stats, notices, timings, words)
+    wav = audio.wait(notices) if audio is not None else None
+    timings["audio"] = audio.seconds if audio is not None else 0.0
+    return _Rendered(midi_bytes, wav, png, musicxml, svg)
+
+
+class _AudioJob:
+    """The WAV of a piece, rendered on its own thread from construction on."""
+
+    def __init__(self, piece: Piece, render: RenderConfig, engine: Engine, report: Progress) -> None:
+        report("audio", 0.7)
+        self.out: dict[str, Any] = {}
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(piece, render, engine),
+                                        name="bachgen-audio", daemon=True)
+        self._thread.start()
+
+    def _run(self, piece: Piece, render: RenderConfig, engine: Engine) -> None:
+        """Render; a missing or failing synthesizer leaves a notice, anything else an error."""
+        out = self.out
+        started = time.perf_counter()
+        try:
+            synth = engine.synthesizer(render.soundfont)
+            if synth is None:
+                out["notice"] = engine.audio_notice or "Audio is off: FluidSynth is not installed."
+            else:
+                out["wav"] = synth.wav_bytes(piece, render.tempo_bpm)
+        except MissingDependencyError as exc:
+            out["notice"] = f"Audio is off: {exc}"
+        except RenderError as exc:
+            out["notice"] = f"No audio: {exc}"
+        except BaseException as exc:  # re-raised on the calling thread
+            out["error"] = exc
+        out["seconds"] = time.perf_counter() - started
+
+    def wait(self, notices: list[str]) -> bytes | None:
+        """The WAV bytes once the thread is done (its notice added; its error raised here)."""
+        self._thread.join()
+        if "error" in self.out:
+            raise self.out["error"]
+        if self.out.get("notice"):
+            notices.append(self.out["notice"])
+        self.seconds = float(self.out.get("seconds", 0.0))
+        return self.out.get("wav")
+
+
+def _render_score(piece: Piece, render: RenderConfig, notices: list[str], report: Progress
+                  ) -> tuple[bytes | None, str | None]:
+    """MusicXML and the engraved SVG; a missing or failing engraver leaves a notice."""
+    from . import score
+
+    report("score", 0.9)
+    musicxml = svg = None
+    try:
+        musicxml = score.musicxml_bytes(piece, render.tempo_bpm)
+    except (MissingDependencyError, RenderError) as exc:
+        notices.append(f"No score: {exc}")
+    if musicxml is not None:
+        try:
+            svg = score.score_svg(piece, render.tempo_bpm, musicxml=musicxml)
+        except MissingDependencyError as exc:
+            notices.append(f"The engraved score is off: {exc}")
+        except RenderError as exc:
+            notices.append(f"No engraved score: {exc}")
+    return musicxml, svg
 
 
 __all__ = ["SeedSpec", "ComposeSettings", "RenderConfig", "SamplingConfig", "Engine", "Composition",

@@ -1,442 +1,35 @@
 """Drawing new events from the network, one step at a time, with the LSTM state carried.
 
-The original project re-ran the whole 50-event window through ``model.predict`` for
-every new event. Here the seed is read once (*priming*) and each new event costs one
-recurrent step: the embedding row of the last word, one update per LSTM layer, and the
-logits. The step runs on the trained weights read by layer name (``embedding``,
-``lstm_i``, ``logits``), either in NumPy (:class:`NumpyStep`, the default: no graph
-dispatch per call, which dominates at this size) or as a compiled ``tf.function``
-(:class:`TFStep`); both give the Keras model's logits (see the tests).
+The seed is read once (*priming*, see :mod:`bachgen.step`) and each new event costs one
+recurrent step. Several candidates are drawn at once (a batch of rows). Each row has its
+own :class:`numpy.random.Generator`-driven draw, temperature, top-k and top-p, so one
+seed and one set of settings always give the same events.
 
-Several candidates are drawn at once (a batch of rows). Each row has its own
-:class:`numpy.random.Generator`-driven draw, temperature, top-k and top-p, so one seed
-and one set of settings always give the same events.
-
-Two guards work while sampling:
-
-* **Loops** — :func:`loop_at_end` notices when the last events repeat one short block
-  (period 1 to 8, at least 3 times and over at least 16 events). The repeats are taken
-  back (the state is restored from a snapshot), the row is sampled hotter for a while,
-  and a row that keeps looping is re-primed from another place in the corpus (or, with
-  no corpus, its state is perturbed). Every recovery is counted.
-* **Copies** — :class:`CopyIndex` knows every run of ``copy_limit`` events of the corpus
-  in a transposition-free form (each event as its chord shape and length, plus the
-  interval from the previous event). When a row's last ``copy_limit`` events occur in
-  the corpus, the words that would make the copy longer are masked.
-  :meth:`CopyIndex.longest_run` measures the longest verbatim run (in any transposition)
-  with a suffix automaton.
+At each step the logits are shaped before the draw: the **key guide** lowers words with
+notes outside the seed's key, the **copy guard** (:class:`~bachgen.guards.CopyIndex`)
+masks the words that would lengthen a run copied from the corpus, then temperature,
+top-k and top-p (:func:`filter_logits`) and an inverse-CDF draw (:func:`draw`).
+After the step, **loops** (:func:`~bachgen.guards.loop_at_end`) are taken back: the
+state is restored from a snapshot, the row is sampled hotter for a while, and a row
+that keeps looping is re-primed from another place in the corpus (or, with no corpus,
+its state is perturbed). Every recovery is counted.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import weakref
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .config import SamplingConfig
-from .errors import BundleError
+from .guards import CopyIndex, VocabForms, find_loops, loop_at_end
+from .step import NumpyStep, blas_single_thread
 from .tokens import REST, Vocabulary, parse_word
-
-# --------------------------------------------------------------------------- the step
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-class NumpyStep:
-    """One recurrent step of the bachgen network in NumPy, from the trained weights.
-
-    State is a list ``[h_0, c_0, h_1, c_1, ...]`` of ``(batch, units)`` float32 arrays.
-    Keras LSTM gate order is input, forget, cell, output; the kernel and the recurrent
-    kernel are stacked so each layer is one matrix product.
-    """
-
-    name = "numpy"
-
-    def __init__(self, embedding: np.ndarray, lstms: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 dense: np.ndarray, dense_bias: np.ndarray) -> None:
-        self.embedding = np.ascontiguousarray(embedding, dtype=np.float32)
-        self.layers = [(np.ascontiguousarray(np.vstack([k, u]), dtype=np.float32),
-                        np.asarray(b, dtype=np.float32), int(u.shape[0])) for k, u, b in lstms]
-        self.dense = np.ascontiguousarray(dense, dtype=np.float32)
-        self.dense_bias = np.asarray(dense_bias, dtype=np.float32)
-        # the bias as one more row, so the logits are one product: [h, 1] @ [[W], [b]]
-        self._dense_with_bias = np.ascontiguousarray(np.vstack([self.dense, self.dense_bias[None, :]]))
-        self.vocab_size = int(self.dense.shape[1])
-        self.units = [units for _, _, units in self.layers]
-
-    @classmethod
-    def from_model(cls, model) -> "NumpyStep":
-        """Read the weights of a :func:`bachgen.model.build_model` network by layer name."""
-        return cls(*read_weights(model))
-
-    def zero_state(self, batch: int) -> list[np.ndarray]:
-        state = []
-        for units in self.units:
-            state += [np.zeros((batch, units), np.float32), np.zeros((batch, units), np.float32)]
-        return state
-
-    def step(self, ids: np.ndarray, state: list[np.ndarray], out: np.ndarray | None = None
-             ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Logits ``(batch, vocab)`` after reading ``ids`` ``(batch,)``, and the new state
-        (``out``: an array to write the logits into)."""
-        x = self.embedding[np.asarray(ids, dtype=np.int64)]
-        new_state = []
-        for i, (kernel, bias, units) in enumerate(self.layers):
-            h, c = state[2 * i], state[2 * i + 1]
-            z = np.concatenate([x, h], axis=1) @ kernel
-            z += bias
-            gates = _sigmoid(z[:, :2 * units])
-            g = np.tanh(z[:, 2 * units:3 * units])
-            o = _sigmoid(z[:, 3 * units:])
-            c = gates[:, units:] * c + gates[:, :units] * g
-            h = o * np.tanh(c)
-            new_state += [h, c]
-            x = h
-        return self.logits(new_state, out), new_state
-
-    def logits(self, state: list[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
-        """The logits a state predicts (from the top layer's output)."""
-        h = state[-2]
-        h1 = np.empty((h.shape[0], h.shape[1] + 1), np.float32)
-        h1[:, :-1] = h
-        h1[:, -1] = 1.0
-        return np.matmul(h1, self._dense_with_bias, out=out)
-
-    def prime(self, ids: np.ndarray, state: list[np.ndarray] | None = None
-              ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Read a ``(batch, time)`` block of ids; the logits after the last one and the state."""
-        ids = np.asarray(ids)
-        state = state if state is not None else self.zero_state(ids.shape[0])
-        logits = None
-        for t in range(ids.shape[1]):
-            logits, state = self.step(ids[:, t], state)
-        if logits is None:
-            logits = self.logits(state)
-        return logits, state
-
-
-class TFStep(NumpyStep):
-    """The same step as a compiled ``tf.function`` (same weights, same state layout)."""
-
-    name = "tf.function"
-
-    def __init__(self, *weights) -> None:
-        super().__init__(*weights)
-        import tensorflow as tf
-
-        self._tf = tf
-        emb = tf.constant(self.embedding)
-        layers = [(tf.constant(k), tf.constant(b), units) for k, b, units in self.layers]
-        dense, dense_bias = tf.constant(self.dense), tf.constant(self.dense_bias)
-        n = len(layers)
-        spec = [tf.TensorSpec([None], tf.int32)] + [
-            tf.TensorSpec([None, units], tf.float32) for units in self.units for _ in range(2)]
-
-        @tf.function(input_signature=spec, reduce_retracing=True)
-        def _step(ids, *state):
-            x = tf.gather(emb, ids)
-            out = []
-            for i in range(n):
-                kernel, bias, units = layers[i]
-                h, c = state[2 * i], state[2 * i + 1]
-                z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
-                ig, fg, g, o = tf.split(z, 4, axis=1)
-                c = tf.sigmoid(fg) * c + tf.sigmoid(ig) * tf.tanh(g)
-                h = tf.sigmoid(o) * tf.tanh(c)
-                out += [h, c]
-                x = h
-            return (tf.matmul(x, dense) + dense_bias, *out)
-
-        self._step = _step
-
-    @classmethod
-    def from_model(cls, model) -> "TFStep":
-        return cls(*read_weights(model))
-
-    def step(self, ids, state, out=None):
-        result = self._step(np.asarray(ids, dtype=np.int32), *state)
-        return result[0].numpy(), [t.numpy() for t in result[1:]]
-
-
-STEP_BACKENDS = {"numpy": NumpyStep, "tf": TFStep}
-
-
-def read_weights(model):
-    """``(embedding, [(kernel, recurrent_kernel, bias), ...], dense, dense_bias)`` by layer name."""
-    names = {layer.name: layer for layer in model.layers}
-    if "embedding" not in names or "lstm_0" not in names or "logits" not in names:
-        raise BundleError(
-            "The model has no 'embedding', 'lstm_0' and 'logits' layers, so it cannot be sampled "
-            "step by step.", "Use a bundle trained by `bachgen train` (embedding-lstm).")
-    embedding = names["embedding"].get_weights()[0]
-    lstms = []
-    i = 0
-    while f"lstm_{i}" in names:
-        kernel, recurrent, bias = names[f"lstm_{i}"].get_weights()
-        lstms.append((kernel, recurrent, bias))
-        i += 1
-    dense, dense_bias = names["logits"].get_weights()
-    return embedding, lstms, dense, dense_bias
-
-
-def make_step(model, backend: str = "numpy") -> NumpyStep:
-    """The step function for ``model`` on ``backend`` (``"numpy"`` or ``"tf"``)."""
-    try:
-        cls = STEP_BACKENDS[backend]
-    except KeyError:
-        raise ValueError(f"unknown step backend {backend!r}") from None
-    return cls.from_model(model)
-
-
-# --------------------------------------------------------------------------- loops
-
-
-def loop_at_end(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
-                min_events: int = 16) -> tuple[int, int] | None:
-    """``(period, span)`` when the end of ``seq`` is one block repeated, else ``None``.
-
-    The last ``span = max(min_events, min_repeats * period)`` items must repeat with
-    ``period`` (1 to ``max_period``); the shortest such period is reported.
-    """
-    n = len(seq)
-    for period in range(1, max_period + 1):
-        span = max(min_events, min_repeats * period)
-        if span > n:
-            continue
-        tail = seq[n - span:]
-        if all(tail[i] == tail[i - period] for i in range(period, span)):
-            return period, span
-    return None
-
-
-def _loops_at_end_batch(window: np.ndarray, lengths: np.ndarray, max_period: int,
-                        min_repeats: int, min_events: int) -> list[tuple[int, int] | None]:
-    """:func:`loop_at_end` for every row of ``window`` (the last ``W`` ids of each row,
-    right-aligned; ``lengths`` how many of them are real)."""
-    rows = window.shape[0]
-    width = window.shape[1]
-    found: list[tuple[int, int] | None] = [None] * rows
-    for period in range(1, max_period + 1):
-        span = max(min_events, min_repeats * period)
-        if span > width:
-            break
-        tail = window[:, width - span:]
-        same = np.all(tail[:, period:] == tail[:, :-period], axis=1) & (lengths >= span)
-        for b in np.flatnonzero(same):
-            if found[b] is None:
-                found[b] = (period, span)
-    return found
-
-
-def find_loops(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
-               min_events: int = 16) -> int:
-    """How many positions of ``seq`` end a loop as :func:`loop_at_end` sees it
-    (0: the sequence never gets stuck)."""
-    arr = np.asarray(list(seq))
-    ends = np.zeros(len(arr) + 1, dtype=bool)
-    for period in range(1, max_period + 1):
-        span = max(min_events, min_repeats * period)
-        need = span - period  # consecutive equalities seq[i] == seq[i - period]
-        if span > len(arr):
-            break
-        equal = (arr[period:] == arr[:-period]).astype(np.int64)
-        # run length of equalities ending at each index of `equal`
-        runs = np.zeros(len(equal), dtype=np.int64)
-        run = 0
-        for i, e in enumerate(equal):
-            run = run + 1 if e else 0
-            runs[i] = run
-        # equal[i] compares arr[i + period] and arr[i]: a loop ends after arr[i + period]
-        ends[np.flatnonzero(runs >= need) + period + 1] = True
-    return int(ends.sum())
-
-
-# --------------------------------------------------------------------------- copies
-
-
-class _Automaton:
-    """Suffix automaton of one token sequence: longest match of any text, in linear time."""
-
-    __slots__ = ("next", "link", "length")
-
-    def __init__(self, seq: Iterable[int]) -> None:
-        self.next: list[dict[int, int]] = [{}]
-        self.link = [-1]
-        self.length = [0]
-        last = 0
-        for token in seq:
-            cur = len(self.length)
-            self.next.append({})
-            self.length.append(self.length[last] + 1)
-            self.link.append(0)
-            p = last
-            while p != -1 and token not in self.next[p]:
-                self.next[p][token] = cur
-                p = self.link[p]
-            if p != -1:
-                q = self.next[p][token]
-                if self.length[p] + 1 == self.length[q]:
-                    self.link[cur] = q
-                else:
-                    clone = len(self.length)
-                    self.next.append(dict(self.next[q]))
-                    self.length.append(self.length[p] + 1)
-                    self.link.append(self.link[q])
-                    while p != -1 and self.next[p].get(token) == q:
-                        self.next[p][token] = clone
-                        p = self.link[p]
-                    self.link[q] = clone
-                    self.link[cur] = clone
-            last = cur
-
-    def match_lengths(self, seq: Sequence[int]) -> list[int]:
-        """For each position of ``seq``, the longest substring ending there found in the text."""
-        state, length, out = 0, 0, []
-        nxt, link, lens = self.next, self.link, self.length
-        for token in seq:
-            while state and token not in nxt[state]:
-                state = link[state]
-                length = lens[state]
-            if token in nxt[state]:
-                state = nxt[state][token]
-                length += 1
-            else:
-                state, length = 0, 0
-            out.append(length)
-        return out
-
-
-_DELTA_BASE = 1_000_000  # delta tokens are negative; chord-shape tokens are >= 0
-
-
-class CopyIndex:
-    """The corpus in transposition-free form, for measuring and preventing copies.
-
-    Each event becomes its *shape* (pitches relative to its lowest, with hold marks,
-    and its length) and the *interval* from the previous event's lowest pitch (a rest
-    keeps the previous one). A run of events is in the corpus "in some transposition"
-    exactly when these match, interval of the first event excepted.
-    """
-
-    def __init__(self, sequences: Sequence[Sequence[str]], limit: int = 12,
-                 names: Sequence[str] | None = None) -> None:
-        self.limit = int(limit)
-        self._shape_ids: dict[tuple, int] = {}
-        self._word_cache: dict[str, tuple[int, int | None]] = {}
-        self.names = list(names) if names is not None else [str(i) for i in range(len(sequences))]
-        self.pieces: list[list[tuple[int, int]]] = [self.relative(seq) for seq in sequences]
-        self._continuations: dict[tuple[int, ...], set[tuple[int, int]]] = {}
-        if self.limit:
-            k = self.limit
-            for events in self.pieces:
-                for j in range(k, len(events)):
-                    key = self._key(events, j - k, j)
-                    self._continuations.setdefault(key, set()).add(
-                        (events[j][1] - events[j - 1][1], events[j][0]))
-        self._automata: list[_Automaton] | None = None
-        self._whole: _Automaton | None = None
-
-    # -- relative form
-    def word_form(self, word: str) -> tuple[int, int | None]:
-        """``(shape id, lowest pitch or None for a rest)`` of one word."""
-        cached = self._word_cache.get(word)
-        if cached is not None:
-            return cached
-        struck, held, ticks = parse_word(word)
-        pitches = sorted([(p, False) for p in struck] + [(p, True) for p in held])
-        base = pitches[0][0] if pitches else None
-        shape = (tuple((p - base, h) for p, h in pitches) if pitches else REST, ticks)
-        sid = self._shape_ids.setdefault(shape, len(self._shape_ids))
-        self._word_cache[word] = (sid, base)
-        return sid, base
-
-    def relative(self, words: Sequence[str], base: int = 0) -> list[tuple[int, int]]:
-        """Events as ``(shape id, lowest pitch carried over rests)``; ``base`` before the first."""
-        out = []
-        for word in words:
-            sid, low = self.word_form(word)
-            base = base if low is None else low
-            out.append((sid, base))
-        return out
-
-    @staticmethod
-    def _key(events: Sequence[tuple[int, int]], start: int, stop: int) -> tuple[int, ...]:
-        key = [events[start][0]]
-        for j in range(start + 1, stop):
-            key.append(events[j][1] - events[j - 1][1])
-            key.append(events[j][0])
-        return tuple(key)
-
-    def continuations(self, events: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
-        """``(interval, shape)`` of every event that follows the last ``limit`` events in the corpus."""
-        if not self.limit or len(events) < self.limit:
-            return set()
-        return self._continuations.get(self._key(events, len(events) - self.limit, len(events)), set())
-
-    # -- measuring
-    @staticmethod
-    def _tokens(events: Sequence[tuple[int, int]]) -> list[int]:
-        tokens: list[int] = []
-        for j, (sid, base) in enumerate(events):
-            if j:
-                tokens.append(-_DELTA_BASE - (base - events[j - 1][1]))
-            tokens.append(sid)
-        return tokens
-
-    def _build_automata(self) -> None:
-        if self._automata is None:
-            self._automata = [_Automaton(self._tokens(events)) for events in self.pieces]
-
-    def longest_run(self, words: Sequence[str], exclude: Iterable[int] = ()) -> int:
-        """The longest run of ``words`` found verbatim, in any transposition, in the corpus
-        (pieces whose index is in ``exclude`` left out)."""
-        if not words:
-            return 0
-        self._build_automata()
-        assert self._automata is not None
-        tokens = self._tokens(self.relative(words))
-        skip = set(exclude)
-        best = 0
-        for index, automaton in enumerate(self._automata):
-            if index in skip:
-                continue
-            for position, length in enumerate(automaton.match_lengths(tokens)):
-                if position % 2:  # an interval token: a run ends on an event
-                    continue
-                if length % 2 == 0:  # the match starts on an interval: drop it
-                    length -= 1
-                best = max(best, (length + 1) // 2)
-        return best
-
-
-class VocabForms:
-    """Every vocabulary word in the relative form of a :class:`CopyIndex`, for masking."""
-
-    def __init__(self, vocab: Vocabulary, index: CopyIndex) -> None:
-        self.forms: list[tuple[int, int | None]] = [(-1, None)]
-        self.lookup: dict[tuple[int, int | None], int] = {}
-        for vid, word in enumerate(vocab.words[1:], start=1):
-            form = index.word_form(word)
-            self.forms.append(form)
-            self.lookup.setdefault(form, vid)
-
-    def ids_for(self, continuations: set[tuple[int, int]], base: int) -> list[int]:
-        """Vocabulary ids of the continuations ``(interval, shape)`` after an event at ``base``."""
-        ids = []
-        for delta, sid in continuations:
-            vid = self.lookup.get((sid, base + delta))
-            if vid is None:
-                vid = self.lookup.get((sid, None))
-            if vid is not None:
-                ids.append(vid)
-        return ids
 
 
 # --------------------------------------------------------------------------- key guide
@@ -574,50 +167,6 @@ def draw(probs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
     return ids, probs[np.arange(rows), ids] / totals
 
 
-@contextmanager
-def blas_single_thread():
-    """Run NumPy's BLAS on the calling thread only while inside the block.
-
-    Recurrent steps are many small products; BLAS worker threads cost more than they
-    give there, and much more when the cores are busy. Uses OpenBLAS's per-thread
-    setting, so other threads keep theirs; does nothing when it is not available.
-    """
-    setter = _openblas_setter()
-    if setter is None:
-        yield
-        return
-    previous = setter(1)
-    try:
-        yield
-    finally:
-        setter(previous if previous and previous > 0 else 0)
-
-
-_SETTER: list = []
-
-
-def _openblas_setter():
-    if not _SETTER:
-        function = None
-        try:
-            import ctypes
-            import glob
-            import os
-
-            folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-            for path in sorted(glob.glob(os.path.join(folder, "lib*openblas*.so*"))):
-                library = ctypes.CDLL(path)
-                if hasattr(library, "openblas_set_num_threads_local"):
-                    function = library.openblas_set_num_threads_local
-                    function.argtypes = [ctypes.c_int]
-                    function.restype = ctypes.c_int
-                    break
-        except OSError:
-            function = None
-        _SETTER.append(function)
-    return _SETTER[0]
-
-
 @dataclass
 class SampleResult:
     """What :func:`sample` drew: ``ids[b]`` the new events of row ``b`` and what happened."""
@@ -652,172 +201,88 @@ def sample(step: NumpyStep, seeds: Sequence[Sequence[int]], config: SamplingConf
     the mean log-probability of the drawn words under the distribution they were drawn from.
     """
     with blas_single_thread():
-        return _sample(step, seeds, config, rng, vocab, copy_index, forms, reseed, context_len,
-                       progress)
+        started = time.perf_counter()
+        if len(seeds) == 0 or any(len(s) == 0 for s in seeds):
+            raise ValueError("every row needs a seed of at least one id")
+        guard = _copy_guard(config, copy_index, forms, vocab, seeds)
+        rows = _Rows.prime(step, seeds, config)
+        key = _key_guide(config, vocab, rows.history, rows.logits.shape)
+        max_steps = config.events + (config.max_recoveries + 1) * rows.window + 8
+        while not rows.done.all() and rows.step_no < max_steps:
+            rows.step_no += 1
+            chosen, chosen_prob = _draw_step(rows, config, rng, key, guard)
+            _take(rows, chosen, chosen_prob, guard)
+            new_logits, rows.state = step.step(chosen, rows.state, out=rows.logits)
+            if new_logits is not rows.logits:
+                rows.logits[:] = new_logits
+            for b, found in enumerate(_loops_found(rows, config)):
+                if found is not None and rows.recoveries[b] < config.max_recoveries:
+                    _recover(step, rows, b, found, config, rng, reseed, context_len, guard)
+            _remember(rows, config.events)
+            if progress is not None and rows.step_no % 25 == 0:
+                progress(rows.fraction_done(config.events))
+        return _result(rows, config, started)
 
 
-def _sample(step, seeds, config, rng, vocab, copy_index, forms, reseed, context_len, progress):
-    import time
-
-    started = time.perf_counter()
-    rows = len(seeds)
-    if rows == 0 or any(len(s) == 0 for s in seeds):
-        raise ValueError("every row needs a seed of at least one id")
-    target = config.events
-    if copy_index is not None and config.copy_limit and copy_index.limit != config.copy_limit:
-        copy_index = None  # built for another limit: not usable
-    if copy_index is not None and not config.copy_limit:
-        copy_index = None
-    if copy_index is not None and forms is None:
-        if vocab is None:
-            raise ValueError("the copy guard needs the vocabulary")
-        forms = VocabForms(vocab, copy_index)
-
-    # prime: identical seeds once, otherwise rows of equal length together
-    primed, state = _prime_rows(step, [list(s) for s in seeds])
-    logits = np.empty(primed.shape, np.float32)  # buffers reused at every step
-    logits[:] = primed
-    padded = np.zeros((rows, -(-logits.shape[1] // BLOCK) * BLOCK), np.float32)
-    weights = padded[:, :logits.shape[1]]  # the padding stays 0: never drawn
-
-    history: list[list[int]] = [list(s) for s in seeds]  # seed + new ids
-    seed_len = [len(s) for s in seeds]
-    words = vocab.words if vocab is not None else None
-    rel: list[list[tuple[int, int]]] = []
-    if copy_index is not None and words is not None:
-        rel = [copy_index.relative([words[i] for i in s]) for s in seeds]
-
-    recoveries = [0] * rows
-    reseeds = [0] * rows
-    copy_masks = [0] * rows
-    log_prob_sum = np.zeros(rows)
-    recent: list[deque[int]] = [deque() for _ in range(rows)]  # steps of recent recoveries
-    boost = np.zeros(rows)
-    boost_left = np.zeros(rows, dtype=np.int64)
-    window = max(config.loop_min_events, config.loop_min_repeats * config.loop_max_period)
-    snapshots: list[list[np.ndarray] | None] = [None] * _SNAPSHOTS
-    snapshots[0] = [s.copy() for s in state]
-    at_step: list[dict[int, int]] = [{0: 0} for _ in range(rows)]  # new-event count -> global step
-    max_steps = target + (config.max_recoveries + 1) * window + 8
-    step_no = 0
-    done = np.zeros(rows, dtype=bool)
-    vocab_size = logits.shape[1]
-
-    guide = config.key_guide if vocab is not None else 0.0
-    if guide:
-        word_pcs, word_ticks = word_pitch_classes(vocab)
-        word_voices = np.maximum(word_pcs.sum(axis=1), 1.0)
-        penalty = np.zeros((rows, vocab_size), np.float32)
-
-    while not done.all() and step_no < max_steps:
-        step_no += 1
-        work = logits
-        if guide:
-            if step_no == 1:  # the key of the seed
-                outside = key_outside(np.stack([(word_pcs[h] * word_ticks[h, None]).sum(axis=0)
-                                                for h in history]))
-                np.matmul(outside, word_pcs.T, out=penalty)
-                penalty /= word_voices  # the share of a word's notes outside the key
-            work -= guide * penalty
-        work[:, 0] = -np.inf  # padding is never a word
-        if copy_index is not None and forms is not None:
-            for b in range(rows):
-                if done[b]:
-                    continue
-                cont = copy_index.continuations(rel[b])
-                if cont:
-                    banned = forms.ids_for(cont, rel[b][-1][1])
-                    if banned and len(banned) < vocab_size - 1:
-                        work[b, banned] = -np.inf
-                        copy_masks[b] += 1
-        temperature = config.temperature + boost * np.maximum(boost_left, 0) / (2 * window)
-        np.multiply(work, (1.0 / temperature).astype(np.float32)[:, None], out=weights)
-        _weights_inplace(weights, config.top_k, config.top_p)
-        chosen, chosen_prob = draw(padded, rng)
-        boost_left -= 1
-
-        for b in range(rows):
-            if not done[b]:
-                history[b].append(int(chosen[b]))
-                log_prob_sum[b] += math.log(max(float(chosen_prob[b]), 1e-30))
-                if rel:
-                    rel[b].append(copy_index.relative([words[chosen[b]]], rel[b][-1][1])[0])
-
-        new_logits, state = step.step(chosen, state, out=logits)
-        if new_logits is not logits:
-            logits[:] = new_logits
-
-        # loops: the new part of each row, last `window` ids
-        lengths = [len(h) - s for h, s in zip(history, seed_len)]
-        loops: list[tuple[int, int] | None] = [None] * rows
-        for b in range(rows):
-            # a loop can only end here if the last event came up within the last periods
-            if done[b] or lengths[b] < config.loop_min_events:
-                continue
-            last = history[b][-config.loop_max_period - 1:]
-            if last[-1] in last[:-1]:
-                loops[b] = loop_at_end(history[b][seed_len[b]:][-window:], config.loop_max_period,
-                                       config.loop_min_repeats, config.loop_min_events)
-        for b, found in enumerate(loops):
-            if done[b] or found is None or recoveries[b] >= config.max_recoveries:
-                continue
-            period, span = found
-            recoveries[b] += 1
-            keep = int(lengths[b]) - (span - period)
-            while recent[b] and recent[b][0] < step_no - 3 * window:
-                recent[b].popleft()
-            recent[b].append(step_no)
-            del history[b][seed_len[b] + keep:]
-            if rel:
-                del rel[b][seed_len[b] + keep:]
-            boost[b] = config.recovery_boost * min(len(recent[b]), 3)
-            boost_left[b] = 2 * window
-            restored = _restore(snapshots, at_step[b], keep, step_no)
-            if restored is not None and len(recent[b]) < 3:
-                for layer, saved in zip(state, restored):
-                    layer[b] = saved[b]
-            else:
-                # keeps looping (or too far back): read a fresh context for this row
-                reseeds[b] += 1
-                context = history[b][-min(8, len(history[b])):]
-                if reseed is not None:
-                    context = reseed(rng, max(1, context_len - len(context))) + context
-                row_logits, row_state = step.prime(np.array([context]))
-                for layer, fresh in zip(state, row_state):
-                    layer[b] = fresh[0]
-                    if reseed is None:
-                        layer[b] += rng.normal(0.0, 0.5, size=layer[b].shape).astype(np.float32)
-            logits[b] = step.logits([s[b:b + 1] for s in state])[0]
-            at_step[b] = {n: g for n, g in at_step[b].items() if n <= keep}
-        snapshots[step_no % _SNAPSHOTS] = [s.copy() for s in state]
-        for b in range(rows):
-            n = len(history[b]) - seed_len[b]
-            at_step[b][n] = step_no
-            if n > window + 2:
-                at_step[b].pop(n - _SNAPSHOTS, None)
-            if n >= target:
-                done[b] = True
-        if progress is not None and step_no % 25 == 0:
-            progress(float(np.mean([min(1.0, (len(h) - s) / target) for h, s in zip(history, seed_len)])))
-
-    new = [h[s:s + target] for h, s in zip(history, seed_len)]
-    stuck = [find_loops(ids, config.loop_max_period, config.loop_min_repeats, config.loop_min_events) > 0
-             for ids in new]
-    return SampleResult(
-        ids=new, loop_recoveries=recoveries, reseeds=reseeds, copy_masks=copy_masks, stuck=stuck,
-        mean_log_prob=[float(log_prob_sum[b] / max(1, len(new[b]))) for b in range(rows)],
-        steps=step_no, seconds=time.perf_counter() - started)
+# --------------------------------------------------------------------------- the rows
 
 
-def _restore(snapshots: list, at_step: dict[int, int], keep: int, now: int) -> list[np.ndarray] | None:
-    """The saved state of a row after its ``keep``-th new event, if still in the ring."""
-    g = at_step.get(keep)
-    if g is None or now - g >= _SNAPSHOTS or snapshots[g % _SNAPSHOTS] is None:
-        return None
-    return snapshots[g % _SNAPSHOTS]
+@dataclass
+class _Rows:
+    """The rows being drawn and everything :func:`sample` carries from step to step."""
+
+    history: list[list[int]]              # seed + new ids of each row
+    seed_len: list[int]
+    state: list[np.ndarray]               # the recurrent state, (rows, units) per array
+    logits: np.ndarray                    # (rows, vocab): what the next draw reads; reused
+    padded: np.ndarray                    # (rows, vocab rounded up to BLOCK): weights, 0 padding
+    weights: np.ndarray                   # the view of ``padded`` over the vocabulary
+    window: int                           # new ids watched for loops
+    snapshots: list[list[np.ndarray] | None]  # ring of states, by step number
+    at_step: list[dict[int, int]]         # per row: new-event count -> step of its snapshot
+    recent: list[deque[int]]              # per row: steps of its recent recoveries
+    boost: np.ndarray                     # extra temperature after a recovery ...
+    boost_left: np.ndarray                # ... fading out over these many steps
+    log_prob_sum: np.ndarray
+    done: np.ndarray
+    recoveries: list[int]
+    reseeds: list[int]
+    copy_masks: list[int]
+    step_no: int = 0
+
+    @classmethod
+    def prime(cls, step: NumpyStep, seeds: Sequence[Sequence[int]], config: SamplingConfig) -> "_Rows":
+        """Read the seeds and set up the buffers reused at every step."""
+        primed, state = _prime_rows(step, [list(s) for s in seeds])
+        rows = len(seeds)
+        logits = np.empty(primed.shape, np.float32)
+        logits[:] = primed
+        padded = np.zeros((rows, -(-logits.shape[1] // BLOCK) * BLOCK), np.float32)
+        snapshots: list[list[np.ndarray] | None] = [None] * _SNAPSHOTS
+        snapshots[0] = [s.copy() for s in state]
+        return cls(
+            history=[list(s) for s in seeds], seed_len=[len(s) for s in seeds], state=state,
+            logits=logits, padded=padded, weights=padded[:, :logits.shape[1]],
+            window=max(config.loop_min_events, config.loop_min_repeats * config.loop_max_period),
+            snapshots=snapshots, at_step=[{0: 0} for _ in range(rows)],
+            recent=[deque() for _ in range(rows)], boost=np.zeros(rows),
+            boost_left=np.zeros(rows, dtype=np.int64), log_prob_sum=np.zeros(rows),
+            done=np.zeros(rows, dtype=bool), recoveries=[0] * rows, reseeds=[0] * rows,
+            copy_masks=[0] * rows)
+
+    def new_count(self, b: int) -> int:
+        """How many new events row ``b`` holds now."""
+        return len(self.history[b]) - self.seed_len[b]
+
+    def fraction_done(self, target: int) -> float:
+        """The share of the wanted events drawn so far, over all rows."""
+        return float(np.mean([min(1.0, (len(h) - s) / target)
+                              for h, s in zip(self.history, self.seed_len)]))
 
 
 def _prime_rows(step: NumpyStep, seeds: list[list[int]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Logits and state after the seeds: identical seeds read once, otherwise rows of equal
+    length together."""
     rows = len(seeds)
     if all(s == seeds[0] for s in seeds):
         logits, state = step.prime(np.array([seeds[0]]))
@@ -833,6 +298,195 @@ def _prime_rows(step: NumpyStep, seeds: list[list[int]]) -> tuple[np.ndarray, li
         for layer, fresh in zip(state, g_state):
             layer[members] = fresh
     return logits, state
+
+
+# --------------------------------------------------------------------------- one draw
+
+
+@dataclass
+class _KeyGuide:
+    """How much each word is lowered: ``strength`` times its share of notes outside the key."""
+
+    strength: float
+    penalty: np.ndarray  # (rows, vocab)
+
+
+def _key_guide(config: SamplingConfig, vocab: Vocabulary | None, seeds: list[list[int]],
+               shape: tuple[int, int]) -> _KeyGuide | None:
+    """The key guide for the key of each row's seed (``None``: off, or no vocabulary)."""
+    if vocab is None or not config.key_guide:
+        return None
+    word_pcs, word_ticks = word_pitch_classes(vocab)
+    word_voices = np.maximum(word_pcs.sum(axis=1), 1.0)
+    penalty = np.zeros(shape, np.float32)
+    outside = key_outside(np.stack([(word_pcs[h] * word_ticks[h, None]).sum(axis=0) for h in seeds]))
+    np.matmul(outside, word_pcs.T, out=penalty)
+    penalty /= word_voices  # the share of a word's notes outside the key
+    return _KeyGuide(config.key_guide, penalty)
+
+
+@dataclass
+class _CopyGuard:
+    """The copy index, the vocabulary in its form, and each row in relative form."""
+
+    index: CopyIndex
+    forms: VocabForms
+    words: list[str]
+    rel: list[list[tuple[int, int]]]
+
+
+def _copy_guard(config: SamplingConfig, index: CopyIndex | None, forms: VocabForms | None,
+                vocab: Vocabulary | None, seeds: Sequence[Sequence[int]]) -> _CopyGuard | None:
+    """The copy guard when ``config`` asks for one and ``index`` was built for its limit."""
+    if index is None or not config.copy_limit or index.limit != config.copy_limit:
+        return None
+    if vocab is None:
+        raise ValueError("the copy guard needs the vocabulary")
+    if forms is None:
+        forms = VocabForms(vocab, index)
+    words = vocab.words
+    return _CopyGuard(index, forms, words, [index.relative([words[i] for i in s]) for s in seeds])
+
+
+def _mask_copies(rows: _Rows, guard: _CopyGuard, work: np.ndarray) -> None:
+    """Mask, in ``work``, the words that would make a row's copy of the corpus longer."""
+    vocab_size = work.shape[1]
+    for b in range(len(rows.history)):
+        if rows.done[b]:
+            continue
+        cont = guard.index.continuations(guard.rel[b])
+        if cont:
+            banned = guard.forms.ids_for(cont, guard.rel[b][-1][1])
+            if banned and len(banned) < vocab_size - 1:
+                work[b, banned] = -np.inf
+                rows.copy_masks[b] += 1
+
+
+def _draw_step(rows: _Rows, config: SamplingConfig, rng: np.random.Generator,
+               key: _KeyGuide | None, guard: _CopyGuard | None) -> tuple[np.ndarray, np.ndarray]:
+    """One id per row from the current logits (guided, masked, filtered) and its probability.
+
+    The logits are changed in place; the next step overwrites them.
+    """
+    work = rows.logits
+    if key is not None:
+        work -= key.strength * key.penalty
+    work[:, 0] = -np.inf  # padding is never a word
+    if guard is not None:
+        _mask_copies(rows, guard, work)
+    temperature = config.temperature + rows.boost * np.maximum(rows.boost_left, 0) / (2 * rows.window)
+    np.multiply(work, (1.0 / temperature).astype(np.float32)[:, None], out=rows.weights)
+    _weights_inplace(rows.weights, config.top_k, config.top_p)
+    chosen, chosen_prob = draw(rows.padded, rng)
+    rows.boost_left -= 1
+    return chosen, chosen_prob
+
+
+def _take(rows: _Rows, chosen: np.ndarray, chosen_prob: np.ndarray, guard: _CopyGuard | None) -> None:
+    """Append the drawn ids to the rows that are not done yet."""
+    for b in range(len(rows.history)):
+        if not rows.done[b]:
+            rows.history[b].append(int(chosen[b]))
+            rows.log_prob_sum[b] += math.log(max(float(chosen_prob[b]), 1e-30))
+            if guard is not None:
+                rel = guard.rel[b]
+                rel.append(guard.index.relative([guard.words[chosen[b]]], rel[-1][1])[0])
+
+
+# --------------------------------------------------------------------------- loop recovery
+
+
+def _loops_found(rows: _Rows, config: SamplingConfig) -> list[tuple[int, int] | None]:
+    """``(period, span)`` of the loop each unfinished row's new part ends with, else None."""
+    found: list[tuple[int, int] | None] = [None] * len(rows.history)
+    for b, history in enumerate(rows.history):
+        if rows.done[b] or rows.new_count(b) < config.loop_min_events:
+            continue
+        # a loop can only end here if the last event came up within the last periods
+        last = history[-config.loop_max_period - 1:]
+        if last[-1] in last[:-1]:
+            found[b] = loop_at_end(history[rows.seed_len[b]:][-rows.window:], config.loop_max_period,
+                                   config.loop_min_repeats, config.loop_min_events)
+    return found
+
+
+def _recover(step: NumpyStep, rows: _Rows, b: int, loop: tuple[int, int], config: SamplingConfig,
+             rng: np.random.Generator, reseed: Reseeder | None, context_len: int,
+             guard: _CopyGuard | None) -> None:
+    """Take row ``b``'s repeats back and sample it hotter for a while: from the saved state
+    when there is one, else (or when it keeps looping) from a fresh context."""
+    period, span = loop
+    rows.recoveries[b] += 1
+    keep = rows.new_count(b) - (span - period)
+    recent = rows.recent[b]
+    while recent and recent[0] < rows.step_no - 3 * rows.window:
+        recent.popleft()
+    recent.append(rows.step_no)
+    del rows.history[b][rows.seed_len[b] + keep:]
+    if guard is not None:
+        del guard.rel[b][rows.seed_len[b] + keep:]
+    rows.boost[b] = config.recovery_boost * min(len(recent), 3)
+    rows.boost_left[b] = 2 * rows.window
+    restored = _restore(rows.snapshots, rows.at_step[b], keep, rows.step_no)
+    if restored is not None and len(recent) < 3:
+        for layer, saved in zip(rows.state, restored):
+            layer[b] = saved[b]
+    else:
+        _reprime(step, rows, b, rng, reseed, context_len)
+    rows.logits[b] = step.logits([s[b:b + 1] for s in rows.state])[0]
+    rows.at_step[b] = {n: g for n, g in rows.at_step[b].items() if n <= keep}
+
+
+def _reprime(step: NumpyStep, rows: _Rows, b: int, rng: np.random.Generator,
+             reseed: Reseeder | None, context_len: int) -> None:
+    """Give row ``b`` the state of a fresh context: another place of the corpus before its
+    last events, or (with no corpus) its own last events with the state perturbed."""
+    rows.reseeds[b] += 1
+    history = rows.history[b]
+    context = history[-min(8, len(history)):]
+    if reseed is not None:
+        context = reseed(rng, max(1, context_len - len(context))) + context
+    _, row_state = step.prime(np.array([context]))
+    for layer, fresh in zip(rows.state, row_state):
+        layer[b] = fresh[0]
+        if reseed is None:
+            layer[b] += rng.normal(0.0, 0.5, size=layer[b].shape).astype(np.float32)
+
+
+def _restore(snapshots: list, at_step: dict[int, int], keep: int, now: int) -> list[np.ndarray] | None:
+    """The saved state of a row after its ``keep``-th new event, if still in the ring."""
+    g = at_step.get(keep)
+    if g is None or now - g >= _SNAPSHOTS or snapshots[g % _SNAPSHOTS] is None:
+        return None
+    return snapshots[g % _SNAPSHOTS]
+
+
+def _remember(rows: _Rows, target: int) -> None:
+    """Snapshot the state of this step, note which step each row's length was reached at,
+    and mark the rows that have ``target`` new events."""
+    rows.snapshots[rows.step_no % _SNAPSHOTS] = [s.copy() for s in rows.state]
+    for b in range(len(rows.history)):
+        n = rows.new_count(b)
+        rows.at_step[b][n] = rows.step_no
+        if n > rows.window + 2:
+            rows.at_step[b].pop(n - _SNAPSHOTS, None)
+        if n >= target:
+            rows.done[b] = True
+
+
+def _result(rows: _Rows, config: SamplingConfig, started: float) -> SampleResult:
+    """The first ``config.events`` new ids of each row and what happened on the way."""
+    new = [h[s:s + config.events] for h, s in zip(rows.history, rows.seed_len)]
+    stuck = [find_loops(ids, config.loop_max_period, config.loop_min_repeats, config.loop_min_events) > 0
+             for ids in new]
+    return SampleResult(
+        ids=new, loop_recoveries=rows.recoveries, reseeds=rows.reseeds, copy_masks=rows.copy_masks,
+        stuck=stuck, mean_log_prob=[float(rows.log_prob_sum[b] / max(1, len(new[b])))
+                                    for b in range(len(new))],
+        steps=rows.step_no, seconds=time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------- choosing
 
 
 def neutral_word(vocab: Vocabulary) -> int:
@@ -860,7 +514,6 @@ def best_row(result: SampleResult) -> int:
 
 
 __all__ = [
-    "NumpyStep", "TFStep", "make_step", "read_weights", "loop_at_end", "find_loops",
-    "CopyIndex", "VocabForms", "filter_logits", "draw", "sample", "SampleResult",
-    "neutral_word", "new_rng", "best_row",
+    "filter_logits", "draw", "sample", "SampleResult", "Reseeder", "word_pitch_classes",
+    "key_outside", "neutral_word", "new_rng", "best_row",
 ]

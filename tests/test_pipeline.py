@@ -1,4 +1,4 @@
-"""compose(): seeds, determinism, renderers, notices, errors; and the quality measures."""
+"""compose(): seeds, determinism, renderers, notices, errors (the quality measures: test_quality.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import wave
 
 import pytest
 
-from bachgen import catalog
 from bachgen.bundle import Bundle
 from bachgen.config import CorpusConfig, ModelConfig, RenderConfig, SamplingConfig, TokenConfig
 from bachgen.errors import BachgenError, ConfigError, MissingDependencyError, SeedFileError
@@ -156,34 +155,6 @@ def test_audio_and_score_when_available(engine):
             assert w.getnchannels() == 2 and w.getframerate() == 44_100 and w.getnframes() > 0
     assert result.musicxml and b"score-partwise" in result.musicxml
     assert result.svg is None or "<svg" in result.svg
-
-
-# --------------------------------------------------------------------------- quality
-
-
-def test_word_statistics_on_crafted_words():
-    from bachgen.quality import word_statistics
-
-    stats = word_statistics(["60:1/4", "62:1/4", "64:1/4", "65:1/4", "67.48~:1/2", "R:1/4"] * 2)
-    assert stats["scale_consistency"] == 1.0
-    assert stats["pitch_range"] == 67 - 60
-    assert stats["top_voice_step_ratio"] == pytest.approx(8 / 9)  # only 67 -> 60 leaps
-    assert 0 < stats["polyphony"] < 2
-    assert stats["distinct_8grams"] == 1.0
-    assert word_statistics(["60:1/4"] * 12)["distinct_8grams"] == 1 / 5
-
-
-def test_generated_report_measures_all_48(engine):
-    from bachgen.quality import STATISTICS, format_report, generated_report
-
-    report = generated_report(engine, events=40)
-    assert len(report["pieces"]) == len(catalog.FUGUES)
-    totals = report["totals"]
-    assert set(totals["inside_range_share"]) == set(STATISTICS)
-    assert totals["real_vs_real_copied_run_median"] >= 1
-    for lo, hi in report["reference_ranges"].values():
-        assert lo <= hi
-    assert "longest copied run" in format_report(report)
 
 
 def test_fast_nearest_words_agree_with_the_vocabulary(engine, corpus_config):

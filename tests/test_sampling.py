@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bachgen import sampling
+from bachgen import guards, sampling
 from bachgen.config import ModelConfig, SamplingConfig
 from bachgen.errors import ConfigError
 from bachgen.model import build_model
+from bachgen.step import make_step
 from bachgen.tokens import Vocabulary
 
 
@@ -58,7 +59,7 @@ def test_the_step_gives_the_keras_models_logits(layers, backend):
     model, _ = tiny_model(layers=layers)
     ids = np.random.default_rng(0).integers(1, 40, size=(3, 12)).astype("int32")
     expected = model(ids).numpy()
-    step = sampling.make_step(model, backend)
+    step = make_step(model, backend)
     state = step.zero_state(3)
     got = []
     for t in range(ids.shape[1]):
@@ -69,7 +70,7 @@ def test_the_step_gives_the_keras_models_logits(layers, backend):
 
 def test_priming_equals_stepping_and_carries_the_state():
     model, _ = tiny_model()
-    step = sampling.make_step(model)
+    step = make_step(model)
     ids = np.array([[3, 4, 5, 6, 7]])
     logits, _ = step.prime(ids)
     assert np.abs(logits - model(ids).numpy()[:, -1]).max() < 1e-4
@@ -83,7 +84,7 @@ def test_a_model_without_the_named_layers_is_a_bundle_error():
     inputs = keras.Input(shape=(None,), dtype="int32")
     model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Embedding(5, 2)(inputs)))
     with pytest.raises(BundleError):
-        sampling.make_step(model)
+        make_step(model)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -91,7 +92,7 @@ def test_a_model_without_the_named_layers_is_a_bundle_error():
 
 def test_same_seed_same_events_and_different_seeds_differ():
     model, _ = tiny_model()
-    step = sampling.make_step(model)
+    step = make_step(model)
     config = SamplingConfig(events=60, seed=5)
 
     def run(seed):
@@ -103,7 +104,7 @@ def test_same_seed_same_events_and_different_seeds_differ():
 
 def test_several_candidates_are_drawn_at_once_and_differ():
     model, _ = tiny_model()
-    result = sampling.sample(sampling.make_step(model), [[1, 2, 3]] * 4, SamplingConfig(events=40),
+    result = sampling.sample(make_step(model), [[1, 2, 3]] * 4, SamplingConfig(events=40),
                              np.random.default_rng(1))
     assert len(result.ids) == 4 and all(len(ids) == 40 for ids in result.ids)
     assert len({tuple(ids) for ids in result.ids}) == 4
@@ -161,7 +162,7 @@ def test_sampling_settings_are_checked():
     ([4] + list(range(1, 7)) * 3, (6, 18)),
 ])
 def test_loops_at_the_end_are_found(seq, expected):
-    assert sampling.loop_at_end(seq) == expected
+    assert guards.loop_at_end(seq) == expected
 
 
 @pytest.mark.parametrize("seq", [
@@ -173,22 +174,22 @@ def test_loops_at_the_end_are_found(seq, expected):
     [5] * 16 + [6],                  # the loop is over
 ])
 def test_no_loop_is_reported_where_there_is_none(seq):
-    assert sampling.loop_at_end(seq) is None
+    assert guards.loop_at_end(seq) is None
 
 
 def test_find_loops_counts_every_position_that_ends_a_loop():
-    assert sampling.find_loops(list(range(50))) == 0
-    assert sampling.find_loops([1, 2] * 8) == 1
-    assert sampling.find_loops([1, 2] * 9) == 3
-    assert sampling.find_loops(list(range(30)) + [3] * 20 + list(range(30))) == 5
+    assert guards.find_loops(list(range(50))) == 0
+    assert guards.find_loops([1, 2] * 8) == 1
+    assert guards.find_loops([1, 2] * 9) == 3
+    assert guards.find_loops(list(range(30)) + [3] * 20 + list(range(30))) == 5
 
 
 def test_the_batched_detector_agrees_with_the_plain_one():
     rng = np.random.default_rng(0)
     rows = [list(rng.integers(1, 4, size=30)) for _ in range(50)] + [[1, 2] * 15, [3] * 30]
     window = np.array([r[-24:] for r in rows])
-    found = sampling._loops_at_end_batch(window, np.full(len(rows), 30), 8, 3, 16)
-    assert found == [sampling.loop_at_end(r) for r in rows]
+    found = guards._loops_at_end_batch(window, np.full(len(rows), 30), 8, 3, 16)
+    assert found == [guards.loop_at_end(r) for r in rows]
 
 
 def test_a_model_that_loops_is_recovered_and_the_output_has_no_loop():
@@ -197,12 +198,12 @@ def test_a_model_that_loops_is_recovered_and_the_output_has_no_loop():
     bias[1][:] = 0.0
     bias[1][7] = 6.0  # word 7 most of the time: period-1 loops
     model.get_layer("logits").set_weights(bias)
-    step = sampling.make_step(model)
+    step = make_step(model)
     config = SamplingConfig(events=200, seed=3)
     result = sampling.sample(step, [[1, 2, 3]], config, np.random.default_rng(3))
     assert result.loop_recoveries[0] > 0
     assert result.stuck == [False]
-    assert sampling.find_loops(result.ids[0]) == 0
+    assert guards.find_loops(result.ids[0]) == 0
     assert len(result.ids[0]) == 200
     # without recoveries the same model gets stuck
     stuck = sampling.sample(step, [[1, 2, 3]], SamplingConfig(events=200, max_recoveries=0),
@@ -239,7 +240,7 @@ CORPUS = [
 
 
 def test_the_longest_copied_run_is_found_in_any_transposition():
-    index = sampling.CopyIndex(CORPUS, limit=4)
+    index = guards.CopyIndex(CORPUS, limit=4)
     fresh = melody([90, 30, 95, 33])
     copied = melody([p + 5 for p in (62, 64, 65, 67, 69, 71, 72)])  # 7 events, a fourth up
     assert index.longest_run(fresh[:2] + copied + fresh[2:]) == 7
@@ -249,7 +250,7 @@ def test_the_longest_copied_run_is_found_in_any_transposition():
 
 
 def test_rests_carry_the_pitch_and_chords_match_by_shape():
-    index = sampling.CopyIndex([["48.60:1/2", "R:1/4", "50.62~:1/4", "52:1/8"]], limit=2)
+    index = guards.CopyIndex([["48.60:1/2", "R:1/4", "50.62~:1/4", "52:1/8"]], limit=2)
     assert index.longest_run(["41.53:1/2", "R:1/4", "43.55~:1/4", "45:1/8"]) == 4
     assert index.longest_run(["41.53:1/2", "R:1/4", "43.55:1/4", "45:1/8"]) == 2  # hold differs
     assert index.longest_run(["41.54:1/2", "R:1/4"]) == 1
@@ -262,7 +263,7 @@ def test_the_copy_guard_keeps_runs_from_the_corpus_short():
     seed = [[1, 2]]
     free = sampling.sample(step, seed, SamplingConfig(events=60, copy_limit=0, seed=1),
                            np.random.default_rng(1), vocab=vocab)
-    index = sampling.CopyIndex([words], limit=4)
+    index = guards.CopyIndex([words], limit=4)
     assert index.longest_run(vocab.decode(free.ids[0])) >= 20
     guarded = sampling.sample(step, seed, SamplingConfig(events=60, copy_limit=4, seed=1),
                               np.random.default_rng(1), vocab=vocab, copy_index=index)
@@ -312,7 +313,7 @@ def test_the_key_guide_keeps_the_music_in_key():
     words = [f"{p}:1/4" for p in range(48, 84)]
     vocab = Vocabulary(words)
     model, _ = tiny_model(vocab_size=len(vocab))
-    step = sampling.make_step(model)
+    step = make_step(model)
     seed = [[vocab.index[f"{p}:1/4"] for p in (60, 64, 67, 72, 67, 64, 65, 62, 59, 60)]]
     white = {0, 2, 4, 5, 7, 9, 11}
 

@@ -1,0 +1,267 @@
+"""The guards that watch sampling: loops and copies of the corpus.
+
+* **Loops** — :func:`loop_at_end` notices when the last events repeat one short block
+  (period 1 to 8, at least 3 times and over at least 16 events); :func:`find_loops`
+  counts the places where a finished sequence ends such a loop. The sampler takes the
+  repeats back and recovers (see :mod:`bachgen.sampling`).
+* **Copies** — :class:`CopyIndex` knows every run of ``copy_limit`` events of the corpus
+  in a transposition-free form (each event as its chord shape and length, plus the
+  interval from the previous event). When a row's last ``copy_limit`` events occur in
+  the corpus, the words that would make the copy longer are masked (:class:`VocabForms`
+  maps the continuations back to vocabulary ids). :meth:`CopyIndex.longest_run`
+  measures the longest verbatim run (in any transposition) with a suffix automaton.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .tokens import REST, Vocabulary, parse_word
+
+# --------------------------------------------------------------------------- loops
+
+
+def loop_at_end(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
+                min_events: int = 16) -> tuple[int, int] | None:
+    """``(period, span)`` when the end of ``seq`` is one block repeated, else ``None``.
+
+    The last ``span = max(min_events, min_repeats * period)`` items must repeat with
+    ``period`` (1 to ``max_period``); the shortest such period is reported.
+    """
+    n = len(seq)
+    for period in range(1, max_period + 1):
+        span = max(min_events, min_repeats * period)
+        if span > n:
+            continue
+        tail = seq[n - span:]
+        if all(tail[i] == tail[i - period] for i in range(period, span)):
+            return period, span
+    return None
+
+
+def _loops_at_end_batch(window: np.ndarray, lengths: np.ndarray, max_period: int,
+                        min_repeats: int, min_events: int) -> list[tuple[int, int] | None]:
+    """:func:`loop_at_end` for every row of ``window`` (the last ``W`` ids of each row,
+    right-aligned; ``lengths`` how many of them are real)."""
+    rows = window.shape[0]
+    width = window.shape[1]
+    found: list[tuple[int, int] | None] = [None] * rows
+    for period in range(1, max_period + 1):
+        span = max(min_events, min_repeats * period)
+        if span > width:
+            break
+        tail = window[:, width - span:]
+        same = np.all(tail[:, period:] == tail[:, :-period], axis=1) & (lengths >= span)
+        for b in np.flatnonzero(same):
+            if found[b] is None:
+                found[b] = (period, span)
+    return found
+
+
+def find_loops(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
+               min_events: int = 16) -> int:
+    """How many positions of ``seq`` end a loop as :func:`loop_at_end` sees it
+    (0: the sequence never gets stuck)."""
+    arr = np.asarray(list(seq))
+    ends = np.zeros(len(arr) + 1, dtype=bool)
+    for period in range(1, max_period + 1):
+        span = max(min_events, min_repeats * period)
+        need = span - period  # consecutive equalities seq[i] == seq[i - period]
+        if span > len(arr):
+            break
+        equal = (arr[period:] == arr[:-period]).astype(np.int64)
+        # run length of equalities ending at each index of `equal`
+        runs = np.zeros(len(equal), dtype=np.int64)
+        run = 0
+        for i, e in enumerate(equal):
+            run = run + 1 if e else 0
+            runs[i] = run
+        # equal[i] compares arr[i + period] and arr[i]: a loop ends after arr[i + period]
+        ends[np.flatnonzero(runs >= need) + period + 1] = True
+    return int(ends.sum())
+
+
+# --------------------------------------------------------------------------- copies
+
+
+class _Automaton:
+    """Suffix automaton of one token sequence: longest match of any text, in linear time."""
+
+    __slots__ = ("next", "link", "length")
+
+    def __init__(self, seq: Iterable[int]) -> None:
+        self.next: list[dict[int, int]] = [{}]
+        self.link = [-1]
+        self.length = [0]
+        last = 0
+        for token in seq:
+            cur = len(self.length)
+            self.next.append({})
+            self.length.append(self.length[last] + 1)
+            self.link.append(0)
+            p = last
+            while p != -1 and token not in self.next[p]:
+                self.next[p][token] = cur
+                p = self.link[p]
+            if p != -1:
+                q = self.next[p][token]
+                if self.length[p] + 1 == self.length[q]:
+                    self.link[cur] = q
+                else:
+                    clone = len(self.length)
+                    self.next.append(dict(self.next[q]))
+                    self.length.append(self.length[p] + 1)
+                    self.link.append(self.link[q])
+                    while p != -1 and self.next[p].get(token) == q:
+                        self.next[p][token] = clone
+                        p = self.link[p]
+                    self.link[q] = clone
+                    self.link[cur] = clone
+            last = cur
+
+    def match_lengths(self, seq: Sequence[int]) -> list[int]:
+        """For each position of ``seq``, the longest substring ending there found in the text."""
+        state, length, out = 0, 0, []
+        nxt, link, lens = self.next, self.link, self.length
+        for token in seq:
+            while state and token not in nxt[state]:
+                state = link[state]
+                length = lens[state]
+            if token in nxt[state]:
+                state = nxt[state][token]
+                length += 1
+            else:
+                state, length = 0, 0
+            out.append(length)
+        return out
+
+
+_DELTA_BASE = 1_000_000  # delta tokens are negative; chord-shape tokens are >= 0
+
+
+class CopyIndex:
+    """The corpus in transposition-free form, for measuring and preventing copies.
+
+    Each event becomes its *shape* (pitches relative to its lowest, with hold marks,
+    and its length) and the *interval* from the previous event's lowest pitch (a rest
+    keeps the previous one). A run of events is in the corpus "in some transposition"
+    exactly when these match, interval of the first event excepted.
+    """
+
+    def __init__(self, sequences: Sequence[Sequence[str]], limit: int = 12,
+                 names: Sequence[str] | None = None) -> None:
+        self.limit = int(limit)
+        self._shape_ids: dict[tuple, int] = {}
+        self._word_cache: dict[str, tuple[int, int | None]] = {}
+        self.names = list(names) if names is not None else [str(i) for i in range(len(sequences))]
+        self.pieces: list[list[tuple[int, int]]] = [self.relative(seq) for seq in sequences]
+        self._continuations: dict[tuple[int, ...], set[tuple[int, int]]] = {}
+        if self.limit:
+            k = self.limit
+            for events in self.pieces:
+                for j in range(k, len(events)):
+                    key = self._key(events, j - k, j)
+                    self._continuations.setdefault(key, set()).add(
+                        (events[j][1] - events[j - 1][1], events[j][0]))
+        self._automata: list[_Automaton] | None = None
+        self._whole: _Automaton | None = None
+
+    # -- relative form
+    def word_form(self, word: str) -> tuple[int, int | None]:
+        """``(shape id, lowest pitch or None for a rest)`` of one word."""
+        cached = self._word_cache.get(word)
+        if cached is not None:
+            return cached
+        struck, held, ticks = parse_word(word)
+        pitches = sorted([(p, False) for p in struck] + [(p, True) for p in held])
+        base = pitches[0][0] if pitches else None
+        shape = (tuple((p - base, h) for p, h in pitches) if pitches else REST, ticks)
+        sid = self._shape_ids.setdefault(shape, len(self._shape_ids))
+        self._word_cache[word] = (sid, base)
+        return sid, base
+
+    def relative(self, words: Sequence[str], base: int = 0) -> list[tuple[int, int]]:
+        """Events as ``(shape id, lowest pitch carried over rests)``; ``base`` before the first."""
+        out = []
+        for word in words:
+            sid, low = self.word_form(word)
+            base = base if low is None else low
+            out.append((sid, base))
+        return out
+
+    @staticmethod
+    def _key(events: Sequence[tuple[int, int]], start: int, stop: int) -> tuple[int, ...]:
+        key = [events[start][0]]
+        for j in range(start + 1, stop):
+            key.append(events[j][1] - events[j - 1][1])
+            key.append(events[j][0])
+        return tuple(key)
+
+    def continuations(self, events: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        """``(interval, shape)`` of every event that follows the last ``limit`` events in the corpus."""
+        if not self.limit or len(events) < self.limit:
+            return set()
+        return self._continuations.get(self._key(events, len(events) - self.limit, len(events)), set())
+
+    # -- measuring
+    @staticmethod
+    def _tokens(events: Sequence[tuple[int, int]]) -> list[int]:
+        tokens: list[int] = []
+        for j, (sid, base) in enumerate(events):
+            if j:
+                tokens.append(-_DELTA_BASE - (base - events[j - 1][1]))
+            tokens.append(sid)
+        return tokens
+
+    def _build_automata(self) -> None:
+        if self._automata is None:
+            self._automata = [_Automaton(self._tokens(events)) for events in self.pieces]
+
+    def longest_run(self, words: Sequence[str], exclude: Iterable[int] = ()) -> int:
+        """The longest run of ``words`` found verbatim, in any transposition, in the corpus
+        (pieces whose index is in ``exclude`` left out)."""
+        if not words:
+            return 0
+        self._build_automata()
+        assert self._automata is not None
+        tokens = self._tokens(self.relative(words))
+        skip = set(exclude)
+        best = 0
+        for index, automaton in enumerate(self._automata):
+            if index in skip:
+                continue
+            for position, length in enumerate(automaton.match_lengths(tokens)):
+                if position % 2:  # an interval token: a run ends on an event
+                    continue
+                if length % 2 == 0:  # the match starts on an interval: drop it
+                    length -= 1
+                best = max(best, (length + 1) // 2)
+        return best
+
+
+class VocabForms:
+    """Every vocabulary word in the relative form of a :class:`CopyIndex`, for masking."""
+
+    def __init__(self, vocab: Vocabulary, index: CopyIndex) -> None:
+        self.forms: list[tuple[int, int | None]] = [(-1, None)]
+        self.lookup: dict[tuple[int, int | None], int] = {}
+        for vid, word in enumerate(vocab.words[1:], start=1):
+            form = index.word_form(word)
+            self.forms.append(form)
+            self.lookup.setdefault(form, vid)
+
+    def ids_for(self, continuations: set[tuple[int, int]], base: int) -> list[int]:
+        """Vocabulary ids of the continuations ``(interval, shape)`` after an event at ``base``."""
+        ids = []
+        for delta, sid in continuations:
+            vid = self.lookup.get((sid, base + delta))
+            if vid is None:
+                vid = self.lookup.get((sid, None))
+            if vid is not None:
+                ids.append(vid)
+        return ids
+
+
+__all__ = ["loop_at_end", "find_loops", "CopyIndex", "VocabForms"]

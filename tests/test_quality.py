@@ -1,0 +1,194 @@
+"""The yardstick of ``bachgen evaluate --generated``: statistics of pieces with known answers,
+the band / overlap / classifier comparison, the real corpus through the words, the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bachgen import quality
+from bachgen.config import TokenConfig
+from bachgen.events import Piece
+
+from .conftest import make_piece
+
+Q = 48  # ticks per quarter note
+
+
+def scale(start: int = 60, step: int = Q) -> Piece:
+    """C major from ``start`` upwards, legato, one note every ``step`` ticks."""
+    return make_piece(*[(i * step, step, start + d) for i, d in enumerate((0, 2, 4, 5, 7, 9, 11, 12))])
+
+
+# --------------------------------------------------------------------------- one piece
+
+
+@pytest.mark.parametrize("piece, expected", [
+    pytest.param(make_piece((0, 4 * Q, 60), (0, 4 * Q, 64), (0, 4 * Q, 67)),
+                 {"sounding": 3.0, "two_plus": 1.0, "three_plus": 1.0, "silence": 0.0}, id="held chord"),
+    pytest.param(make_piece(*[(i * Q, Q // 2, 60 + i) for i in range(4)]),
+                 {"sounding": 1.0, "two_plus": 0.0, "three_plus": 0.0, "silence": 72 / 168}, id="staccato"),
+    pytest.param(make_piece((0, 2 * Q, 60), (Q, 2 * Q, 67)),
+                 {"sounding": 4 / 3, "two_plus": 1 / 3, "three_plus": 0.0, "silence": 0.0}, id="overlap"),
+    pytest.param(make_piece((0, Q, 60, 0), (0, Q, 60, 1)),
+                 {"sounding": 1.0, "two_plus": 0.0, "three_plus": 0.0, "silence": 0.0}, id="unison counts once"),
+])
+def test_texture(piece, expected):
+    assert quality.texture_statistics(piece) == pytest.approx(expected)
+
+
+def test_a_scale_moves_by_step_on_the_beats():
+    values = quality.piece_statistics(scale())
+    assert values["steps"] == 1.0 and values["leaps"] == 0.0
+    assert values["scale_consistency"] == 1.0 and values["pitch_range"] == 12
+    assert values["note_length"] == 1.0 and values["long_notes"] == 1.0
+    assert values["on_sixteenths"] == 1.0 and values["on_beats"] == 1.0
+    assert values["pitch_class_entropy"] == pytest.approx(-(6 / 8 * np.log2(1 / 8) + 2 / 8 * np.log2(2 / 8)))
+
+
+@pytest.mark.parametrize("piece, steps, leaps", [
+    pytest.param(make_piece((0, Q, 60), (Q, Q, 80)), 0.0, 1.0, id="leap of a 6th over the octave"),
+    pytest.param(make_piece((0, Q // 2, 60), (Q, Q, 62)), 1.0, 0.0, id="step after a rest"),
+    pytest.param(make_piece((0, 2 * Q, 48), (0, Q, 72), (Q, Q, 50)), 1.0, 0.0, id="step from the held bass"),
+    pytest.param(make_piece((0, Q, 60), (Q, Q, 67)), 0.0, 0.0, id="a fifth"),
+])
+def test_voice_leading(piece, steps, leaps):
+    assert quality.voice_leading_statistics(piece) == pytest.approx({"steps": steps, "leaps": leaps})
+
+
+def test_onsets_off_the_sixteenth_grid():
+    piece = make_piece((0, 10, 60), (10, 38, 62), (48, 10, 64), (58, 38, 65))
+    values = quality.rhythm_statistics(piece)
+    assert values["on_sixteenths"] == 0.5 and values["on_beats"] == 0.5
+    assert values["long_notes"] == 0.0
+
+
+@pytest.mark.parametrize("signature, beat, on_beats", [
+    ((3, 4), Q, 3 / 6), ((6, 8), 3 * Q // 2, 2 / 6), ((12, 16), 3 * Q // 4, 2 / 6),
+    ((3, 8), Q // 2, 1.0), ((2, 2), 2 * Q, 2 / 6), ((4, 4), Q, 3 / 6),
+])
+def test_beats_of_the_meter(signature, beat, on_beats):
+    """Six eighth notes: in 3/4 every other one is on a beat, in 6/8 (dotted beat) every third."""
+    piece = make_piece(*[(i * Q // 2, Q // 2, 60 + i) for i in range(6)], time_signature=signature)
+    assert quality.beat_ticks(piece) == beat
+    assert quality.rhythm_statistics(piece)["on_beats"] == pytest.approx(on_beats)
+
+
+def test_distinct_8grams_and_an_empty_piece():
+    assert quality.distinct_8grams(make_piece(*[(i * Q, Q, 60) for i in range(12)])) == 1 / 5
+    assert quality.distinct_8grams(scale()) == 1.0
+    assert set(quality.piece_statistics(Piece(()))) == set(quality.STATISTICS)
+
+
+def test_stretch_clips_and_keeps_bar_positions():
+    piece = make_piece(*[(i * 12, 12, 60 + i % 12) for i in range(600)], time_signature=(3, 4))
+    start, end = quality.stretch_window(piece)
+    assert (start, end) == (50 * 12, 450 * 12)
+    cut = quality.stretch(piece)
+    assert len(cut.notes) == 400 and cut.notes[0].start == start % (3 * Q)
+    assert quality.piece_statistics(cut)["on_beats"] == pytest.approx(100 / 400)
+    short = make_piece(*[(i * Q, Q, 60) for i in range(30)])
+    assert quality.stretch_window(short) == (0, 30 * Q)  # too short: all of it
+
+
+# --------------------------------------------------------------------------- sets
+
+
+def random_piece(rng: np.random.Generator, chord: int = 1) -> Piece:
+    """A random walk of ``chord``-note chords of random length on the sixteenth grid."""
+    notes, time, pitch = [], 0, 60
+    for _ in range(24):
+        length = int(rng.choice([12, 24, 48]))
+        pitch += int(rng.integers(-3, 4))
+        notes += [(time, length, pitch + 7 * k) for k in range(chord)]
+        time += length
+    return make_piece(*notes)
+
+
+def test_overlap_area():
+    rng = np.random.default_rng(1)
+    a = rng.normal(0, 1, 200)
+    assert quality.overlap_area(a, a) == pytest.approx(1.0, abs=1e-3)
+    assert quality.overlap_area(a, a + 100) == pytest.approx(0.0, abs=1e-3)
+    assert 0.4 < quality.overlap_area(a, rng.normal(1, 1, 200)) < 0.8  # two normals 1 sd apart: 0.62
+    assert quality.overlap_area([1.0] * 5, [1.0] * 7) == 1.0
+
+
+def test_compare_tells_different_sets_apart_and_not_the_same():
+    rng = np.random.default_rng(7)
+    real = [random_piece(rng) for _ in range(30)]
+    same = [random_piece(rng) for _ in range(30)]
+    chords = [random_piece(rng, chord=3) for _ in range(30)]
+    alike = quality.compare(same, real, seed=3)
+    apart = quality.compare(chords, real, seed=3)
+    assert alike["classifier"]["accuracy"] < 0.7
+    assert apart["classifier"]["accuracy"] > 0.95
+    assert alike["statistics"]["sounding"]["overlap"] == pytest.approx(1.0)
+    assert apart["statistics"]["sounding"]["overlap"] == pytest.approx(0.0, abs=1e-3)
+    assert apart["statistics"]["sounding"]["inside"] == 0 and apart["all_inside"] == 0
+    assert alike["statistics"]["sounding"]["band"] == [1.0, 1.0]
+    assert quality.compare(real, real, seed=3)["all_inside"] == 30
+
+
+def test_statistics_table_beside_the_band():
+    band = quality.bands([quality.piece_statistics(scale()), quality.piece_statistics(scale(48, 24))])
+    rows = quality.statistics_table(scale(), band)
+    assert [r["name"] for r in rows] == list(quality.STATISTICS)
+    assert all(r["inside"] for r in rows)
+    rows = quality.statistics_table(make_piece((0, Q, 60), (0, Q, 64)), band)
+    sounding = next(r for r in rows if r["name"] == "sounding")
+    assert sounding == {"name": "sounding", "label": quality.LABELS["sounding"], "value": 2.0,
+                        "low": 1.0, "high": 1.0, "inside": False}
+
+
+# --------------------------------------------------------------------------- real corpus
+
+
+@pytest.fixture(scope="module")
+def two_fugues(corpus_pieces):
+    return [p for p in corpus_pieces if p.name in ("wtc1f02", "wtc2f09")]
+
+
+def test_real_fugues_through_the_words_lose_their_texture(two_fugues):
+    real, worded = quality.real_statistics(two_fugues, TokenConfig(transpose="augment", holds=False))
+    for r, w in zip(real, worded):
+        assert r["sounding"] > 2.5 and r["two_plus"] > 0.9 and r["leaps"] < 0.02
+        assert w["sounding"] < r["sounding"] - 0.5 and w["two_plus"] < 0.7 and w["leaps"] > 0.1
+        assert r["on_sixteenths"] == 1.0
+    _, kept = quality.real_statistics(two_fugues, TokenConfig(holds=True))
+    assert kept == real  # words with holds keep everything
+
+
+def test_decode_generation_starts_after_the_seed_on_the_fugue_ticks(two_fugues):
+    from bachgen.tokens import parse_word, piece_to_words
+
+    fugue = two_fugues[0]
+    words = piece_to_words(fugue, TokenConfig(holds=False))
+    piece = quality.decode_generation(words[:25], words[25:60], fugue)
+    seed_end = fugue.notes[0].start + sum(parse_word(w)[2] for w in words[:25])
+    end = seed_end + sum(parse_word(w)[2] for w in words[25:60])
+    assert piece.time_signature == fugue.time_signature
+    assert piece.notes == quality.clip(quality.through_words(fugue, TokenConfig(holds=False)), seed_end, end).notes
+    assert min(n.start for n in piece.notes) == seed_end % fugue.bar_ticks
+
+
+def test_generated_report_has_three_rows(corpus_config):
+    from bachgen.bundle import Bundle
+    from bachgen.config import ModelConfig
+    from bachgen.model import build_model
+    from bachgen.pipeline import Engine, fugue_words
+    from bachgen.tokens import Vocabulary
+
+    tokens = TokenConfig(transpose="common", holds=False)
+    vocab = Vocabulary.build([fugue_words(f, corpus_config, tokens)[0] for f in ("wtc1f01", "wtc1f02")])
+    config = ModelConfig(vocab_size=len(vocab), embed_dim=8, units=16, layers=1, dropout=0.0)
+    engine = Engine(Bundle(build_model(config, seed=1), vocab, tokens, config), corpus_config)
+    report = quality.generated_report(engine, events=40)
+    rows = report["rows"]
+    assert list(rows) == ["real_vs_real", "through_words", "generated"]
+    assert rows["generated"]["pieces"] == 48 and rows["real_vs_real"]["pieces"] == 24
+    assert rows["real_vs_real"]["classifier"]["accuracy"] < 0.8
+    assert rows["through_words"]["statistics"]["two_plus"]["overlap"] < 0.5  # the words lose the texture
+    assert rows["generated"]["stuck"] <= 48 and rows["generated"]["longest_copied_run_max"] >= 1
+    text = quality.format_report(report)
+    assert "classifier accuracy" in text and "real via words" in text and "longest copied run" in text
