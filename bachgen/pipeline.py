@@ -202,18 +202,45 @@ class Engine:
 
     # -- audio
     def synthesizer(self, soundfont: str | None = None):
-        """A shared :class:`~bachgen.audio.Synthesizer` (``None`` with :attr:`audio_notice`
-        set when FluidSynth is not installed)."""
-        from . import audio
+        return shared_synthesizer(self, soundfont)
 
-        with self._init_lock:
-            if soundfont not in self._synths:
-                try:
-                    self._synths[soundfont] = audio.Synthesizer(soundfont)
-                except MissingDependencyError as exc:
-                    self.audio_notice = f"Audio is off: {exc}"
-                    self._synths[soundfont] = None
-            return self._synths[soundfont]
+
+def shared_synthesizer(engine: Any, soundfont: str | None = None):
+    """The engine's shared :class:`~bachgen.audio.Synthesizer` for ``soundfont`` (``None``, with
+    ``engine.audio_notice`` set, when FluidSynth is not installed)."""
+    from . import audio
+
+    with engine._init_lock:
+        if soundfont not in engine._synths:
+            try:
+                engine._synths[soundfont] = audio.Synthesizer(soundfont)
+            except MissingDependencyError as exc:
+                engine.audio_notice = f"Audio is off: {exc}"
+                engine._synths[soundfont] = None
+        return engine._synths[soundfont]
+
+
+def _codec_name(folder: Path) -> str:
+    """The codec a bundle folder names in ``codec.json`` (``"words"`` when it has none)."""
+    try:
+        return str(json.loads((folder / "codec.json").read_text()).get("name", "words"))
+    except (OSError, ValueError, AttributeError):
+        return "words"
+
+
+def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
+                backend: str = "numpy") -> Any:
+    """The engine for the bundle in ``bundle_dir`` (default ``assets/model`` or
+    ``$BACHGEN_MODEL_DIR``): a spelled bundle (``codec.json`` names it) or a word bundle."""
+    from .bundle import default_bundle_dir
+
+    folder = Path(bundle_dir) if bundle_dir is not None else default_bundle_dir()
+    if _codec_name(folder) == "spelled":
+        from .conditioned import load_bundle as load_spelled
+        from .spelled_pipeline import SpelledEngine
+
+        return SpelledEngine(load_spelled(folder), corpus, backend)
+    return Engine.load(folder, corpus, backend)
 
 
 # --------------------------------------------------------------------------- seed
@@ -310,7 +337,7 @@ def _no_seed(engine: Engine) -> _Seed:
 # --------------------------------------------------------------------------- compose
 
 
-def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None) -> Composition:
+def compose(settings: ComposeSettings, engine: Any, progress: Progress | None = None) -> Composition:
     """Make one piece from ``settings`` with ``engine`` (see the module docstring):
     seed -> sample -> decode (back to the seed's key, snapped) -> render."""
     from . import sampling
@@ -320,21 +347,56 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     notices: list[str] = []
     t_all = time.perf_counter()
     rng, seed_used = sampling.new_rng(settings.sampling.seed)
+    if getattr(engine, "kind", "words") == "spelled":
+        music, ids, stats = _compose_spelled(settings, engine, rng, seed_used, notices, timings, report)
+        words: list[str] = []
+    else:
+        music, ids, stats, words = _compose_words(settings, engine, rng, seed_used, notices, timings,
+                                                  report)
+    out = _render(music.piece, music.seed_end_tick, settings.render, engine, notices, timings, report)
+    timings["total"] = time.perf_counter() - t_all
+    report("done", 1.0)
+    return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,
+                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
+                       words)
 
+
+def _compose_words(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
+                   notices: list[str], timings: dict[str, float], report: Progress):
+    """Seed, draw and decode with the word model."""
     report("seed", 0.0)
     t = time.perf_counter()
     seed = _make_seed(settings.seed, engine, rng, notices)
     timings["seed"] = time.perf_counter() - t
-
     drawn = _draw(settings, engine, seed, rng, notices, timings, report)
     music = _decode(seed, drawn.words, settings.render)
     stats = _stats(settings.sampling, settings.render, engine, seed, drawn, music.piece, seed_used)
-    out = _render(music.piece, music.seed_end_tick, settings.render, engine, notices, timings, report)
-    timings["total"] = time.perf_counter() - t_all
-    report("done", 1.0)
-    return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, list(drawn.ids),
-                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
-                       drawn.words)
+    return music, list(drawn.ids), stats, drawn.words
+
+
+def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Generator, seed_used: int,
+                     notices: list[str], timings: dict[str, float], report: Progress):
+    """Seed, draw and decode with the spelled model (see :mod:`bachgen.spelled_pipeline`)."""
+    from . import spelled_pipeline as spelled
+
+    spec, cfg = settings.seed, settings.sampling
+    report("seed", 0.0)
+    t = time.perf_counter()
+    seed = spelled.make_seed(spec, engine, rng, notices)
+    timings["seed"] = time.perf_counter() - t
+    report("sample", 0.05)
+    t = time.perf_counter()
+    index = engine.copy_index(cfg.copy_limit or 12) if engine.corpus_available else None
+    if index is None and (spec.file_bytes is not None or not spec.fugue):
+        notices.append("The corpus is not available, so the music is not checked for copies "
+                       "of the fugues.")
+    timings["index"] = time.perf_counter() - t
+    t = time.perf_counter()
+    drawn = spelled.draw(cfg, engine, seed, rng, index)
+    timings["sample"] = time.perf_counter() - t
+    piece, seed_piece, seed_end = spelled.decode(seed, drawn, engine, settings.render)
+    stats = spelled.stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
+    return _Music(piece, seed_piece, seed_end), drawn.ids, stats
 
 
 def _make_seed(spec: SeedSpec, engine: Engine, rng: np.random.Generator, notices: list[str]) -> _Seed:

@@ -1,0 +1,272 @@
+"""The spelled model's way through :func:`bachgen.pipeline.compose`: seed, draw, decode, report.
+
+The network reads and writes events spelled as sub-tokens (:mod:`bachgen.codecs.spelled`)
+and is told its key and where each event falls in the bar. So a seed here is a run of
+whole *events* of a piece (a fugue from a bar, your file's last events, or one quarter
+of silence), moved into a key the network knows; the music comes back in the seed's own
+key and meter, laid out on the seed's bar grid (shifted by whole bars so it starts in
+its first bar). Loops and copies are measured on events, as for the word model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import catalog
+from .codecs.spelled import KeyCondition, SpelledCodec
+from .config import CorpusConfig, RenderConfig, SamplingConfig
+from .errors import ConfigError, CorpusError, SeedFileError
+from .events import Event, Piece
+from .spelled_sampling import SampleSettings, SeedRow, assemble, load_step, sample_ids, seed_row
+from .tokens import chordify, event_word
+
+#: Events of the seed the network reads before writing (the original project's 50).
+SEED_EVENTS = 50
+
+
+@dataclass
+class SpelledSeed:
+    """Where the music starts: the network's seed row and how to move its music back."""
+
+    row: SeedRow
+    moved_by: int                    # semitones the seed was moved for the network
+    key: str | None                  # the seed's own key
+    time_signature: tuple[int, int]
+    name: str
+    source: str
+
+
+@dataclass
+class SpelledDraw:
+    """The candidate kept: its new ids and events, and what the guards measured."""
+
+    ids: list[int]
+    events: list[Event]
+    stuck: int
+    longest_copied_run: int | None
+    candidate: int
+
+
+class SpelledEngine:
+    """The loaded spelled bundle and what compositions share (thread-safe, one draw at a time)."""
+
+    kind = "spelled"
+
+    def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy") -> None:
+        self.bundle = bundle
+        self.codec: SpelledCodec = bundle.codec
+        self.step = load_step(bundle, backend)
+        self.backend = backend
+        self.seq_len = SEED_EVENTS
+        self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
+        self.lock = threading.Lock()
+        self._init_lock = threading.Lock()
+        self._pieces: dict[str, Piece] | None = None
+        self._events: dict[str, list[Event]] = {}
+        self._copy_index: dict[int, Any] = {}
+        self._corpus_ok: bool | None = None
+        self._synths: dict[str | None, Any] = {}
+        self.audio_notice: str | None = None
+
+    @property
+    def corpus_available(self) -> bool:
+        if self._corpus_ok is None:
+            from . import corpus
+
+            self._corpus_ok = corpus.is_complete(self.corpus_config)
+        return self._corpus_ok
+
+    def corpus_pieces(self) -> dict[str, Piece]:
+        """The 48 fugues in their own keys (read once)."""
+        from . import corpus
+
+        with self._init_lock:
+            if self._pieces is None:
+                if not self.corpus_available:
+                    raise CorpusError("The corpus of the 48 fugues is not available.",
+                                      "Run `bachgen corpus download` or set BACHGEN_CORPUS_DIR.")
+                self._pieces = {p.name: p for p in corpus.load_corpus(self.corpus_config)}
+            return self._pieces
+
+    def fugue_events(self, fugue_id: str) -> list[Event]:
+        """A fugue's events (its piano reduction, chordified once)."""
+        pieces = self.corpus_pieces()
+        with self._init_lock:
+            if fugue_id not in self._events:
+                self._events[fugue_id] = chordify(pieces[fugue_id], self.codec.token_config)
+            return self._events[fugue_id]
+
+    def copy_index(self, limit: int):
+        """The corpus's events in transposition-free form (:class:`~bachgen.guards.CopyIndex`)."""
+        from .guards import CopyIndex
+
+        words = {f: [event_word(e) for e in self.fugue_events(f)] for f in self.corpus_pieces()}
+        with self._init_lock:
+            if limit not in self._copy_index:
+                self._copy_index[limit] = CopyIndex(list(words.values()), limit, names=list(words))
+            return self._copy_index[limit]
+
+    def synthesizer(self, soundfont: str | None = None):
+        from .pipeline import shared_synthesizer
+
+        return shared_synthesizer(self, soundfont)
+
+
+# --------------------------------------------------------------------------- seed
+
+
+def make_seed(spec: Any, engine: SpelledEngine, rng: np.random.Generator, notices: list[str]) -> SpelledSeed:
+    """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
+    if spec.file_bytes is not None:
+        return _seed_from_file(spec, engine, notices)
+    if spec.random_place or spec.fugue:
+        return _seed_from_fugue(spec, engine, rng)
+    return _no_seed(engine)
+
+
+def _seed_from_fugue(spec: Any, engine: SpelledEngine, rng: np.random.Generator) -> SpelledSeed:
+    n = engine.seq_len
+    if spec.random_place:
+        fugue_id = catalog.fugue_ids()[int(rng.integers(len(catalog.fugue_ids())))]
+        events = engine.fugue_events(fugue_id)
+        start = int(rng.integers(max(1, len(events) - n + 1)))
+        source = f"{fugue_id} from event {start}"
+    else:
+        fugue_id = spec.fugue or ""
+        try:
+            catalog.fugue(fugue_id)
+        except KeyError:
+            raise ConfigError(f"Unknown fugue {fugue_id!r}.",
+                              "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
+        events = engine.fugue_events(fugue_id)
+        start, source = _start_event(spec, engine.corpus_pieces()[fugue_id], events)
+        start = max(0, min(start, len(events) - n))
+    piece = engine.corpus_pieces()[fugue_id]
+    row, moved_by = seed_row(engine.codec, piece, n, start)
+    return SpelledSeed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source)
+
+
+def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str]:
+    """The event the seed starts at: ``spec.start_event``, or the first event of ``spec.start_bar``."""
+    if spec.start_event is not None:
+        if not 0 <= spec.start_event < len(events):
+            raise ConfigError(f"start_event must be between 0 and {len(events) - 1} for {piece.name}.")
+        return spec.start_event, f"{piece.name} from event {spec.start_event}"
+    bars = max(1, -(-piece.end // piece.bar_ticks))
+    if not 1 <= spec.start_bar <= bars:
+        raise ConfigError(f"start_bar must be between 1 and {bars} for {piece.name}.")
+    tick = (spec.start_bar - 1) * piece.bar_ticks
+    start = next((i for i, e in enumerate(events) if e.start >= tick), len(events))
+    return start, f"{piece.name} from bar {spec.start_bar}"
+
+
+def _seed_from_file(spec: Any, engine: SpelledEngine, notices: list[str]) -> SpelledSeed:
+    from . import harmony, seeds
+
+    piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
+    piece = replace(piece, key=piece.key or harmony.estimate_key(piece))
+    events = chordify(piece, engine.codec.token_config)
+    if not any(e.struck for e in events):
+        raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
+                            "Use a file with at least a few notes.")
+    notices += list(getattr(report, "notes", []) or [])
+    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
+    name = Path(spec.file_name).stem if spec.file_name else "seed"
+    return SpelledSeed(row, moved_by, piece.key, tuple(piece.time_signature), name,
+                       f"file {spec.file_name}")
+
+
+def _no_seed(engine: SpelledEngine) -> SpelledSeed:
+    """A quarter of silence in C major, 4/4: the network starts from nothing."""
+    codec = engine.codec
+    ids = tuple(codec.encode_events([Event(0, codec.resolution, (), ())]))
+    return SpelledSeed(SeedRow(ids, 0, (4, 4), KeyCondition(False, 0)), 0, "C", (4, 4),
+                       "bachgen", "no seed")
+
+
+# --------------------------------------------------------------------------- draw
+
+
+def sample_settings(cfg: SamplingConfig) -> SampleSettings:
+    """The draw's settings from the shared :class:`~bachgen.config.SamplingConfig`."""
+    return SampleSettings(cfg.temperature, cfg.top_k or 0, cfg.top_p if cfg.top_p is not None else 1.0)
+
+
+def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.random.Generator,
+         copy_limit_index: Any | None) -> SpelledDraw:
+    """Draw ``cfg.candidates`` continuations of the seed together; keep the best: not stuck in
+    a loop, then the shortest run copied from the corpus, then the first."""
+    from .guards import find_loops
+
+    with engine.lock:
+        rows = sample_ids(engine.step, engine.codec, [seed.row] * cfg.candidates, cfg.events,
+                          sample_settings(cfg), rng)
+    tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
+    found = []
+    for b, ids in enumerate(rows):
+        events = engine.codec.events(ids, tick)
+        stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
+                           cfg.loop_min_events)
+        run = (copy_limit_index.longest_run([event_word(e) for e in events])
+               if copy_limit_index is not None else None)
+        found.append(SpelledDraw(list(ids), events, stuck, run, b))
+    return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
+
+
+def event_ids(events: list[Event]) -> list[int]:
+    """One integer per distinct event (pitches, holds and length; not its time), for loop search."""
+    seen: dict[tuple, int] = {}
+    return [seen.setdefault((e.struck, e.held, e.duration), len(seen)) for e in events]
+
+
+# --------------------------------------------------------------------------- decode
+
+
+def decode(seed: SpelledSeed, drawn: SpelledDraw, engine: SpelledEngine, render: RenderConfig
+           ) -> tuple[Piece, Piece | None, int | None]:
+    """The new music (after the seed when ``render.include_seed``) in the seed's key, on its bar
+    grid; the seed alone; and the tick where the new music starts (``None``: no seed shown)."""
+    from . import harmony
+
+    template = Piece((), name=f"bachgen from {seed.name}", key=seed.key,
+                     time_signature=seed.time_signature)
+    with_seed = render.include_seed and seed.source != "no seed"
+    piece = assemble(engine.codec, seed.row, drawn.ids, seed.moved_by, template, with_seed)
+    seed_piece = assemble(engine.codec, seed.row, [], seed.moved_by, template, True)
+    boundary = int(piece.meta["seed_end"])
+    first = min((n.start for n in piece.notes), default=0)
+    shift = (first // piece.bar_ticks) * piece.bar_ticks
+    piece = harmony.fit_keyboard(piece.with_notes([replace(n, start=n.start - shift) for n in piece.notes]))
+    seed_piece = seed_piece.with_notes([replace(n, start=n.start - seed.row.start // piece.bar_ticks
+                                                * piece.bar_ticks) for n in seed_piece.notes])
+    key = seed.key or harmony.estimate_key(piece)
+    piece = harmony.apply_snap(replace(piece, key=key, meta={}), render.snap)
+    return piece, replace(seed_piece, key=key, meta={}), (boundary - shift) if with_seed else None
+
+
+def stats(cfg: SamplingConfig, render: RenderConfig, engine: SpelledEngine, seed: SpelledSeed,
+          drawn: SpelledDraw, piece: Piece, seed_used: int) -> dict[str, Any]:
+    """What one composition reports: sizes, guards, seed, key and the candidate kept."""
+    return {
+        "events": len(drawn.events),
+        "tokens": len(drawn.ids),
+        "notes": len(piece.notes),
+        "seconds": round(piece.seconds(render.tempo_bpm), 2),
+        "stuck_in_loop": drawn.stuck,
+        "longest_copied_run": drawn.longest_copied_run,
+        "seed_events": sum(1 for t in seed.row.ids if engine.codec.kind[t] == engine.codec.KIND_DURATION),
+        "seed_source": seed.source,
+        "key": piece.key,
+        "time_signature": "/".join(map(str, seed.time_signature)),
+        "random_seed": seed_used,
+        "candidates": cfg.candidates,
+        "chosen_candidate": drawn.candidate,
+        "model": "spelled",
+        "step": engine.backend,
+    }

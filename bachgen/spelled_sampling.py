@@ -1,0 +1,406 @@
+"""Stepping and sampling the conditioned spelled LSTM (:mod:`bachgen.conditioned`).
+
+:class:`NumpyStep` runs the trained network one token at a time in NumPy, carrying the
+LSTM state: the first layer's input weights are folded into per-token and per-feature
+tables, so a step is two small matrix products per layer and one for the logits.
+:class:`TfStep` does the same in a ``tf.function`` for comparison.
+
+At every step the sampler asks the codec's grammar which tokens may come next, draws one
+with temperature / top-k / top-p from a seeded ``numpy.random.Generator`` (the same seed
+gives the same ids), advances the grammar state, and computes the next conditioning
+features from it: where the next event starts in the bar (durations written so far and
+the seed's time signature) and the seed's key condition. Rows are batched: each row
+has its own seed, time signature and key.
+
+This module imports TensorFlow only in :class:`TfStep` and in bundle loading.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from .codecs.spelled import FEATURES, QUARTERS, KeyCondition, SpelledCodec, seed_transposition
+from .errors import ConfigError
+from .events import Note, Piece
+from .tokens import chordify
+
+# --------------------------------------------------------------------------- steps
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+@dataclass
+class StepWeights:
+    """The network's weights in step form (float32).
+
+    ``tables``: for the token and each feature, its embedding already multiplied by its
+    slice of the first LSTM kernel; ``bias0``: the first layer's bias; ``recurrent``:
+    per layer; ``kernels``/``biases``: input weights of layers 2..; ``out``/``out_bias``: logits.
+    """
+
+    tables: list[np.ndarray]
+    bias0: np.ndarray
+    recurrent: list[np.ndarray]
+    kernels: list[np.ndarray]
+    biases: list[np.ndarray]
+    out: np.ndarray
+    out_bias: np.ndarray
+
+    @property
+    def units(self) -> int:
+        return int(self.recurrent[0].shape[0])
+
+    @property
+    def layers(self) -> int:
+        return len(self.recurrent)
+
+
+def step_weights(model: Any) -> StepWeights:
+    """Read a :func:`bachgen.conditioned.build_model` network's weights by layer name."""
+    embeds = [model.get_layer("token_embed").get_weights()[0]]
+    embeds += [model.get_layer(f"{name}_embed").get_weights()[0] for name in FEATURES]
+    lstms = []
+    while True:
+        try:
+            lstms.append(model.get_layer(f"lstm_{len(lstms) + 1}").get_weights())
+        except ValueError:
+            break
+    kernel0, tables, at = lstms[0][0], [], 0
+    for table in embeds:
+        tables.append((table @ kernel0[at:at + table.shape[1]]).astype(np.float32))
+        at += table.shape[1]
+    out, out_bias = model.get_layer("logits").get_weights()
+    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    return StepWeights(tables, f32(lstms[0][2]), [f32(l[1]) for l in lstms],
+                       [f32(l[0]) for l in lstms[1:]], [f32(l[2]) for l in lstms[1:]],
+                       f32(out), f32(out_bias))
+
+
+class NumpyStep:
+    """One token per row per call; ``state`` is a list of ``(h, c)`` per layer, shape ``(B, units)``.
+
+    Layers 2.. multiply ``[h_below, h_own]`` by their stacked input and recurrent kernels in
+    one product; the four gates go through one ``tanh`` (σ(x) = (tanh(x/2) + 1) / 2).
+    """
+
+    def __init__(self, weights: StepWeights) -> None:
+        self.w = weights
+        units = weights.units
+        self.stacked = [np.vstack([k, r]) for k, r in zip(weights.kernels, weights.recurrent[1:])]
+        self.scale = np.full(4 * units, 0.5, dtype=np.float32)
+        self.scale[2 * units:3 * units] = 1.0
+
+    def zero_state(self, rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        z = np.zeros((rows, self.w.units), dtype=np.float32)
+        return [(z.copy(), z.copy()) for _ in range(self.w.layers)]
+
+    def _cell(self, gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keras LSTM gate order i, f, c, o; tanh activation, sigmoid recurrent activation."""
+        units = self.w.units
+        t = np.tanh(gates * self.scale)
+        i = 0.5 * (t[:, :units] + 1.0)
+        f = 0.5 * (t[:, units:2 * units] + 1.0)
+        o = 0.5 * (t[:, 3 * units:] + 1.0)
+        c = f * c + i * t[:, 2 * units:3 * units]
+        return o * np.tanh(c), c
+
+    def __call__(self, tokens: np.ndarray, features: np.ndarray,
+                 state: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list]:
+        """Logits ``(B, vocab)`` after reading ``tokens`` ``(B,)`` with ``features`` ``(B, 4)``."""
+        w = self.w
+        x = w.tables[0][tokens] + w.bias0
+        for col in range(features.shape[1]):
+            x += w.tables[col + 1][features[:, col]]
+        h, c = state[0]
+        h, c = self._cell(x + h @ w.recurrent[0], c)
+        new = [(h, c)]
+        for layer in range(1, w.layers):
+            hp, cp = state[layer]
+            gates = np.concatenate([h, hp], axis=1) @ self.stacked[layer - 1] + w.biases[layer - 1]
+            h, c = self._cell(gates, cp)
+            new.append((h, c))
+        return h @ w.out + w.out_bias, new
+
+    def run(self, tokens: np.ndarray, features: np.ndarray,
+            state: list | None = None) -> tuple[np.ndarray, list]:
+        """Read a whole ``(B, T)`` sequence; logits ``(B, T, vocab)`` and the final state."""
+        state = state if state is not None else self.zero_state(tokens.shape[0])
+        out = []
+        for t in range(tokens.shape[1]):
+            logits, state = self(tokens[:, t], features[:, t], state)
+            out.append(logits)
+        return np.stack(out, axis=1), state
+
+
+class TfStep:
+    """The same step as :class:`NumpyStep` in a ``tf.function`` (for speed comparison)."""
+
+    def __init__(self, weights: StepWeights) -> None:
+        import tensorflow as tf
+
+        self.w = weights
+        c = tf.constant
+        tables, rec = [c(t) for t in weights.tables], [c(r) for r in weights.recurrent]
+        kernels, biases = [c(k) for k in weights.kernels], [c(b) for b in weights.biases]
+        out, out_bias, bias0, units = c(weights.out), c(weights.out_bias), c(weights.bias0), weights.units
+
+        def cell(gates, cc):
+            i, f, g, o = tf.split(gates, 4, axis=1)
+            cc = tf.sigmoid(f) * cc + tf.sigmoid(i) * tf.tanh(g)
+            return tf.sigmoid(o) * tf.tanh(cc), cc
+
+        @tf.function(reduce_retracing=True)
+        def step(tokens, features, hs, cs):
+            x = tf.gather(tables[0], tokens) + bias0
+            for col in range(len(FEATURES)):
+                x = x + tf.gather(tables[col + 1], features[:, col])
+            h, cc = cell(x + hs[0] @ rec[0], cs[0])
+            new_h, new_c = [h], [cc]
+            for layer in range(1, len(rec)):
+                h, cc = cell(h @ kernels[layer - 1] + biases[layer - 1] + hs[layer] @ rec[layer], cs[layer])
+                new_h.append(h)
+                new_c.append(cc)
+            return h @ out + out_bias, tf.stack(new_h), tf.stack(new_c)
+
+        self._step, self.units = step, units
+
+    def zero_state(self, rows: int) -> tuple[Any, Any]:
+        import tensorflow as tf
+
+        z = tf.zeros((self.w.layers, rows, self.units), dtype=tf.float32)
+        return z, z
+
+    def __call__(self, tokens: np.ndarray, features: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
+        logits, h, c = self._step(tokens.astype(np.int32), features.astype(np.int32), state[0], state[1])
+        return logits.numpy(), (h, c)
+
+
+def load_step(bundle: Any, engine: str = "numpy") -> NumpyStep | TfStep:
+    """The step engine for a :class:`bachgen.conditioned.SpelledBundle` (``numpy`` or ``tf``)."""
+    weights = step_weights(bundle.model)
+    if engine == "numpy":
+        return NumpyStep(weights)
+    if engine == "tf":
+        return TfStep(weights)
+    raise ConfigError(f"engine must be 'numpy' or 'tf', not {engine!r}.")
+
+
+# --------------------------------------------------------------------------- the draw
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """How each token is drawn: ``temperature``; ``top_k`` (0: off); ``top_p`` (1.0: off)."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or self.top_k < 0 or not 0 < self.top_p <= 1:
+            raise ConfigError("temperature must be > 0, top_k ≥ 0 and top_p in (0, 1].")
+
+
+def token_probabilities(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings) -> np.ndarray:
+    """``(B, V)`` probabilities after the grammar mask, temperature, top-k and top-p (unnormalised)."""
+    z = np.where(mask, logits.astype(np.float64) / settings.temperature, -np.inf)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    if 0 < settings.top_k < p.shape[1]:
+        kth = -np.partition(-p, settings.top_k - 1, axis=1)[:, settings.top_k - 1:settings.top_k]
+        p = np.where(p >= kth, p, 0.0)
+    if settings.top_p < 1.0:
+        ordered = -np.sort(-p, axis=1)
+        cum = np.cumsum(ordered, axis=1)
+        keep = (cum < settings.top_p * cum[:, -1:]).sum(axis=1)  # tokens before the one that crosses
+        threshold = ordered[np.arange(len(p)), np.minimum(keep, p.shape[1] - 1)]
+        p = np.where(p >= threshold[:, None], p, 0.0)
+    return p
+
+
+def draw(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings,
+         rng: np.random.Generator) -> np.ndarray:
+    """One allowed token per row, drawn from :func:`token_probabilities` with ``rng``."""
+    p = token_probabilities(logits, mask, settings)
+    cdf = np.cumsum(p, axis=1)
+    u = rng.random(len(p)) * cdf[:, -1]
+    return np.argmax(cdf > u[:, None], axis=1)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One row's seed: whole-event ids from tick ``start``, its time signature and key condition."""
+
+    ids: tuple[int, ...]
+    start: int
+    time_signature: tuple[int, int]
+    key: KeyCondition
+
+
+@dataclass(frozen=True)
+class RowConditions:
+    """Per-row constants the features need: bar length, meter category, key category."""
+
+    bar: np.ndarray
+    meter: np.ndarray
+    key: np.ndarray
+
+    @classmethod
+    def of(cls, codec: SpelledCodec, rows: Sequence[SeedRow]) -> "RowConditions":
+        return cls(np.array([codec.bar_ticks(r.time_signature) for r in rows], dtype=np.int64),
+                   np.array([codec.meter_index(r.time_signature) for r in rows], dtype=np.int64),
+                   np.array([r.key.index for r in rows], dtype=np.int64))
+
+    def features(self, codec: SpelledCodec, ticks: np.ndarray) -> np.ndarray:
+        """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`)."""
+        pos = ticks % self.bar
+        out = np.empty((len(ticks), len(FEATURES)), dtype=np.int64)
+        out[:, 0] = np.minimum(pos // codec.resolution, QUARTERS - 1)
+        out[:, 1] = (pos % codec.resolution) // codec.grid
+        out[:, 2] = self.meter
+        out[:, 3] = self.key
+        return out
+
+
+def warm_up(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow]) -> tuple[np.ndarray, Any]:
+    """Read each row's seed; the logits after its last token ``(B, V)`` and the batched state."""
+    if any(not r.ids for r in rows):
+        raise ConfigError("Every row needs a seed of at least one whole event.")
+    logits, states = [], []
+    for row in rows:
+        ids = np.asarray(row.ids, dtype=np.int64)
+        feats = codec.features(ids, row.time_signature, row.start, row.key).astype(np.int64)
+        state = step.zero_state(1)
+        for t in range(len(ids)):
+            out, state = step(ids[t:t + 1], feats[t:t + 1], state)
+        logits.append(out[0])
+        states.append(state)
+    return np.stack(logits), _stack_states(states)
+
+
+def _stack_states(states: list) -> Any:
+    """Batch per-row step states (NumPy list of ``(h, c)``, or the tf pair)."""
+    first = states[0]
+    if isinstance(first, list):
+        return [(np.concatenate([s[l][0] for s in states]), np.concatenate([s[l][1] for s in states]))
+                for l in range(len(first))]
+    import tensorflow as tf
+
+    return tf.concat([s[0] for s in states], axis=1), tf.concat([s[1] for s in states], axis=1)
+
+
+def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow], events: int,
+               settings: SampleSettings, rng: np.random.Generator) -> list[list[int]]:
+    """``events`` new whole events per row after its seed, drawn under the grammar.
+
+    All rows step together; a row that has its events keeps stepping (its extra tokens are
+    cut off) until the last row is done. Every row is cut after its ``events``-th duration
+    token, so each decodes to exactly ``events`` events.
+    """
+    if events < 1:
+        raise ConfigError("events must be at least 1.")
+    logits, state = warm_up(step, codec, rows)
+    grammar = codec.start_states([r.ids for r in rows], [r.start for r in rows])
+    conditions = RowConditions.of(codec, rows)
+    written = np.zeros(len(rows), dtype=np.int64)
+    out: list[list[int]] = [[] for _ in rows]
+    limit = events * (codec.max_pitches + 1)
+    for _ in range(limit):
+        tokens = draw(logits, codec.allowed(grammar), settings, rng)
+        for r in np.nonzero(written < events)[0]:
+            out[r].append(int(tokens[r]))
+        written += codec.kind[tokens] == codec.KIND_DURATION
+        if (written >= events).all():
+            break
+        codec.advance_inplace(grammar, tokens)
+        logits, state = step(tokens, conditions.features(codec, grammar.tick), state)
+    return out
+
+
+def seed_row(codec: SpelledCodec, piece: Piece, seed_events: int = 50,
+             start_event: int = 0) -> tuple[SeedRow, int]:
+    """The seed of ``seed_events`` events of ``piece`` from event ``start_event``, moved into a
+    key the network knows; also the semitones it was moved (to move the result back)."""
+    moved_by, key = seed_transposition(piece.key)
+    events = chordify(piece.transpose(moved_by), codec.token_config)[start_event:start_event + seed_events]
+    if not events:
+        raise ConfigError(f"{piece.name or 'The seed'} has no events from event {start_event}.")
+    ids = tuple(codec.encode_events(events))
+    return SeedRow(ids, events[0].start, tuple(piece.time_signature), key), moved_by
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generated piece (in the seed's key), its new ids, the seed row and the move applied."""
+
+    piece: Piece
+    new_ids: tuple[int, ...]
+    seed: SeedRow
+    moved_by: int
+
+    @property
+    def seed_end(self) -> int:
+        """Tick where the generated music starts."""
+        return int(self.piece.meta["seed_end"])
+
+
+def assemble(codec: SpelledCodec, row: SeedRow, new_ids: Sequence[int], moved_by: int,
+             template: Piece, include_seed: bool) -> Piece:
+    """Decode seed + new ids, move back to the seed's key; without the seed, notes are cut at its end."""
+    piece = codec.decode(list(row.ids) + list(new_ids), row.start)
+    boundary = row.start + int(codec.ticks[np.asarray(row.ids, dtype=np.int64)].sum())
+    notes = []
+    for n in piece.notes:
+        if not include_seed and n.end <= boundary:
+            continue
+        start = n.start if include_seed else max(n.start, boundary)
+        notes.append(Note(start, n.end - start, n.pitch - moved_by, 0))
+    return replace(template, notes=tuple(notes), meta={"seed_end": boundary})
+
+
+def generate_batch(bundle: Any, seeds: Sequence[Piece], events: int = 400, seed_events: int = 50,
+                   start_event: int = 0, settings: SampleSettings = SampleSettings(), seed: int = 0,
+                   include_seed: bool = False, step: NumpyStep | TfStep | None = None) -> list[Generation]:
+    """One generation per seed piece, all rows drawn together from one ``seed``ed generator."""
+    codec = bundle.codec
+    step = step or load_step(bundle)
+    made = [seed_row(codec, p, seed_events, start_event) for p in seeds]
+    rows = [r for r, _ in made]
+    new = sample_ids(step, codec, rows, events, settings, np.random.default_rng(seed))
+    return [Generation(assemble(codec, r, ids, moved, p, include_seed), tuple(ids), r, moved)
+            for (r, moved), ids, p in zip(made, new, seeds)]
+
+
+def generate(bundle: Any, seed_piece: Piece, events: int = 400, seed_events: int = 50,
+             start_event: int = 0, temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95,
+             seed: int = 0, include_seed: bool = False, step: NumpyStep | TfStep | None = None) -> Piece:
+    """``events`` new events continuing ``seed_events`` events of ``seed_piece`` (in its key and meter)."""
+    settings = SampleSettings(temperature, top_k, top_p)
+    return generate_batch(bundle, [seed_piece], events, seed_events, start_event, settings, seed,
+                          include_seed, step)[0].piece
+
+
+def bench(bundle: Any, seed_piece: Piece, events: int = 400, engine: str = "numpy",
+          repeats: int = 3, seed: int = 0) -> dict[str, float]:
+    """Events and tokens a second for one row (seed read included), best of ``repeats``."""
+    import time
+
+    step = load_step(bundle, engine)
+    generate_batch(bundle, [seed_piece], 20, seed=seed, step=step)  # warm (traces the tf step)
+    best, tokens = math.inf, 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        made = generate_batch(bundle, [seed_piece], events, seed=seed, step=step)[0]
+        best = min(best, time.perf_counter() - started)
+        tokens = len(made.new_ids)
+    return {"engine": engine, "events": events, "tokens": tokens, "seconds": round(best, 4),
+            "events_per_second": round(events / best, 1), "tokens_per_second": round(tokens / best, 1)}

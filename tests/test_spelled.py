@@ -1,0 +1,221 @@
+"""The spelled codec, its grammar and conditioning, and the conditioned network's step and sampler."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bachgen.codecs import codec_from_json
+from bachgen.codecs.spelled import KeyCondition, SpelledCodec, seed_transposition
+from bachgen.errors import BundleError, ConfigError
+from bachgen.tokens import normalise, quantise
+
+from .conftest import make_piece
+
+CODEC = SpelledCodec(durations=(6, 12, 24, 48, 96), max_pitches=4,
+                     meters=[(4, 4), (4, 2), (12, 16), (3, 4)])
+
+PIECES = {
+    "chords": make_piece((0, 48, 48), (0, 48, 52), (0, 48, 55), (48, 48, 50), (48, 48, 53)),
+    "held notes": make_piece((0, 96, 48), (0, 24, 60), (24, 24, 62), (48, 48, 64), (60, 12, 67)),
+    "rests": make_piece((24, 24, 60), (96, 12, 62), (144, 48, 64), (144, 24, 40)),
+    "32nd notes": make_piece(*[(i * 6, 6, 60 + i) for i in range(8)], (0, 48, 36)),
+    "4/2 bar": make_piece((0, 384, 40), (96, 96, 67), (288, 144, 69), time_signature=(4, 2)),
+    "12/16 bar": make_piece(*[(i * 12, 12, 60 + i % 5) for i in range(12)], (0, 36, 48), (36, 108, 50),
+                            time_signature=(12, 16)),
+    "long and odd lengths": make_piece((0, 500, 45), (10, 14, 64), (24, 2, 65)),
+    "same pitch twice": make_piece((0, 48, 60), (24, 48, 60), (0, 96, 48)),
+}
+
+
+def _notes(piece):
+    return sorted((n.start, n.duration, n.pitch) for n in piece.notes)
+
+
+def _round_trip(codec, piece) -> bool:
+    ids = codec.encode(piece)
+    got = codec.decode(ids, codec.first_tick(piece))
+    return _notes(got) == _notes(normalise(quantise(piece, codec.grid)))
+
+
+@pytest.mark.parametrize("name", sorted(PIECES))
+def test_round_trip_small_pieces(name):
+    assert _round_trip(CODEC, PIECES[name])
+
+
+def test_spelling_of_one_event_and_a_rest():
+    piece = make_piece((0, 24, 48), (0, 48, 60), (24, 24, 64), (96, 12, 50))
+    names = [CODEC.token_name(i) for i in CODEC.encode(piece)]
+    assert names == ["S48", "S60", "D24", "H60", "S64", "D24", "D48", "S50", "D12"]
+
+
+def test_unknown_length_is_split_into_held_continuations():
+    assert CODEC.split_duration(30) == [24, 6]
+    assert CODEC.split_duration(500 - 500 % 2) == [96] * 5 + [12, 6, 2]
+    with pytest.raises(ConfigError):
+        CODEC.split_duration(5)
+
+
+def test_round_trip_real_corpus_48_of_48(corpus_pieces):
+    codec = SpelledCodec.build(corpus_pieces)
+    assert len(corpus_pieces) == 48
+    assert 150 <= codec.vocab_size <= 260
+    assert sum(_round_trip(codec, p) for p in corpus_pieces) == 48
+
+
+def test_corpus_sequences_obey_the_grammar(corpus_pieces):
+    codec = SpelledCodec.build(corpus_pieces)
+    for piece in corpus_pieces[:6]:
+        ids = codec.encode(piece)
+        state = codec.start_state([], codec.first_tick(piece))
+        for token in ids:
+            assert codec.allowed(state)[0, token], (piece.name, codec.token_name(token))
+            codec.advance_inplace(state, token)
+
+
+def test_json_round_trip_and_registry():
+    again = codec_from_json(CODEC.to_json())
+    assert isinstance(again, SpelledCodec)
+    assert again.to_json() == CODEC.to_json() and again.vocab_size == CODEC.vocab_size
+    with pytest.raises(BundleError):
+        SpelledCodec.from_json({"name": "spelled"})
+
+
+def test_grammar_mask_rules():
+    s60, s64, d6 = 1 + 60 - CODEC.low, 1 + 64 - CODEC.low, 1 + 2 * CODEC.pitches
+    h60, h64 = s60 + CODEC.pitches, s64 + CODEC.pitches
+    state = CODEC.start_state([s60, s64, d6])
+    mask = CODEC.allowed(state)[0]
+    assert not mask[0] and mask[h60] and mask[h64] and not mask[h60 + 1]
+    CODEC.advance_inplace(state, h64)
+    mask = CODEC.allowed(state)[0]
+    assert not mask[h60] and not mask[s60] and mask[s60 + 5] and mask[1 + 2 * CODEC.pitches:].all()
+    full = CODEC.start_state([1, 2, 3, 4])
+    assert CODEC.allowed(full)[0, 1:1 + 2 * CODEC.pitches].sum() == 0
+
+
+def test_sequences_sampled_under_the_mask_decode():
+    rng = np.random.default_rng(3)
+    state = CODEC.empty_state(5)
+    rows: list[list[int]] = [[] for _ in range(5)]
+    for _ in range(300):
+        mask = CODEC.allowed(state)
+        tokens = np.array([rng.choice(np.nonzero(m)[0]) for m in mask])
+        for r, t in enumerate(tokens):
+            rows[r].append(int(t))
+        CODEC.advance_inplace(state, tokens)
+    for ids in rows:
+        events = CODEC.events(ids)
+        assert len(events) == int((CODEC.kinds(ids) == 3).sum())
+        for before, event in zip(events, events[1:]):
+            assert set(event.held) <= set(before.struck) | set(before.held)
+            assert len(event.struck) + len(event.held) <= CODEC.max_pitches
+        piece = CODEC.decode(ids)
+        assert all(n.duration > 0 for n in piece.notes)
+        assert piece.end <= sum(e.duration for e in events)
+
+
+def test_features_follow_the_durations_and_the_bar():
+    ids = CODEC.encode(make_piece((24, 24, 60), (48, 12, 62), (60, 36, 64)))
+    feats = CODEC.features(ids, (4, 4), 24, KeyCondition(True, -2))
+    # S60 D24 | S62 D12 | S64 D36 -> D36 is not a known length: D24 then a held D12
+    names = [CODEC.token_name(i) for i in ids]
+    assert names == ["S60", "D24", "S62", "D12", "S64", "D24", "H64", "D12"]
+    assert feats[:, 0].tolist() == [0, 1, 1, 1, 1, 1, 1, 2]
+    assert feats[:, 1].tolist() == [12, 0, 0, 6, 6, 18, 18, 0]
+    assert set(feats[:, 2]) == {1} and set(feats[:, 3]) == {KeyCondition(True, -2).index}
+    bar42 = CODEC.position_features(np.array([384 + 96 + 6]), (4, 2), KeyCondition(False))
+    assert bar42[0, :3].tolist() == [2, 3, 2]
+
+
+def test_seed_transposition_moves_into_the_known_keys():
+    assert seed_transposition("C") == (0, KeyCondition(False, 0))
+    assert seed_transposition("a") == (0, KeyCondition(True, 0))
+    assert seed_transposition("D") == (0, KeyCondition(False, 2))
+    assert seed_transposition("F#") == (-3, KeyCondition(False, 3))
+    assert seed_transposition("f") == (1, KeyCondition(True, -3))
+    assert seed_transposition("E") == (-1, KeyCondition(False, 3))
+    assert seed_transposition(None) == (0, KeyCondition(False, 0))
+
+
+# --------------------------------------------------------------------------- network and sampler
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle():
+    from bachgen.conditioned import NetConfig, SpelledBundle, build_model
+
+    net = NetConfig(embed=8, units=12, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
+    model = build_model(CODEC, net, seed=5)
+    return SpelledBundle(model, CODEC, net, {})
+
+
+def _inputs(ids, feats):
+    from bachgen.conditioned import INPUTS
+
+    inputs = {"tokens": ids}
+    for i, name in enumerate(INPUTS[1:]):
+        inputs[name] = feats[..., i]
+    return inputs
+
+
+def test_numpy_and_tf_steps_match_keras(tiny_bundle):
+    from bachgen.spelled_sampling import load_step
+
+    piece = PIECES["held notes"]
+    ids = np.array(CODEC.encode(piece))[None, :]
+    feats = CODEC.features(ids[0], (4, 4), 0, KeyCondition(False, 1))[None]
+    reference = tiny_bundle.model(_inputs(ids, feats), training=False).numpy()
+    got, _ = load_step(tiny_bundle, "numpy").run(ids, feats)
+    assert np.abs(got - reference).max() < 1e-4
+    tf_step = load_step(tiny_bundle, "tf")
+    state = tf_step.zero_state(1)
+    for t in range(ids.shape[1]):
+        logits, state = tf_step(ids[:, t], feats[:, t], state)
+    assert np.abs(logits - reference[:, -1]).max() < 1e-4
+
+
+def test_bundle_saves_and_loads(tiny_bundle, tmp_path):
+    from bachgen.conditioned import load_bundle, save_bundle
+
+    save_bundle(tmp_path, tiny_bundle.model, CODEC, tiny_bundle.net, {"note": 1})
+    again = load_bundle(tmp_path)
+    ids = np.array(CODEC.encode(PIECES["chords"]))[None, :]
+    feats = CODEC.features(ids[0], (4, 4), 0, KeyCondition(False))[None]
+    a = tiny_bundle.model(_inputs(ids, feats), training=False).numpy()
+    b = again.model(_inputs(ids, feats), training=False).numpy()
+    assert np.allclose(a, b) and again.config["note"] == 1
+    with pytest.raises(BundleError):
+        load_bundle(tmp_path / "missing")
+
+
+def test_draw_respects_mask_top_k_and_top_p():
+    from bachgen.spelled_sampling import SampleSettings, draw, token_probabilities
+
+    logits = np.array([[0.0, 5.0, 4.0, 1.0, 3.0]])
+    mask = np.array([[False, False, True, True, True]])
+    rng = np.random.default_rng(0)
+    assert draw(logits, mask, SampleSettings(top_k=1, top_p=1.0), rng)[0] == 2
+    p = token_probabilities(logits, mask, SampleSettings(top_p=0.5))
+    assert np.count_nonzero(p) == 1 and p[0, 2] > 0
+    drawn = {int(draw(logits, mask, SampleSettings(temperature=5.0, top_p=1.0), rng)[0]) for _ in range(200)}
+    assert drawn == {2, 3, 4}
+
+
+def test_same_seed_same_ids_and_whole_events(tiny_bundle):
+    from bachgen.spelled_sampling import SampleSettings, generate_batch
+
+    seeds = [replace(PIECES["held notes"], key="C", name="a"),
+             replace(PIECES["12/16 bar"], key="c#", name="b")]
+    settings = SampleSettings(temperature=1.0, top_p=0.95)
+    first = generate_batch(tiny_bundle, seeds, events=30, seed_events=3, settings=settings, seed=11)
+    again = generate_batch(tiny_bundle, seeds, events=30, seed_events=3, settings=settings, seed=11)
+    other = generate_batch(tiny_bundle, seeds, events=30, seed_events=3, settings=settings, seed=12)
+    assert [g.new_ids for g in first] == [g.new_ids for g in again]
+    assert [g.new_ids for g in first] != [g.new_ids for g in other]
+    for g in first:
+        assert len(CODEC.events(g.new_ids)) == 30
+        assert all(n.start >= g.seed_end for n in g.piece.notes)
+    assert first[1].moved_by == -1 and first[1].seed.key == KeyCondition(True, 3)
