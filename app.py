@@ -136,6 +136,16 @@ def corpus_config() -> CorpusConfig:
     return CorpusConfig.from_env()
 
 
+@st.cache_resource(show_spinner="Measuring the real fugues…", max_entries=32)
+def real_bands(corpus_dir: str, cache_dir: str, events: int) -> dict[str, tuple[float, float]]:
+    """The band of every statistic over the real fugues' stretches of ``events`` events,
+    measured once per server for each corpus folder and length. A failure is not cached."""
+    from bachgen import quality
+
+    config = CorpusConfig(corpus_dir=corpus_dir or None, cache_dir=cache_dir or None)
+    return quality.real_bands_for(config, events)
+
+
 def corpus_ready() -> bool:
     """Whether all 48 kern files are here and verified (remembered once true)."""
     if st.session_state.get("corpus_ready"):
@@ -360,6 +370,8 @@ def generate(engine) -> dict[str, Any] | None:
         "number": state["take_counter"],
         "label": describe(settings, stats),
         "piece": composition.piece,
+        "seed_end_tick": composition.seed_end_tick,
+        "snap": settings.render.snap,
         "tempo": settings.render.tempo_bpm,
         "soundfont": settings.render.soundfont,
         "midi": composition.midi,
@@ -499,6 +511,122 @@ STAT_LABELS = {
 }
 
 
+def take_bands(take: dict[str, Any]) -> tuple[dict[str, tuple[float, float]] | None, int]:
+    """The real band for the take's length (stretches of as many events as it wrote) and
+    that length; no band without the corpus."""
+    from bachgen import quality
+
+    events = int(take["stats"].get("events") or quality.STRETCH_EVENTS)
+    if not corpus_ready():
+        return None, events
+    config = corpus_config()
+    try:
+        return real_bands(config.corpus_dir or "", str(config.cache_path), events), events
+    except BachgenError:
+        log.warning("measuring the real fugues failed", exc_info=True)
+        return None, events
+
+
+def take_quality(take: dict[str, Any]) -> dict[str, Any]:
+    """The take's statistics beside the real band, measured once and kept in the take
+    (``take["quality"]``); measured again when the band was missing and is there now."""
+    from bachgen import quality
+
+    kept = take.get("quality")
+    if kept is not None and (kept["band_events"] is not None or not corpus_ready()):
+        return kept
+    bands, events = take_bands(take)
+    measured = quality.take_statistics(take["piece"], take.get("seed_end_tick"), bands)
+    take["quality"] = {**measured, "band_events": events if bands is not None else None}
+    return take["quality"]
+
+
+def _stat(name: str, value: float | None) -> str:
+    """A statistic for the table: shares as percentages, other figures to two decimals
+    (whole numbers from 10 up)."""
+    from bachgen import quality
+
+    if value is None:
+        return "–"
+    if name not in quality.SHARES:
+        return f"{value:.0f}" if abs(value) >= 10 else f"{value:.2f}"
+    percent = value * 100
+    exact = percent in (0, 100) or 1 <= percent <= 99
+    return f"{percent:.0f} %" if exact else f"{percent:.1f} %"
+
+
+def _band(name: str, low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"{_stat(name, low)} – {_stat(name, high)}"
+
+
+def _label(text: str) -> str:
+    return text.replace(">=", "≥").replace("> ", "more than ")
+
+
+#: The inside column: inside the real band, outside it, not measured.
+INSIDE = {True: "✓", False: "✗", None: "–"}
+INSIDE_COLOURS = {"✓": "color: #1b7f3b", "✗": "color: #c0392b; font-weight: bold"}
+
+
+def _styled(table: dict[str, list[str]]) -> Any:
+    """The table as a frame, with the inside column in green (inside) and red (outside)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(table)
+    if "inside" not in frame:
+        return frame
+    try:
+        return frame.style.map(lambda mark: INSIDE_COLOURS.get(mark, ""), subset=["inside"])
+    except (ImportError, AttributeError):  # styling needs jinja2 and a recent pandas
+        return frame
+
+
+def quality_panel(take: dict[str, Any], where) -> None:
+    """Each statistic of the take's new music beside the real fugues' band (lowest to
+    highest), and how many fall inside it. Never stops the page: a failure is a caption."""
+    try:
+        report = take_quality(take)
+    except Exception as exc:  # noqa: BLE001 (the take stays; say what happened)
+        log.exception("measuring the take failed")
+        where.caption(f"The statistics of this piece could not be measured "
+                      f"({type(exc).__name__}: {exc}).")
+        return
+    rows, events = report["rows"], report["band_events"]
+    table = {"statistic": [_label(r["label"]) for r in rows],
+             "this piece": [_stat(r["name"], r["value"]) for r in rows]}
+    if events is not None:
+        table["real fugues"] = [_band(r["name"], r["low"], r["high"]) for r in rows]
+        table["inside"] = [INSIDE[r["inside"]] for r in rows]
+    where.markdown(f"**{quality_summary(report)}**")
+    left, right = where.columns([3, 2])
+    left.table(_styled(table), hide_index=True)
+    if events is not None:
+        right.caption(f"Measured on the new music only (the seed is left out). Real fugues: "
+                      f"the lowest and highest value among the 48 fugues of the Well-Tempered "
+                      f"Clavier, each over a stretch of {events} events (from its 51st), "
+                      f"the length of this take.")
+    else:
+        right.caption("Measured on the new music only (the seed is left out). The range of the "
+                      "real fugues needs the corpus of the 48 fugues: download it above to "
+                      "see each statistic beside it.")
+    if take.get("snap") == "c-major" and events is not None:
+        right.caption("Snapping to C major puts every note on one scale, as the fugues never "
+                      "do: it lowers the pitch-class entropy and raises the share in the best "
+                      "major scale to 100 %. Set the key to Off to measure the model's own notes.")
+
+
+def quality_summary(report: dict[str, Any]) -> str:
+    """One line: how many statistics are inside the real range (or measured, without it)."""
+    total, measured = report["total"], report["measured"]
+    missing = f" ({total - measured} could not be measured)" if measured < total else ""
+    if report.get("band_events") is None:
+        return f"{measured} of {total} statistics measured; the range of the real fugues " \
+               f"needs the corpus"
+    return f"{report['inside']} of {total} statistics inside the range of the real fugues{missing}"
+
+
 def stats_panel(take: dict[str, Any], where) -> None:
     stats = take["stats"]
     shown = [(label, stats[key]) for key, label in STAT_LABELS.items() if key in stats]
@@ -506,6 +634,7 @@ def stats_panel(take: dict[str, Any], where) -> None:
         cols = where.columns(len(shown))
         for col, (label, value) in zip(cols, shown):
             col.metric(label, _fmt(value))
+    quality_panel(take, where)
     rows = {k.replace("_", " "): _fmt(v) for k, v in stats.items() if not isinstance(v, dict)}
     timings = {f"seconds: {k}": f"{v:.2f}" for k, v in take["timings"].items()}
     with where.expander("All statistics of this piece"):

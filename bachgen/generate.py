@@ -95,11 +95,11 @@ def _summary(composition, written: list[str]) -> dict:
         "events": stats["events"],
         "notes": stats["notes"],
         "seconds_of_music": stats["seconds"],
-        "loop_recoveries": stats["loop_recoveries"],
+        "loop_recoveries": stats.get("loop_recoveries", 0),
         "longest_copied_run": stats["longest_copied_run"],
         "seed": stats["seed_source"],
         "random_seed": stats["random_seed"],
-        "mapped_seed_events": stats["mapped_seed_events"],
+        "mapped_seed_events": stats.get("mapped_seed_events", 0),
         "key": stats["key"],
         "timings_s": {k: round(v, 3) for k, v in composition.timings.items()},
         "notices": composition.notices,
@@ -108,7 +108,7 @@ def _summary(composition, written: list[str]) -> dict:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .pipeline import Engine, compose
+    from .pipeline import compose, load_engine
 
     corpus = CorpusConfig.from_env(corpus_dir=args.corpus_dir)
     if args.fugue == "all":
@@ -125,7 +125,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         except KeyError:
             raise ConfigError(f"Unknown fugue {args.fugue!r}.",
                               "Use an id from `bachgen corpus list` (e.g. wtc1f02), random, none or all.") from None
-    engine = Engine.load(args.model, corpus, backend=args.step)
+    engine = load_engine(args.model, corpus, backend=args.step)
     if args.fugue != "all":
         settings = _settings(args, args.fugue, all_outputs=False)
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON summary

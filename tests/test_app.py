@@ -330,3 +330,71 @@ def test_older_takes_drop_their_audio_and_can_play_again():
     if first["wav"] is not None:  # with a synthesizer on this machine
         assert is_wav(first["wav"])
         assert sum(1 for t in takes(app) if t["wav"]) <= 4
+
+
+def test_the_statistics_panel_sets_the_new_music_beside_the_real_fugues():
+    from bachgen import quality
+    from bachgen.config import CorpusConfig
+
+    app = new_app()
+    short(app, 100)
+    app.toggle(key="include_seed").set_value(True)
+    app.toggle(key="render_score").set_value(False)
+    app.run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    [take] = takes(app)
+    report = take["quality"]
+    assert take["seed_end_tick"], "the seed comes first in this take"
+    assert report["band_events"] == take["stats"]["events"]
+    band = quality.real_bands_for(CorpusConfig.from_env(), report["band_events"])
+    expected = quality.take_statistics(take["piece"], take["seed_end_tick"], band)
+    assert report["rows"] == expected["rows"]  # the real band, measured on the new music only
+    assert [r["name"] for r in report["rows"]] == list(quality.STATISTICS)
+    whole = quality.piece_statistics(take["piece"])
+    assert [r["value"] for r in report["rows"]] != [whole[n] for n in quality.STATISTICS]
+    for row in report["rows"]:
+        assert (row["low"], row["high"]) == band[row["name"]]
+        assert row["inside"] is None or row["inside"] == (row["low"] <= row["value"] <= row["high"])
+    summary = f"{report['inside']} of 14 statistics inside the range of the real fugues"
+    assert any(summary in m.value for m in app.markdown), [m.value for m in app.markdown]
+    [table] = [t for t in app.table if "inside" in t.value.columns]
+    assert len(table.value) == 14
+    assert set(table.value["inside"]) <= {"✓", "✗", "–"}
+    assert list(table.value["statistic"])[1] == "time with ≥ 2 notes sounding"
+
+
+def test_without_the_corpus_the_panel_shows_the_piece_and_asks_for_the_corpus(tmp_path, monkeypatch):
+    monkeypatch.delenv("BACHGEN_CORPUS_DIR", raising=False)
+    monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
+    app = new_app()
+    short(app, 60)
+    app.toggle(key="render_score").set_value(False)
+    app.run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    report = takes(app)[0]["quality"]
+    assert report["band_events"] is None and report["inside"] is None
+    assert report["measured"] > 0
+    assert all(r["low"] is None and r["inside"] is None for r in report["rows"])
+    assert any("needs the corpus" in m.value for m in app.markdown)
+    [table] = [t for t in app.table if "this piece" in t.value.columns]
+    assert list(table.value.columns) == ["statistic", "this piece"]
+
+
+def test_statistics_that_cannot_be_measured_show_a_dash():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bachgen_app", APP)
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)  # defines the page's functions; builds nothing
+    assert page._stat("steps", None) == "–" and page._band("steps", None, None) == "–"
+    assert page._stat("two_plus", 0.993) == "99.3 %" and page._stat("two_plus", 1.0) == "100 %"
+    assert page._stat("leaps", 0.0241) == "2 %" and page._stat("silence", 0.004) == "0.4 %"
+    assert page._stat("sounding", 2.7907) == "2.79" and page._stat("pitch_range", 48.0) == "48"
+    assert page._band("pitch_class_entropy", 3.0, 3.379) == "3.00 – 3.38"
+    assert page._band("on_beats", 0.18, 0.51) == "18 % – 51 %"
+    empty = {"rows": [], "total": 14, "measured": 0, "inside": 0, "band_events": 100}
+    assert page.quality_summary(empty) == ("0 of 14 statistics inside the range of the real "
+                                           "fugues (14 could not be measured)")
