@@ -80,7 +80,7 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
 
     def ours(rows: int) -> float:
         result = sampling.sample(engine.step, [seed] * rows, config, np.random.default_rng(1),
-                                 vocab=engine.vocab, copy_index=copy_index, forms=forms,
+                                 codec=engine.bundle.codec, copy_index=copy_index, forms=forms,
                                  reseed=reseed, context_len=engine.seq_len)
         return result.seconds
 
@@ -112,7 +112,7 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
     end_to_end = time.perf_counter() - started
 
     report = {
-        "model": {"vocabulary": len(engine.vocab), "units": engine.bundle.model_config.units,
+        "model": {"vocabulary": engine.bundle.codec.vocab_size, "units": engine.bundle.model_config.units,
                   "layers": engine.bundle.model_config.layers, "seq_len": engine.seq_len},
         "original_events": original_events,
         "original_events_per_s": round(original_eps, 2),

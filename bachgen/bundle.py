@@ -3,9 +3,13 @@
 Files::
 
     model.keras        the trained network (weights + architecture, no optimizer state)
+    codec.json         the codec: how music becomes the ids the network reads and writes
     vocabulary.json    the words the network reads and writes (id 0 = padding)
     config.json        {"tokens": TokenConfig, "model": ModelConfig, "training": ..., "card": ...}
     README.md          the model card, for people
+
+``codec.json`` is read first when present; a bundle saved before it existed loads its
+codec from ``vocabulary.json`` and the token settings in ``config.json``.
 
 Loading checks each file and reports one :class:`~bachgen.errors.BundleError` per
 problem (folder or file missing, model file truncated or corrupt, vocabulary not the
@@ -23,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .codecs import WordCodec
+from .codecs import WordCodec, codec_from_json
 from .config import ModelConfig, TokenConfig, from_dict, to_dict
 from .errors import BachgenError, BundleError
 from .tokens import Vocabulary
@@ -31,6 +35,7 @@ from .tokens import Vocabulary
 MODEL_DIR_ENV = "BACHGEN_MODEL_DIR"
 MODEL_FILE = "model.keras"
 VOCAB_FILE = "vocabulary.json"
+CODEC_FILE = "codec.json"
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
 REQUIRED_FILES = (MODEL_FILE, VOCAB_FILE, CONFIG_FILE)
@@ -60,6 +65,15 @@ class Bundle:
     model_config: ModelConfig
     card: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_codec(cls, model: Any, codec: WordCodec, model_config: ModelConfig,
+                   card: dict[str, Any] | None = None, training: dict[str, Any] | None = None
+                   ) -> "Bundle":
+        """A bundle whose network reads and writes ``codec``'s ids (the codec object is kept)."""
+        bundle = cls(model, codec.vocab, codec.tokens, model_config, dict(card or {}), dict(training or {}))
+        bundle.__dict__["codec"] = codec  # what the cached property would build, with its caches
+        return bundle
 
     @cached_property
     def codec(self) -> WordCodec:
@@ -98,7 +112,8 @@ def save_bundle(bundle: Bundle, folder: str | Path) -> Path:
     tmp_model.replace(folder / MODEL_FILE)
     config = {"tokens": to_dict(bundle.tokens), "model": to_dict(bundle.model_config),
               "training": bundle.training, "card": bundle.card}
-    for name, text in ((VOCAB_FILE, bundle.vocab.to_json() + "\n"),
+    for name, text in ((CODEC_FILE, json.dumps(bundle.codec.to_json()) + "\n"),
+                       (VOCAB_FILE, bundle.vocab.to_json() + "\n"),
                        (CONFIG_FILE, json.dumps(config, indent=2) + "\n"),
                        (CARD_FILE, render_card(bundle))):
         tmp = folder / f".{name}.tmp"
@@ -167,19 +182,49 @@ def load_bundle(folder: str | Path | None = None) -> Bundle:
     folder = Path(folder) if folder is not None else default_bundle_dir()
     _check_files(folder)
     tokens, model_config, training, card = _read_config(folder)
-    vocab = Vocabulary.load(folder / VOCAB_FILE)
+    codec = _read_codec(folder, tokens)
     model = _read_model(folder / MODEL_FILE)
     sizes = _output_sizes(model)
     if "logits" not in sizes:
         raise BundleError(f"The model in {folder} has no layer named 'logits'.", _RETRAIN)
-    expected = {"vocabulary.json": len(vocab), "config.json": model_config.vocab_size, **sizes}
+    expected = {**_codec_sizes(folder, codec), "config.json": model_config.vocab_size, **sizes}
     if len(set(expected.values())) != 1:
         detail = ", ".join(f"{k} {v}" for k, v in expected.items())
         raise BundleError(
             f"The bundle {folder} does not fit together: vocabulary sizes differ ({detail}).",
             "The vocabulary and the model come from different trainings; copy all files of one "
             "bundle together, or train again with `bachgen train --bundle-dir FOLDER`.")
-    return Bundle(model, vocab, tokens, model_config, card, training)
+    return Bundle.from_codec(model, codec, model_config, card, training)
+
+
+def _codec_sizes(folder: Path, codec: WordCodec) -> dict[str, int]:
+    """Vocabulary sizes the bundle's files give: the codec's, and ``vocabulary.json``'s when
+    the codec came from ``codec.json`` (the two are saved together and must agree)."""
+    if _codec_source(folder) == VOCAB_FILE:
+        return {VOCAB_FILE: codec.vocab_size}
+    return {CODEC_FILE: codec.vocab_size, VOCAB_FILE: len(Vocabulary.load(folder / VOCAB_FILE))}
+
+
+def _codec_source(folder: Path) -> str:
+    """The file the bundle's codec is read from: ``codec.json``, else ``vocabulary.json``."""
+    return CODEC_FILE if (folder / CODEC_FILE).is_file() else VOCAB_FILE
+
+
+def _read_codec(folder: Path, tokens: TokenConfig) -> WordCodec:
+    """The bundle's codec: ``codec.json`` when present, else the vocabulary and ``tokens``."""
+    if _codec_source(folder) == VOCAB_FILE:
+        return WordCodec(Vocabulary.load(folder / VOCAB_FILE), tokens)
+    path = folder / CODEC_FILE
+    try:
+        codec = codec_from_json(json.loads(path.read_text()))
+    except BundleError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, BachgenError) as exc:
+        raise BundleError(f"The codec {path} cannot be read: {exc}.", _RETRAIN) from exc
+    if not isinstance(codec, WordCodec):
+        raise BundleError(f"The bundle {folder} uses the {codec.name!r} codec, which this loader "
+                          "does not run.", "Load it with the loader of that codec's bundles.")
+    return codec
 
 
 # --------------------------------------------------------------------------- model card
@@ -214,7 +259,8 @@ def render_card(bundle: Bundle) -> str:
         lines += [str(card["summary"]).strip(), ""]
     lines += ["## Files", "",
               f"- `{MODEL_FILE}`: the network ({bundle.architecture}), weights without optimizer state",
-              f"- `{VOCAB_FILE}`: {len(bundle.vocab) - 1} words (+ id 0 = padding)",
+              f"- `{CODEC_FILE}`: the codec ({bundle.codec.name}): how music becomes the network's ids",
+              f"- `{VOCAB_FILE}`: {bundle.codec.vocab_size - 1} words (+ id 0 = padding)",
               f"- `{CONFIG_FILE}`: token, model and training settings, and these facts as JSON",
               "", "## Settings", ""]
     settings = [{"group": "tokens", "setting": k, "value": v} for k, v in to_dict(bundle.tokens).items()]

@@ -41,7 +41,7 @@ def build_card(bundle: Any, studies_dir: Path | None, evaluation: dict | None,
                    f"units, embedding {bundle.model_config.embed_dim}) that predicts the next "
                    f"event word (the pitches struck together and for how long) of a fugue in the "
                    f"style of J.S. Bach. Words: transpose={bundle.tokens.transpose}, "
-                   f"holds={bundle.tokens.holds}; {len(bundle.vocab) - 1} words. "
+                   f"holds={bundle.tokens.holds}; {bundle.codec.vocab_size - 1} words. "
                    f"Intended use: generating new music for listening and study in the bachgen "
                    f"app; it knows only these 48 fugues and nothing of other music.",
         "sections": sections,

@@ -25,7 +25,7 @@ import numpy as np
 from .config import TokenConfig
 from .errors import CorpusError
 from .events import Piece, key_is_minor
-from .tokens import NearestWords, Vocabulary, normalise, piece_to_words, quantise, transpositions
+from .codecs import WordCodec
 
 #: Fugues never used in training or model selection: the test set of every figure.
 #: Book I: D major, F minor, B-flat major; Book II: C minor, E major, G minor.
@@ -84,68 +84,12 @@ def split_pieces(pieces: Sequence[Piece], held_out: Sequence[str] = HELD_OUT,
     return Split(train, val, test)
 
 
-def shift_words(words: Sequence[str], semitones: int) -> list[str]:
-    """``words`` with every pitch moved by ``semitones`` (durations and rests unchanged).
-
-    The words of a transposed piece are its words shifted: quantising, merging and
-    chordifying do not depend on pitch, and a uniform shift keeps pitches in order.
-    """
-    memo: dict[str, str] = {}
-
-    def shift(word: str) -> str:
-        pitches, _, duration = word.partition(":")
-        if pitches == "R":
-            return word
-        items = []
-        for item in pitches.split("."):
-            held = item.endswith("~")
-            items.append(f"{int(item.rstrip('~')) + semitones}{'~' if held else ''}")
-        return ".".join(items) + ":" + duration
-
-    return [memo[w] if w in memo else memo.setdefault(w, shift(w)) for w in words]
-
-
-def piece_words(pieces: Sequence[Piece], tokens: TokenConfig, training: bool) -> list[list[str]]:
-    """Word sequences of ``pieces``, one per version :func:`~bachgen.tokens.transpositions` gives.
-
-    With ``training=False`` every piece gives exactly one sequence (for ``augment``,
-    its original key; for ``common``, C major / A minor). The 12 versions of an
-    augmented piece are made by shifting the words of the piece (:func:`shift_words`),
-    not by chordifying each transposition again: the same words, twelve times faster.
-    """
-    sequences = []
-    for piece in pieces:
-        versions = transpositions(piece, tokens, training)
-        if len(versions) == 1 or not piece.notes:
-            sequences += [piece_to_words(v, tokens) for v in versions]
-            continue
-        base = piece_to_words(piece, tokens)
-        for version in versions:
-            sequences.append(shift_words(base, version.notes[0].pitch - piece.notes[0].pitch))
-    return sequences
-
-
 def note_count(piece: Piece, tokens: TokenConfig) -> int:
     """Notes of the piece as the words see it (quantised piano reduction).
 
     The same for every tokenization of one piece, so bits per note compare across them.
     """
-    return len(normalise(quantise(piece, tokens.grid)).notes)
-
-
-def encode_all(vocab: Vocabulary, sequences: Sequence[Sequence[str]]) -> tuple[list[np.ndarray], int]:
-    """Id arrays of ``sequences``; unknown words take the id of their nearest known word.
-
-    Returns the arrays and how many words were replaced. Only non-training data
-    (validation) can hold unknown words; the replacement only steers early stopping.
-    """
-    nearest = NearestWords(vocab)
-    arrays, replaced = [], 0
-    for seq in sequences:
-        ids, mapped = nearest.encode(seq)
-        arrays.append(np.asarray(ids, dtype=np.int32))
-        replaced += mapped
-    return arrays, replaced
+    return WordCodec.for_tokens(tokens).note_count(piece)
 
 
 def make_windows(sequences: Sequence[np.ndarray], seq_len: int, stride: int) -> np.ndarray:
@@ -196,10 +140,10 @@ def to_tf_dataset(windows: np.ndarray, batch_size: int, shuffle: bool, seed: int
 
 @dataclass(frozen=True)
 class Prepared:
-    """Everything training needs: the split, the vocabulary and the two window arrays."""
+    """Everything training needs: the split, the codec and the two window arrays."""
 
     split: Split
-    vocab: Vocabulary
+    codec: WordCodec
     train_windows: np.ndarray
     val_windows: np.ndarray
     val_replaced: int
@@ -212,14 +156,14 @@ class Prepared:
 def prepare(pieces: Sequence[Piece], tokens: TokenConfig, seq_len: int, stride: int,
             mode: str = "all", held_out: Sequence[str] = HELD_OUT,
             validation: Sequence[str] = VALIDATION) -> Prepared:
-    """Split, build the vocabulary on the training pieces only, and cut the windows.
+    """Split, build the codec's vocabulary on the training pieces only, and cut the windows.
 
-    Validation windows do not overlap (stride ``seq_len``): they only measure.
+    Validation windows do not overlap (stride ``seq_len``): they only measure. A
+    validation word the vocabulary lacks takes the id of its nearest known word; that
+    only steers early stopping.
     """
     split = split_pieces(pieces, held_out, validation, mode)
-    train_words = piece_words(split.train, tokens, training=True)
-    vocab = Vocabulary.build(train_words)
-    train_ids = [np.asarray(vocab.encode(w), dtype=np.int32) for w in train_words]
-    val_ids, replaced = encode_all(vocab, piece_words(split.validation, tokens, training=False))
-    return Prepared(split, vocab, make_windows(train_ids, seq_len, stride),
+    codec, train_ids = WordCodec.fit(split.train, tokens)
+    val_ids, replaced = codec.encode_pieces(split.validation, training=False)
+    return Prepared(split, codec, make_windows(train_ids, seq_len, stride),
                     make_windows(val_ids, seq_len, seq_len), replaced)

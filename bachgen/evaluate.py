@@ -1,7 +1,9 @@
 """How well a model predicts Bach it never saw: ``bachgen evaluate``.
 
 Every model is scored on the held-out fugues (:data:`bachgen.dataset.HELD_OUT`), word
-by word, as the probability it gives to the word that actually comes next:
+by word, as the probability it gives to the word that actually comes next. The bundle's
+codec (:class:`~bachgen.codecs.WordCodec`) cuts the pieces into words and says which it
+lacks; this module only counts bits.
 
 - **cross-entropy** per event (nats and bits) and **top-1 / top-5 accuracy**;
 - **bits per note**: all bits spent on a piece over the number of notes in it. Different
@@ -26,7 +28,7 @@ training words), its known-word probabilities are scaled by ``1 - escape``, and 
 unknown word costs ``-log2(escape)`` plus the bits to spell it out (how many pitches,
 which pitches among the 88 keys, which of the durations seen in training). Unknown
 words count as misses for accuracy. As *input* (context) an unknown word is replaced by
-its nearest known word for the networks (:meth:`~bachgen.tokens.Vocabulary.nearest`),
+its nearest known word for the networks (:class:`~bachgen.codecs.Targets`),
 and breaks the context of the n-gram (it backs off). The first word of each piece has
 no context; all models score it with the training unigram distribution.
 
@@ -47,18 +49,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .config import CorpusConfig, TokenConfig
+from .codecs import Targets, WordCodec
+from .config import CorpusConfig
 from .errors import BundleError
 from .events import Piece
-from .tokens import LOWEST_PITCH, HIGHEST_PITCH, Vocabulary, parse_word
 
-#: Given one piece as ids (unknown words replaced by their nearest known word) and as
-#: words, the next-word probabilities: an array ``(n - 1, len(vocab))`` whose row ``t``
-#: is the distribution of word ``t + 1``.
-Predictor = Callable[[np.ndarray, Sequence[str]], np.ndarray]
-
-PIANO_KEYS = HIGHEST_PITCH - LOWEST_PITCH + 1
-MAX_PITCHES = 12  # the spelling model allows 0..11 pitches in one event
+#: Given one piece as context ids (unknown words replaced by their nearest known word)
+#: and as exact ids (−1 for unknown words), the next-word probabilities: an array
+#: ``(n - 1, vocab_size)`` whose row ``t`` is the distribution of word ``t + 1``.
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -83,58 +82,37 @@ class Scores:
 # --------------------------------------------------------------------------- unknown words
 
 
-def escape_probability(vocab: Vocabulary) -> float:
+def escape_probability(codec: WordCodec) -> float:
     """Good–Turing probability that the next word is one never seen: ``n1 / N``."""
-    total = sum(vocab.counts[1:])
-    once = sum(1 for c in vocab.counts[1:] if c == 1)
+    counts = codec.counts
+    total = sum(counts[1:])
+    once = sum(1 for c in counts[1:] if c == 1)
     return min(0.5, max(once, 1) / max(total, 1))
-
-
-def spelling_bits(word: str, durations: int) -> float:
-    """Bits to spell out ``word`` from scratch: pitch count, which pitches, which duration.
-
-    ``durations`` is how many different durations the training words use (+1 for any
-    other). Summed over all possible words this gives at most 1, so it is a proper floor.
-    """
-    struck, held, _ = parse_word(word)
-    pitches = len(set(struck) | set(held))
-    k = min(pitches, MAX_PITCHES - 1)
-    return (math.log2(MAX_PITCHES) + math.log2(math.comb(PIANO_KEYS, k))
-            + math.log2(durations + 1))
-
-
-def duration_types(vocab: Vocabulary) -> int:
-    return len({word.partition(":")[2] for word in vocab.words[1:]})
 
 
 # --------------------------------------------------------------------------- scoring
 
 
-def score_pieces(name: str, predictor: Predictor, vocab: Vocabulary,
-                 sequences: Sequence[Sequence[str]], notes: int) -> Scores:
-    """Score ``predictor`` on word ``sequences`` (one per piece); ``notes`` in them all."""
-    escape = escape_probability(vocab)
-    durations = duration_types(vocab)
-    unigram = np.asarray(vocab.counts, dtype=np.float64)
+def score_pieces(name: str, predictor: Predictor, codec: WordCodec,
+                 pieces: Sequence[Targets], notes: int) -> Scores:
+    """Score ``predictor`` on ``pieces`` (from :meth:`~bachgen.codecs.WordCodec.targets`);
+    ``notes`` in them all."""
+    escape = escape_probability(codec)
+    unigram = np.asarray(codec.counts, dtype=np.float64)
     unigram[0] = 0.0
     unigram /= unigram.sum()
-    from .dataset import NearestWords
-
-    nearest = NearestWords(vocab)
     bits = 0.0
     events = unknown = top1 = top5 = 0
-    for words in sequences:
-        if not words:
+    for piece in pieces:
+        if not len(piece):
             continue
-        ids = np.asarray([vocab.index.get(w, -1) for w in words], dtype=np.int64)
-        context, _ = nearest.encode(words)
-        probs = predictor(np.asarray(context, dtype=np.int32), words) if len(words) > 1 else None
-        for t, (word, target) in enumerate(zip(words, ids)):
+        probs = predictor(piece.context, piece.ids) if len(piece) > 1 else None
+        for t, target in enumerate(piece.ids):
             dist = unigram if t == 0 else probs[t - 1]
             events += 1
             if target < 0:
                 unknown += 1
-                bits += -math.log2(escape) + spelling_bits(word, durations)
+                bits += -math.log2(escape) + piece.spelling[t]
                 continue
             p = float(dist[target])
             bits += -math.log2(max(p, 1e-300) * (1.0 - escape))
@@ -158,7 +136,7 @@ def network_predictor(model: Any) -> Predictor:
     run = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
                       input_signature=[tf.TensorSpec([1, None], tf.int32)])
 
-    def predict(ids: np.ndarray, _words: Sequence[str]) -> np.ndarray:
+    def predict(ids: np.ndarray, _exact: np.ndarray) -> np.ndarray:
         logits = run(tf.constant(ids[None, :-1], dtype=tf.int32)).numpy()[0].astype(np.float64)
         logits[:, 0] = -np.inf
         logits -= logits.max(axis=1, keepdims=True)
@@ -226,11 +204,11 @@ class KneserNey:
         p2 = self._level(self.bi.get(v), self.uni.copy())
         return self._level(self.tri.get((u, v)), p2)
 
-    def predictor(self, vocab: Vocabulary) -> Predictor:
-        """Next-word distributions for a piece (unknown words break the context)."""
+    def predictor(self) -> Predictor:
+        """Next-word distributions for a piece (unknown words, id −1, break the context)."""
 
-        def predict(_ids: np.ndarray, words: Sequence[str]) -> np.ndarray:
-            ids = [vocab.index.get(w, -1) for w in words]
+        def predict(_ids: np.ndarray, exact: np.ndarray) -> np.ndarray:
+            ids = [int(i) for i in exact]
             padded = [self.BOS, self.BOS, *ids]
             return np.stack([self.distribution(padded[t + 1], padded[t + 2])
                              for t in range(len(ids) - 1)])
@@ -241,29 +219,23 @@ class KneserNey:
 # --------------------------------------------------------------------------- the three models
 
 
-def test_words(pieces: Sequence[Piece], tokens: TokenConfig) -> tuple[list[list[str]], int]:
-    """Held-out word sequences under ``tokens`` (one per piece) and their note count."""
-    from .dataset import note_count, piece_words
-
-    return piece_words(pieces, tokens, training=False), sum(note_count(p, tokens) for p in pieces)
+def held_out_targets(pieces: Sequence[Piece], codec: WordCodec) -> tuple[list[Targets], int]:
+    """Held-out pieces as ``codec`` scores them (one each) and their note count."""
+    return codec.targets(pieces), sum(codec.note_count(p) for p in pieces)
 
 
 def evaluate_bundle(bundle: Any, pieces: Sequence[Piece], name: str = "lstm") -> Scores:
     """Score a bundle's network on ``pieces`` (use the held-out ones)."""
-    sequences, notes = test_words(pieces, bundle.tokens)
-    return score_pieces(name, network_predictor(bundle.model), bundle.vocab, sequences, notes)
+    targets, notes = held_out_targets(pieces, bundle.codec)
+    return score_pieces(name, network_predictor(bundle.model), bundle.codec, targets, notes)
 
 
-def evaluate_ngram(train: Sequence[Piece], test: Sequence[Piece], tokens: TokenConfig,
-                   vocab: Vocabulary, name: str = "kneser-ney-trigram") -> Scores:
-    """Count a Kneser–Ney trigram on ``train`` and score it on ``test`` over ``vocab``'s words."""
-    from .dataset import piece_words
-
-    train_ids = [[vocab.index.get(w, -1) for w in seq]
-                 for seq in piece_words(train, tokens, training=True)]
-    model = KneserNey(train_ids, len(vocab))
-    sequences, notes = test_words(test, tokens)
-    return score_pieces(name, model.predictor(vocab), vocab, sequences, notes)
+def evaluate_ngram(train: Sequence[Piece], test: Sequence[Piece], codec: WordCodec,
+                   name: str = "kneser-ney-trigram") -> Scores:
+    """Count a Kneser–Ney trigram on ``train`` and score it on ``test`` over ``codec``'s ids."""
+    model = KneserNey(codec.exact_ids(train, training=True), codec.vocab_size)
+    targets, notes = held_out_targets(test, codec)
+    return score_pieces(name, model.predictor(), codec, targets, notes)
 
 
 def evaluate_all(pieces: Sequence[Piece], model_dir: Path, baseline_dir: Path | None) -> dict:
@@ -274,7 +246,7 @@ def evaluate_all(pieces: Sequence[Piece], model_dir: Path, baseline_dir: Path | 
     bundle = load_bundle(model_dir)
     split = split_pieces(pieces)
     results = [evaluate_bundle(bundle, split.test, "lstm (shipped)"),
-               evaluate_ngram(split.train, split.test, bundle.tokens, bundle.vocab)]
+               evaluate_ngram(split.train, split.test, bundle.codec)]
     baseline_error = None
     if baseline_dir is not None:
         try:
@@ -286,7 +258,7 @@ def evaluate_all(pieces: Sequence[Piece], model_dir: Path, baseline_dir: Path | 
         "held_out": list(HELD_OUT),
         "method": "network run continuously through each held-out piece (state carried); "
                   "unknown words charged escape + spelling bits, identically for all models",
-        "escape_probability": escape_probability(bundle.vocab),
+        "escape_probability": escape_probability(bundle.codec),
         "models": [r.to_dict() for r in results],
         **({"baseline_error": baseline_error} if baseline_error else {}),
     }

@@ -7,18 +7,26 @@
 * **Copies** — :class:`CopyIndex` knows every run of ``copy_limit`` events of the corpus
   in a transposition-free form (each event as its chord shape and length, plus the
   interval from the previous event). When a row's last ``copy_limit`` events occur in
-  the corpus, the words that would make the copy longer are masked (:class:`VocabForms`
-  maps the continuations back to vocabulary ids). :meth:`CopyIndex.longest_run`
+  the corpus, the tokens that would make the copy longer are masked (:class:`VocabForms`
+  maps the continuations back to the codec's ids). :meth:`CopyIndex.longest_run`
   measures the longest verbatim run (in any transposition) with a suffix automaton.
+
+The copy index reads :class:`~bachgen.events.Event` s (a codec's
+:meth:`~bachgen.codecs.WordCodec.events`); the raw words of a word codec are accepted
+too and read by :mod:`bachgen.tokens`.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from .tokens import REST, Vocabulary, parse_word
+from .events import Event
+from .tokens import word_event
+
+#: What the copy index reads: events, or the raw words of a word codec.
+Item = Union[Event, str]
 
 # --------------------------------------------------------------------------- loops
 
@@ -150,11 +158,11 @@ class CopyIndex:
     exactly when these match, interval of the first event excepted.
     """
 
-    def __init__(self, sequences: Sequence[Sequence[str]], limit: int = 12,
+    def __init__(self, sequences: Sequence[Sequence[Item]], limit: int = 12,
                  names: Sequence[str] | None = None) -> None:
         self.limit = int(limit)
         self._shape_ids: dict[tuple, int] = {}
-        self._word_cache: dict[str, tuple[int, int | None]] = {}
+        self._form_cache: dict[Any, tuple[int, int | None]] = {}
         self.names = list(names) if names is not None else [str(i) for i in range(len(sequences))]
         self.pieces: list[list[tuple[int, int]]] = [self.relative(seq) for seq in sequences]
         self._continuations: dict[tuple[int, ...], set[tuple[int, int]]] = {}
@@ -169,27 +177,23 @@ class CopyIndex:
         self._whole: _Automaton | None = None
 
     # -- relative form
-    def word_form(self, word: str) -> tuple[int, int | None]:
-        """``(shape id, lowest pitch or None for a rest)`` of one word."""
-        cached = self._word_cache.get(word)
+    def form(self, item: Item) -> tuple[int, int | None]:
+        """``(shape id, lowest pitch or None for a rest)`` of one event (or raw word)."""
+        key = item if isinstance(item, str) else (item.struck, item.held, item.duration)
+        cached = self._form_cache.get(key)
         if cached is not None:
             return cached
-        struck, held, ticks = parse_word(word)
-        pitches = sorted([(p, False) for p in struck] + [(p, True) for p in held])
+        event = word_event(item) if isinstance(item, str) else item
+        pitches = sorted([(p, False) for p in event.struck] + [(p, True) for p in event.held])
         base = pitches[0][0] if pitches else None
-        shape = (tuple((p - base, h) for p, h in pitches) if pitches else REST, ticks)
+        shape = (tuple((p - base, h) for p, h in pitches) if pitches else "rest", event.duration)
         sid = self._shape_ids.setdefault(shape, len(self._shape_ids))
-        self._word_cache[word] = (sid, base)
+        self._form_cache[key] = (sid, base)
         return sid, base
 
-    def relative(self, words: Sequence[str], base: int = 0) -> list[tuple[int, int]]:
+    def relative(self, items: Sequence[Item], base: int = 0) -> list[tuple[int, int]]:
         """Events as ``(shape id, lowest pitch carried over rests)``; ``base`` before the first."""
-        out = []
-        for word in words:
-            sid, low = self.word_form(word)
-            base = base if low is None else low
-            out.append((sid, base))
-        return out
+        return carry_bases([self.form(item) for item in items], base)
 
     @staticmethod
     def _key(events: Sequence[tuple[int, int]], start: int, stop: int) -> tuple[int, ...]:
@@ -219,14 +223,14 @@ class CopyIndex:
         if self._automata is None:
             self._automata = [_Automaton(self._tokens(events)) for events in self.pieces]
 
-    def longest_run(self, words: Sequence[str], exclude: Iterable[int] = ()) -> int:
-        """The longest run of ``words`` found verbatim, in any transposition, in the corpus
-        (pieces whose index is in ``exclude`` left out)."""
-        if not words:
+    def longest_run(self, items: Sequence[Item], exclude: Iterable[int] = ()) -> int:
+        """The longest run of ``items`` (events or raw words) found verbatim, in any
+        transposition, in the corpus (pieces whose index is in ``exclude`` left out)."""
+        if not items:
             return 0
         self._build_automata()
         assert self._automata is not None
-        tokens = self._tokens(self.relative(words))
+        tokens = self._tokens(self.relative(items))
         skip = set(exclude)
         best = 0
         for index, automaton in enumerate(self._automata):
@@ -241,16 +245,38 @@ class CopyIndex:
         return best
 
 
-class VocabForms:
-    """Every vocabulary word in the relative form of a :class:`CopyIndex`, for masking."""
+def carry_bases(forms: Sequence[tuple[int, int | None]], base: int = 0) -> list[tuple[int, int]]:
+    """``(shape id, lowest pitch)`` forms with a rest's missing pitch taken from the event
+    before (``base`` before the first)."""
+    out = []
+    for sid, low in forms:
+        base = base if low is None else low
+        out.append((sid, base))
+    return out
 
-    def __init__(self, vocab: Vocabulary, index: CopyIndex) -> None:
+
+class VocabForms:
+    """Every id of a codec in the relative form of a :class:`CopyIndex`, for masking.
+
+    ``codec`` is anything with ``token_events()`` (the event each id writes, such as
+    :class:`~bachgen.codecs.WordCodec`); a bare vocabulary is taken as its word codec.
+    """
+
+    def __init__(self, codec: Any, index: CopyIndex) -> None:
+        if not hasattr(codec, "token_events"):
+            from .codecs import WordCodec
+
+            codec = WordCodec.of(codec)
         self.forms: list[tuple[int, int | None]] = [(-1, None)]
         self.lookup: dict[tuple[int, int | None], int] = {}
-        for vid, word in enumerate(vocab.words[1:], start=1):
-            form = index.word_form(word)
+        for vid, event in enumerate(codec.token_events()[1:], start=1):
+            form = index.form(event)
             self.forms.append(form)
             self.lookup.setdefault(form, vid)
+
+    def relative(self, ids: Sequence[int], base: int = 0) -> list[tuple[int, int]]:
+        """The ids as events in relative form (see :meth:`CopyIndex.relative`)."""
+        return carry_bases([self.forms[i] for i in ids], base)
 
     def ids_for(self, continuations: set[tuple[int, int]], base: int) -> list[int]:
         """Vocabulary ids of the continuations ``(interval, shape)`` after an event at ``base``."""
@@ -264,4 +290,4 @@ class VocabForms:
         return ids
 
 
-__all__ = ["loop_at_end", "find_loops", "CopyIndex", "VocabForms"]
+__all__ = ["loop_at_end", "find_loops", "CopyIndex", "VocabForms", "carry_bases"]

@@ -53,14 +53,16 @@ import math
 import statistics as stats
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .config import TokenConfig
+from .codecs import WordCodec
+from .config import CorpusConfig, TokenConfig
 from .errors import ConfigError
 from .events import Note, Piece
-from .tokens import chordify, decode_words, normalise, parse_word, piece_to_words
+from .tokens import chordify, normalise
 
 #: The statistics with a band, in table order: name -> what it measures.
 LABELS = {
@@ -247,10 +249,7 @@ def stretch(piece: Piece, first_event: int = FIRST_EVENT, events: int = STRETCH_
 def through_words(piece: Piece, tokens: TokenConfig) -> Piece:
     """The piece written as event words under ``tokens`` and decoded again, on its own ticks
     (what the representation keeps of it; the key is left as it is)."""
-    words = piece_to_words(piece, TokenConfig(transpose="none", holds=tokens.holds, grid=tokens.grid,
-                                              max_event_quarters=tokens.max_event_quarters))
-    first = min((n.start for n in piece.notes), default=0)
-    return decode_words(words, first, piece)
+    return WordCodec.for_tokens(replace(tokens, transpose="none")).reduce(piece)
 
 
 # --------------------------------------------------------------------------- comparing sets
@@ -369,6 +368,72 @@ def statistics_table(piece: Piece, bands: dict[str, Band]) -> list[dict[str, Any
     return rows
 
 
+#: The statistics that are shares (0..1) of time, notes, onsets or runs: shown as percentages.
+SHARES = frozenset({"two_plus", "three_plus", "silence", "long_notes", "on_sixteenths", "on_beats",
+                    "steps", "leaps", "scale_consistency", "distinct_8grams"})
+
+
+def real_bands_for(config: CorpusConfig, events: int = STRETCH_EVENTS) -> dict[str, Band]:
+    """The band of every statistic over the ``events``-event stretches of the 48 real fugues,
+    read from the corpus ``config`` names (a second or two: compute once and keep)."""
+    from . import corpus
+
+    return real_bands(corpus.load_corpus(config), events)
+
+
+def new_music(piece: Piece, seed_end_tick: int | None) -> Piece:
+    """The music after the seed: ``piece`` from ``seed_end_tick`` on (the whole piece when the
+    seed is not part of it, ``None``), on the bar positions it had."""
+    if seed_end_tick is None:
+        return piece
+    return clip(piece, seed_end_tick, max(piece.end, seed_end_tick))
+
+
+def measurable(piece: Piece) -> frozenset[str]:
+    """The statistics that mean something for ``piece``: none without notes; the voice leading
+    needs two onsets (a note with something sounding before it), the 8-grams eight events."""
+    starts, _, _ = _arrays(piece)
+    if not len(starts):
+        return frozenset()
+    names = set(STATISTICS)
+    if len(np.unique(starts)) < 2:
+        names -= {"steps", "leaps"}
+    if len(chordify(piece, TokenConfig(holds=True))) < 8:
+        names.discard("distinct_8grams")
+    return frozenset(names)
+
+
+def take_statistics(piece: Piece, seed_end_tick: int | None = None,
+                    bands: dict[str, Band] | None = None) -> dict[str, Any]:
+    """The statistics of a composition's new music (the seed cut off, :func:`new_music`) beside
+    the real bands, for display.
+
+    ``rows``: one per statistic (:data:`STATISTICS` order) with ``name``, ``label``, ``value``,
+    ``low``, ``high`` and ``inside`` — ``value`` is ``None`` when the statistic cannot be
+    measured (:func:`measurable`), ``low`` / ``high`` / ``inside`` are ``None`` without bands
+    or value. ``inside``: how many statistics fall inside their band (``None`` without bands);
+    ``measured``: how many could be measured; ``total``: how many there are.
+    """
+    music = new_music(piece, seed_end_tick)
+    names = measurable(music)
+    values = piece_statistics(music) if names else {}
+    rows = []
+    for name in STATISTICS:
+        value = values.get(name) if name in names else None
+        if value is not None and not math.isfinite(value):
+            value = None
+        low, high = bands[name] if bands is not None else (None, None)
+        inside = None if value is None or low is None else bool(low <= value <= high)
+        rows.append({"name": name, "label": LABELS[name], "value": value, "low": low,
+                     "high": high, "inside": inside})
+    return {
+        "rows": rows,
+        "inside": sum(bool(r["inside"]) for r in rows) if bands is not None else None,
+        "measured": sum(r["value"] is not None for r in rows),
+        "total": len(rows),
+    }
+
+
 # --------------------------------------------------------------------------- the three rows
 
 
@@ -438,18 +503,20 @@ def _generate(engine: Any, config: Any, say: Callable[[str], None]) -> tuple[lis
     say(f"generating {len(seeds)} pieces of {config.events} events")
     with engine.lock:
         result = sampling.sample(engine.step, [s.ids for s in seeds], config,
-                                 np.random.default_rng(config.seed), vocab=engine.vocab,
+                                 np.random.default_rng(config.seed), codec=engine.bundle.codec,
                                  copy_index=index if config.copy_limit else None, forms=forms,
                                  reseed=reseed, context_len=engine.seq_len)
     return seeds, result
 
 
-def decode_generation(seed_words: Sequence[str], new_words: Sequence[str], fugue: Piece) -> Piece:
-    """The new music as a listener hears it after the seed: seed and new words decoded on the
-    fugue's own ticks (so bar lines stay where the seed put them), the seed then cut away."""
+def decode_generation(codec: WordCodec, seed_words: Sequence[str], new_ids: Sequence[int],
+                      fugue: Piece) -> Piece:
+    """The new music as a listener hears it after the seed: the seed's raw words and the new
+    ids decoded on the fugue's own ticks (so bar lines stay where the seed put them), the
+    seed then cut away."""
     first = min((n.start for n in fugue.notes), default=0)
-    whole = decode_words(list(seed_words) + list(new_words), first, fugue)
-    seed_end = first + sum(parse_word(w)[2] for w in seed_words)
+    whole = codec.decode_after(seed_words, new_ids, first, fugue)
+    seed_end = first + codec.words_ticks(seed_words)
     return clip(whole, seed_end, max(whole.end, seed_end))
 
 
@@ -473,17 +540,18 @@ def generated_report(engine: Any, events: int = STRETCH_EVENTS, seed: int = QUAL
     say("measuring the generations")
     index, _ = engine.copy_index(config.copy_limit or 12)
     fugues = list(corpus)
-    words = [engine.vocab.decode(ids) for ids in result.ids]
-    pieces = [decode_generation(s.words, w, corpus[f][1]) for s, w, f in zip(seeds, words, fugues)]
+    codec = engine.bundle.codec
+    pieces = [decode_generation(codec, s.words, ids, corpus[f][1])
+              for s, ids, f in zip(seeds, result.ids, fugues)]
     stuck = [bool(find_loops(ids, config.loop_max_period, config.loop_min_repeats, config.loop_min_events))
              for ids in result.ids]
-    copied = [index.longest_run(w) for w in words]
+    copied = [index.longest_run(codec.events(ids)) for ids in result.ids]
     rows["generated"] = generated_row(pieces, real, stuck, copied, seed)
     real_runs = real_copy_runs(index, [corpus[f][0] for f in fugues], config.events)
-    details = [{"fugue": f, "events": len(w), "stuck": s, "loop_recoveries": result.loop_recoveries[b],
+    details = [{"fugue": f, "events": len(ids), "stuck": s, "loop_recoveries": result.loop_recoveries[b],
                 "reseeds": result.reseeds[b], "longest_copied_run": c, "real_longest_copied_run": r,
                 "inside_all": rows["generated"]["inside_each"][b], **rows["generated"]["values"][b]}
-               for b, (f, w, s, c, r) in enumerate(zip(fugues, words, stuck, copied, real_runs))]
+               for b, (f, ids, s, c, r) in enumerate(zip(fugues, result.ids, stuck, copied, real_runs))]
     return {
         "settings": {"events": config.events, "temperature": config.temperature, "top_k": config.top_k,
                      "top_p": config.top_p, "seed": config.seed, "copy_limit": config.copy_limit,

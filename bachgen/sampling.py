@@ -13,45 +13,45 @@ After the step, **loops** (:func:`~bachgen.guards.loop_at_end`) are taken back: 
 state is restored from a snapshot, the row is sampled hotter for a while, and a row
 that keeps looping is re-primed from another place in the corpus (or, with no corpus,
 its state is perturbed). Every recovery is counted.
+
+The guides ask the codec (:class:`~bachgen.codecs.WordCodec`) what each id writes: its
+pitch classes and length for the key guide, its event for the copy guard.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .codecs import WordCodec
 from .config import SamplingConfig
 from .guards import CopyIndex, VocabForms, find_loops, loop_at_end
 from .step import NumpyStep, blas_single_thread
-from .tokens import REST, Vocabulary, parse_word
+from .tokens import Vocabulary
 
 
 # --------------------------------------------------------------------------- key guide
 
-_WORD_PCS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)  # harmonic minor
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 
 
 def word_pitch_classes(vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
-    """``(counts (V, 12), ticks (V,))``: struck pitch classes and length of every word."""
-    cached = _WORD_PCS.get(vocab)
-    if cached is None:
-        counts = np.zeros((len(vocab), 12), np.float32)
-        ticks = np.zeros(len(vocab), np.float32)
-        for vid, word in enumerate(vocab.words[1:], start=1):
-            struck, held, length = parse_word(word)
-            for pitch in struck:
-                counts[vid, pitch % 12] += 1
-            ticks[vid] = length
-        cached = _WORD_PCS[vocab] = (counts, ticks)
-    return cached
+    """``(counts (V, 12), ticks (V,))``: struck pitch classes and length of every word
+    (:meth:`~bachgen.codecs.WordCodec.pitch_classes`; kept for callers holding a vocabulary)."""
+    return WordCodec.of(vocab).pitch_classes()
+
+
+def _as_codec(codec: WordCodec | None, vocab: Vocabulary | None) -> WordCodec | None:
+    """The codec to ask: ``codec``, else the word codec of a bare ``vocab``, else none."""
+    if codec is not None:
+        return codec
+    return WordCodec.of(vocab) if vocab is not None else None
 
 
 def _key_profiles() -> tuple[np.ndarray, np.ndarray]:
@@ -192,21 +192,25 @@ def sample(step: NumpyStep, seeds: Sequence[Sequence[int]], config: SamplingConf
            rng: np.random.Generator, vocab: Vocabulary | None = None,
            copy_index: CopyIndex | None = None, forms: VocabForms | None = None,
            reseed: Reseeder | None = None, context_len: int = 50,
-           progress: Callable[[float], None] | None = None) -> SampleResult:
+           progress: Callable[[float], None] | None = None,
+           codec: WordCodec | None = None) -> SampleResult:
     """Draw ``config.events`` new events for each seed (one row per seed), all rows at once.
 
-    ``seeds`` are lists of ids (at least one each). ``copy_index`` (with ``forms`` or
-    ``vocab``) turns on the copy guard; ``reseed`` gives another corpus excerpt when a row
-    keeps looping. ``progress`` gets the fraction done. ``mean_log_prob`` in the result is
-    the mean log-probability of the drawn words under the distribution they were drawn from.
+    ``seeds`` are lists of ids (at least one each). ``codec`` (or, for older callers, a
+    bare ``vocab``) says what each id writes: without either, the key and copy guards
+    are off. ``copy_index`` (with ``forms`` or the codec) turns on the copy guard;
+    ``reseed`` gives another corpus excerpt when a row keeps looping. ``progress`` gets the
+    fraction done. ``mean_log_prob`` in the result is the mean log-probability of the drawn
+    words under the distribution they were drawn from.
     """
     with blas_single_thread():
         started = time.perf_counter()
         if len(seeds) == 0 or any(len(s) == 0 for s in seeds):
             raise ValueError("every row needs a seed of at least one id")
-        guard = _copy_guard(config, copy_index, forms, vocab, seeds)
+        codec = _as_codec(codec, vocab)
+        guard = _copy_guard(config, copy_index, forms, codec, seeds)
         rows = _Rows.prime(step, seeds, config)
-        key = _key_guide(config, vocab, rows.history, rows.logits.shape)
+        key = _key_guide(config, codec, rows.history, rows.logits.shape)
         max_steps = config.events + (config.max_recoveries + 1) * rows.window + 8
         while not rows.done.all() and rows.step_no < max_steps:
             rows.step_no += 1
@@ -311,12 +315,12 @@ class _KeyGuide:
     penalty: np.ndarray  # (rows, vocab)
 
 
-def _key_guide(config: SamplingConfig, vocab: Vocabulary | None, seeds: list[list[int]],
+def _key_guide(config: SamplingConfig, codec: WordCodec | None, seeds: list[list[int]],
                shape: tuple[int, int]) -> _KeyGuide | None:
-    """The key guide for the key of each row's seed (``None``: off, or no vocabulary)."""
-    if vocab is None or not config.key_guide:
+    """The key guide for the key of each row's seed (``None``: off, or no codec)."""
+    if codec is None or not config.key_guide:
         return None
-    word_pcs, word_ticks = word_pitch_classes(vocab)
+    word_pcs, word_ticks = codec.pitch_classes()
     word_voices = np.maximum(word_pcs.sum(axis=1), 1.0)
     penalty = np.zeros(shape, np.float32)
     outside = key_outside(np.stack([(word_pcs[h] * word_ticks[h, None]).sum(axis=0) for h in seeds]))
@@ -327,25 +331,23 @@ def _key_guide(config: SamplingConfig, vocab: Vocabulary | None, seeds: list[lis
 
 @dataclass
 class _CopyGuard:
-    """The copy index, the vocabulary in its form, and each row in relative form."""
+    """The copy index, the codec's ids in its form, and each row in relative form."""
 
     index: CopyIndex
     forms: VocabForms
-    words: list[str]
     rel: list[list[tuple[int, int]]]
 
 
 def _copy_guard(config: SamplingConfig, index: CopyIndex | None, forms: VocabForms | None,
-                vocab: Vocabulary | None, seeds: Sequence[Sequence[int]]) -> _CopyGuard | None:
+                codec: WordCodec | None, seeds: Sequence[Sequence[int]]) -> _CopyGuard | None:
     """The copy guard when ``config`` asks for one and ``index`` was built for its limit."""
     if index is None or not config.copy_limit or index.limit != config.copy_limit:
         return None
-    if vocab is None:
-        raise ValueError("the copy guard needs the vocabulary")
     if forms is None:
-        forms = VocabForms(vocab, index)
-    words = vocab.words
-    return _CopyGuard(index, forms, words, [index.relative([words[i] for i in s]) for s in seeds])
+        if codec is None:
+            raise ValueError("the copy guard needs the codec")
+        forms = VocabForms(codec, index)
+    return _CopyGuard(index, forms, [forms.relative(s) for s in seeds])
 
 
 def _mask_copies(rows: _Rows, guard: _CopyGuard, work: np.ndarray) -> None:
@@ -390,7 +392,7 @@ def _take(rows: _Rows, chosen: np.ndarray, chosen_prob: np.ndarray, guard: _Copy
             rows.log_prob_sum[b] += math.log(max(float(chosen_prob[b]), 1e-30))
             if guard is not None:
                 rel = guard.rel[b]
-                rel.append(guard.index.relative([guard.words[chosen[b]]], rel[-1][1])[0])
+                rel.append(guard.forms.relative([int(chosen[b])], rel[-1][1])[0])
 
 
 # --------------------------------------------------------------------------- loop recovery
@@ -490,13 +492,9 @@ def _result(rows: _Rows, config: SamplingConfig, started: float) -> SampleResult
 
 
 def neutral_word(vocab: Vocabulary) -> int:
-    """A start for music with no seed: the commonest rest, else the commonest word."""
-    best = None
-    for vid, word in enumerate(vocab.words[1:], start=1):
-        if word.startswith(REST + ":"):
-            if best is None or vocab.counts[vid] > vocab.counts[best]:
-                best = vid
-    return best if best is not None else 1
+    """A start for music with no seed (:meth:`~bachgen.codecs.WordCodec.neutral_id`; kept
+    for callers holding a vocabulary)."""
+    return WordCodec.of(vocab).neutral_id()
 
 
 def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:

@@ -90,7 +90,7 @@ def run_variant(pieces: Sequence[Piece], tokens: TokenConfig, model: ModelConfig
         parts.append(evaluate_bundle(result.bundle, test, mode))
         seconds += result.seconds
         epochs.append(f"{result.best_epoch}/{len(result.history['loss'])}")
-        vocab.append(str(len(result.bundle.vocab) - 1))
+        vocab.append(str(result.bundle.codec.vocab_size - 1))
         val_loss.append(result.best_val_loss)
     bits = sum(p.bits for p in parts)
     events = sum(p.events for p in parts)

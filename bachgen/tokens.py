@@ -186,6 +186,33 @@ def parse_word(word: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
     return tuple(struck), tuple(held), int(ticks)
 
 
+def word_event(word: str, start: int = 0) -> Event:
+    """The event one word writes, placed at tick ``start``; raises ``ValueError`` if malformed."""
+    struck, held, ticks = parse_word(word)
+    return Event(start, ticks, struck, held)
+
+
+def shift_words(words: Sequence[str], semitones: int) -> list[str]:
+    """``words`` with every pitch moved by ``semitones`` (durations and rests unchanged).
+
+    The words of a transposed piece are its words shifted: quantising, merging and
+    chordifying do not depend on pitch, and a uniform shift keeps pitches in order.
+    """
+    memo: dict[str, str] = {}
+
+    def shift(word: str) -> str:
+        pitches, _, duration = word.partition(":")
+        if pitches == REST:
+            return word
+        items = []
+        for item in pitches.split("."):
+            held = item.endswith("~")
+            items.append(f"{int(item.rstrip('~')) + semitones}{'~' if held else ''}")
+        return ".".join(items) + ":" + duration
+
+    return [memo[w] if w in memo else memo.setdefault(w, shift(w)) for w in words]
+
+
 def encode_events(events: Sequence[Event], holds: bool = True) -> list[str]:
     """Events as words. Without holds, an event with nothing struck merges into the one before."""
     words: list[str] = []
@@ -215,6 +242,26 @@ def decode_words(words: Iterable[str], start: int = 0, template: Piece | None = 
 
 def piece_to_words(piece: Piece, config: TokenConfig = TokenConfig()) -> list[str]:
     return encode_events(chordify(piece, config), config.holds)
+
+
+def piece_words(pieces: Sequence[Piece], tokens: TokenConfig, training: bool) -> list[list[str]]:
+    """Word sequences of ``pieces``, one per version :func:`transpositions` gives.
+
+    With ``training=False`` every piece gives exactly one sequence (for ``augment``,
+    its original key; for ``common``, C major / A minor). The 12 versions of an
+    augmented piece are made by shifting the words of the piece (:func:`shift_words`),
+    not by chordifying each transposition again: the same words, twelve times faster.
+    """
+    sequences = []
+    for piece in pieces:
+        versions = transpositions(piece, tokens, training)
+        if len(versions) == 1 or not piece.notes:
+            sequences += [piece_to_words(v, tokens) for v in versions]
+            continue
+        base = piece_to_words(piece, tokens)
+        for version in versions:
+            sequences.append(shift_words(base, version.notes[0].pitch - piece.notes[0].pitch))
+    return sequences
 
 
 def transpositions(piece: Piece, config: TokenConfig, training: bool) -> list[Piece]:

@@ -1,7 +1,7 @@
 """Training one network: devices and strategy, the baseline architecture, the fit loop.
 
-One run: split the fugues by piece (:mod:`bachgen.dataset`), build the vocabulary on
-the training pieces, cut windows, and fit the network with a ``tf.data`` pipeline
+One run: split the fugues by piece (:mod:`bachgen.dataset`), build the codec's vocabulary
+on the training pieces, cut windows, and fit the network with a ``tf.data`` pipeline
 under the chosen ``tf.distribute`` strategy. The loss is sparse categorical
 cross-entropy from logits with padding (id 0) ignored. Training stops when the
 validation loss stops improving (the best weights are kept). A run folder
@@ -261,17 +261,17 @@ def train(pieces: Sequence[Piece], tokens: TokenConfig, model_config: ModelConfi
                                validation if validation is not None else dataset.VALIDATION)
     if len(prepared.train_windows) == 0:
         raise ConfigError("No training windows: the training pieces are too short.")
-    model_config = replace(model_config, vocab_size=len(prepared.vocab))
+    model_config = replace(model_config, vocab_size=prepared.codec.vocab_size)
     strategy = make_strategy(config)
     with strategy.scope():
-        model = _build_network(architecture, model_config, config, prepared.vocab.counts)
+        model = _build_network(architecture, model_config, config, prepared.codec.counts)
     history, seconds = _fit(model, prepared, config, run_dir, verbose)
     replicas = int(strategy.num_replicas_in_sync)
     result = TrainResult(None, history, seconds, run_dir, prepared.split.names(),
                          len(prepared.train_windows), prepared.val_replaced, {"replicas": replicas})
     training = _training_facts(config, mode, result, replicas)
-    result.bundle = Bundle(model, prepared.vocab, tokens, model_config,
-                           {"architecture": architecture}, training)
+    result.bundle = Bundle.from_codec(model, prepared.codec, model_config,
+                                      {"architecture": architecture}, training)
     return result
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bachgen.bundle import Bundle, default_bundle_dir, load_bundle, save_bundle
+from bachgen.codecs import WordCodec
 from bachgen.config import ModelConfig, TokenConfig
 from bachgen.errors import BundleError
 from bachgen.model import build_model
@@ -39,7 +40,7 @@ def copy_of(folder: Path, target: Path) -> Path:
 def test_round_trip_keeps_weights_vocabulary_and_settings(saved):
     folder, original = saved
     assert sorted(p.name for p in folder.iterdir()) == [
-        "README.md", "config.json", "model.keras", "vocabulary.json"]
+        "README.md", "codec.json", "config.json", "model.keras", "vocabulary.json"]
     loaded = load_bundle(folder)
     assert loaded.vocab.words == original.vocab.words
     assert loaded.vocab.counts == original.vocab.counts
@@ -56,6 +57,35 @@ def test_round_trip_keeps_weights_vocabulary_and_settings(saved):
     assert card.startswith("# tiny") and "## Notes" in card and "| tokens | transpose | common |" in card
     config = json.loads((folder / "config.json").read_text())
     assert {"tokens", "model", "training"} <= set(config)
+
+
+def test_the_codec_is_saved_beside_the_network_and_read_back_first(saved, tmp_path):
+    folder, original = saved
+    assert json.loads((folder / "codec.json").read_text()) == original.codec.to_json()
+    other = copy_of(folder, tmp_path / "b")
+    codec = json.loads((other / "codec.json").read_text())
+    codec["tokens"]["grid"] = 4  # the codec file wins over the settings in config.json
+    (other / "codec.json").write_text(json.dumps(codec))
+    loaded = load_bundle(other)
+    assert isinstance(loaded.codec, WordCodec)
+    assert loaded.codec.tokens.grid == 4 and loaded.tokens.grid == 4
+
+
+def test_a_bundle_saved_before_codec_json_loads_its_codec_from_the_vocabulary(saved, tmp_path):
+    folder, original = saved
+    old = copy_of(folder, tmp_path / "old")
+    (old / "codec.json").unlink()
+    loaded = load_bundle(old)
+    assert loaded.codec.to_json() == original.codec.to_json()
+
+
+def test_a_codec_this_loader_does_not_run_is_refused(saved, tmp_path):
+    folder = copy_of(saved[0], tmp_path / "b")
+    from bachgen.codecs.spelled import SpelledCodec
+
+    (folder / "codec.json").write_text(json.dumps(SpelledCodec([12], max_pitches=4).to_json()))
+    with pytest.raises(BundleError, match="uses the 'spelled' codec"):
+        load_bundle(folder)
 
 
 def test_a_compiled_model_is_saved_without_optimizer_state(saved, tmp_path):

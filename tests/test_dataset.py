@@ -7,10 +7,10 @@ import pytest
 
 from bachgen import catalog
 from bachgen.config import TokenConfig
-from bachgen.dataset import (HELD_OUT, VALIDATION, NearestWords, make_windows, piece_mode,
-                             prepare, split_pieces, to_tf_dataset)
+from bachgen.dataset import (HELD_OUT, VALIDATION, make_windows, piece_mode, prepare, split_pieces,
+                             to_tf_dataset)
 from bachgen.errors import CorpusError
-from bachgen.tokens import Vocabulary
+from bachgen.tokens import NearestWords, Vocabulary
 from tests.conftest import make_piece
 
 FUGUES = {f.id: f for f in catalog.FUGUES}
@@ -113,7 +113,7 @@ def test_vocabulary_comes_from_training_pieces_only():
     from bachgen.tokens import piece_to_words
 
     held_words = set(piece_to_words(odd, TokenConfig(holds=False)))
-    assert not held_words & set(prepared.vocab.words)
+    assert not held_words & set(prepared.codec.vocab.words)
     assert prepared.train_windows.shape[1] == 9
 
 
@@ -126,8 +126,7 @@ def test_fast_nearest_word_agrees_with_the_vocabulary():
 
 @pytest.mark.parametrize("holds", [False, True])
 def test_augmented_words_are_the_words_of_each_transposition(holds):
-    from bachgen.dataset import piece_words
-    from bachgen.tokens import piece_to_words, transpositions
+    from bachgen.tokens import piece_to_words, piece_words, transpositions
 
     piece = make_piece((0, 96, 48), (0, 48, 60), (0, 24, 64), (24, 24, 67), (48, 48, 62),
                        (96, 24, 50), (120, 72, 55), (144, 48, 71), name="chords", key="C")

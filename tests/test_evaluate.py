@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from bachgen.bundle import default_bundle_dir
+from bachgen.codecs import WordCodec
 from bachgen.config import TokenConfig
 from bachgen.dataset import split_pieces
 from bachgen.evaluate import (KneserNey, add_evaluate_parser, default_baseline_dir,
-                              escape_probability, evaluate_ngram, score_pieces, spelling_bits)
+                              escape_probability, evaluate_ngram, score_pieces)
 from bachgen.tokens import Vocabulary
 
 WORDS = ["60:1/2", "62:1/2", "64:1/2", "R:1/2"]
@@ -30,19 +31,21 @@ def test_kneser_ney_gives_a_distribution_for_seen_and_unseen_contexts():
 
 
 def test_scoring_charges_known_words_and_unknown_words_as_documented():
-    vocab = Vocabulary(WORDS, [4, 1, 1, 2])
-    escape = escape_probability(vocab)
+    codec = WordCodec(Vocabulary(WORDS, [4, 1, 1, 2]))
+    escape = escape_probability(codec)
     assert escape == pytest.approx(2 / 8)
-    uniform = lambda ids, words: np.tile(np.r_[0.0, [0.25] * 4], (len(ids) - 1, 1))
-    known = score_pieces("u", uniform, vocab, [["60:1/2", "62:1/2", "64:1/2"]], notes=3)
+    uniform = lambda ids, exact: np.tile(np.r_[0.0, [0.25] * 4], (len(ids) - 1, 1))
+    known = score_pieces("u", uniform, codec, [codec.targets_of_words(["60:1/2", "62:1/2", "64:1/2"])],
+                         notes=3)
     first = -math.log2(4 / 8 * (1 - escape))  # the first word: training unigram
     assert known.bits == pytest.approx(first + 2 * -math.log2(0.25 * (1 - escape)))
     assert known.bits_per_note == pytest.approx(known.bits / 3)
-    unknown = score_pieces("u", uniform, vocab, [["60:1/2", "61.65:1/2"]], notes=3)
+    unknown = score_pieces("u", uniform, codec, [codec.targets_of_words(["60:1/2", "61.65:1/2"])], notes=3)
     assert unknown.unknown_words == 1
-    durations = 1  # every word lasts an eighth
-    assert unknown.bits == pytest.approx(first - math.log2(escape) + spelling_bits("61.65:1/2", durations))
-    assert spelling_bits("61.65:1/2", 1) == pytest.approx(math.log2(12) + math.log2(math.comb(88, 2)) + 1)
+    spelled = codec.spelling_bits("61.65:1/2")
+    assert unknown.bits == pytest.approx(first - math.log2(escape) + spelled)
+    # every word lasts an eighth: one known duration, +1 for any other
+    assert spelled == pytest.approx(math.log2(12) + math.log2(math.comb(88, 2)) + 1)
 
 
 def test_evaluate_parser_can_be_extended_by_another_module():
@@ -56,14 +59,11 @@ def test_evaluate_parser_can_be_extended_by_another_module():
 
 def test_ngram_on_the_held_out_fugues_is_finite_and_beats_uniform(corpus_pieces):
     split = split_pieces(corpus_pieces)
-    tokens = TokenConfig(transpose="common", holds=False)
-    from bachgen.dataset import piece_words
-
-    vocab = Vocabulary.build(piece_words(split.train, tokens, training=True))
-    scores = evaluate_ngram(split.train, split.test, tokens, vocab)
+    codec, _ = WordCodec.fit(split.train, TokenConfig(transpose="common", holds=False))
+    scores = evaluate_ngram(split.train, split.test, codec)
     assert math.isfinite(scores.bits) and scores.bits > 0
     assert scores.events > 1000 and scores.notes > scores.events
-    assert scores.bits_per_event < math.log2(len(vocab))  # far better than a uniform guess
+    assert scores.bits_per_event < math.log2(codec.vocab_size)  # far better than a uniform guess
     assert 0 < scores.top1 <= scores.top5 < 1
 
 

@@ -141,6 +141,35 @@ def test_statistics_table_beside_the_band():
                         "low": 1.0, "high": 1.0, "inside": False}
 
 
+def test_take_statistics_measure_the_new_music_beside_the_band():
+    seed = [(0, 4 * Q, 48), (0, 4 * Q, 55), (0, 4 * Q, 64)]  # a held chord, one bar
+    piece = make_piece(*seed, *[(n.start + 4 * Q, n.duration, n.pitch) for n in scale().notes])
+    band = quality.bands([quality.piece_statistics(scale()), quality.piece_statistics(scale(48, 24))])
+    report = quality.take_statistics(piece, 4 * Q, band)
+    assert report["rows"] == quality.statistics_table(scale(), band)  # the seed is cut off
+    assert report["inside"] == report["measured"] == report["total"] == len(quality.STATISTICS)
+    whole = quality.take_statistics(piece, None, band)  # no seed in the piece: all of it counts
+    assert next(r for r in whole["rows"] if r["name"] == "sounding")["value"] > 1
+    assert whole["inside"] < whole["total"]
+    bare = quality.take_statistics(scale())
+    assert bare["inside"] is None and bare["measured"] == 14
+    assert all(r["low"] is None and r["high"] is None and r["inside"] is None for r in bare["rows"])
+
+
+@pytest.mark.parametrize("piece, unmeasured", [
+    pytest.param(Piece(()), set(quality.STATISTICS), id="empty"),
+    pytest.param(make_piece((0, Q, 60), (0, Q, 64)), {"steps", "leaps", "distinct_8grams"}, id="one chord"),
+    pytest.param(scale(), set(), id="eight notes"),
+])
+def test_take_statistics_leave_out_what_cannot_be_measured(piece, unmeasured):
+    band = {name: (0.0, 100.0) for name in quality.STATISTICS}
+    report = quality.take_statistics(piece, None, band)
+    assert {r["name"] for r in report["rows"] if r["value"] is None} == unmeasured
+    assert all(r["inside"] is None for r in report["rows"] if r["value"] is None)
+    assert report["measured"] == report["inside"] == 14 - len(unmeasured)
+    assert quality.take_statistics(piece, 3 * Q, band)["measured"] <= report["measured"]
+
+
 # --------------------------------------------------------------------------- real corpus
 
 
@@ -160,11 +189,13 @@ def test_real_fugues_through_the_words_lose_their_texture(two_fugues):
 
 
 def test_decode_generation_starts_after_the_seed_on_the_fugue_ticks(two_fugues):
+    from bachgen.codecs import WordCodec
     from bachgen.tokens import parse_word, piece_to_words
 
     fugue = two_fugues[0]
+    codec, (ids,) = WordCodec.fit([fugue], TokenConfig(holds=False))
     words = piece_to_words(fugue, TokenConfig(holds=False))
-    piece = quality.decode_generation(words[:25], words[25:60], fugue)
+    piece = quality.decode_generation(codec, words[:25], ids[25:60], fugue)
     seed_end = fugue.notes[0].start + sum(parse_word(w)[2] for w in words[:25])
     end = seed_end + sum(parse_word(w)[2] for w in words[25:60])
     assert piece.time_signature == fugue.time_signature
@@ -192,3 +223,12 @@ def test_generated_report_has_three_rows(corpus_config):
     assert rows["generated"]["stuck"] <= 48 and rows["generated"]["longest_copied_run_max"] >= 1
     text = quality.format_report(report)
     assert "classifier accuracy" in text and "real via words" in text and "longest copied run" in text
+
+
+def test_real_bands_for_reads_the_48_fugues_itself(corpus_config, corpus_pieces):
+    band = quality.real_bands_for(corpus_config, 100)
+    assert band == quality.real_bands(corpus_pieces, 100)
+    assert set(band) == set(quality.STATISTICS) and all(low <= high for low, high in band.values())
+    assert band["two_plus"][0] > 0.5 and band["leaps"][1] < 0.1  # the fugues are polyphonic and move by step
+    inside = quality.take_statistics(quality.stretch(corpus_pieces[1], events=100), None, band)
+    assert inside["inside"] == 14  # a real stretch is inside the band it belongs to

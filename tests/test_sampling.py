@@ -256,6 +256,32 @@ def test_rests_carry_the_pitch_and_chords_match_by_shape():
     assert index.longest_run(["41.54:1/2", "R:1/4"]) == 1
 
 
+def test_the_copy_index_reads_events_and_raw_words_alike():
+    from bachgen.tokens import word_event
+
+    as_events = [[word_event(w) for w in piece] for piece in CORPUS]
+    index = guards.CopyIndex(as_events, limit=4)
+    copied = melody([p + 5 for p in (62, 64, 65, 67, 69, 71, 72)])
+    assert index.longest_run([word_event(w) for w in copied]) == index.longest_run(copied) == 7
+    assert index.relative(copied) == index.relative([word_event(w, start=96) for w in copied])
+
+
+def test_the_copy_guard_asks_the_codec_for_the_event_of_each_id():
+    from bachgen.codecs import WordCodec
+
+    words = melody(range(40, 70))
+    codec = WordCodec(Vocabulary(words))
+    index = guards.CopyIndex([words], limit=4)
+    forms = guards.VocabForms(codec, index)
+    ids = [5, 6, 7]
+    assert forms.relative(ids) == index.relative(codec.events(ids))
+    assert guards.VocabForms(codec.vocab, index).forms == forms.forms  # a bare vocabulary still works
+    step = CountingStep(codec.vocab_size)
+    guarded = sampling.sample(step, [[1, 2]], SamplingConfig(events=60, copy_limit=4, seed=1),
+                              np.random.default_rng(1), codec=codec, copy_index=index)
+    assert index.longest_run(codec.events(guarded.ids[0])) <= 4
+
+
 def test_the_copy_guard_keeps_runs_from_the_corpus_short():
     words = melody(range(40, 70))  # a rising scale of 30 single notes
     vocab = Vocabulary(words)  # id i = words[i - 1]: the counting model copies it

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import BundleError
 from .base import PAD, Codec
-from .words import WordCodec
+from .words import Targets, WordCodec
 
 
 def codec_from_json(data: dict[str, Any]) -> Codec:
@@ -27,4 +27,4 @@ def codec_from_json(data: dict[str, Any]) -> Codec:
                       "Train the bundle again with `bachgen train`.")
 
 
-__all__ = ["PAD", "Codec", "WordCodec", "codec_from_json"]
+__all__ = ["PAD", "Codec", "Targets", "WordCodec", "codec_from_json"]
