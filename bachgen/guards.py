@@ -259,14 +259,10 @@ class VocabForms:
     """Every id of a codec in the relative form of a :class:`CopyIndex`, for masking.
 
     ``codec`` is anything with ``token_events()`` (the event each id writes, such as
-    :class:`~bachgen.codecs.WordCodec`); a bare vocabulary is taken as its word codec.
+    :class:`~bachgen.codecs.WordCodec`).
     """
 
     def __init__(self, codec: Any, index: CopyIndex) -> None:
-        if not hasattr(codec, "token_events"):
-            from .codecs import WordCodec
-
-            codec = WordCodec.of(codec)
         self.forms: list[tuple[int, int | None]] = [(-1, None)]
         self.lookup: dict[tuple[int, int | None], int] = {}
         for vid, event in enumerate(codec.token_events()[1:], start=1):

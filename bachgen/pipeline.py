@@ -20,11 +20,11 @@ from typing import Any, Callable
 import numpy as np
 
 from . import catalog
+from .codecs import WordCodec
 from .config import CorpusConfig, RenderConfig, SamplingConfig, TokenConfig
 from .errors import ConfigError, CorpusError, MissingDependencyError, RenderError, SeedFileError
 from .events import Piece, shift_to_common_key
-from .tokens import (NearestWords, decode_words, parse_word,
-                     piece_to_words, transpositions)
+from .tokens import transpositions
 
 Progress = Callable[[str, float], None]
 
@@ -84,8 +84,9 @@ def _words_cache_path(config: CorpusConfig, fugue_id: str, tokens: TokenConfig) 
 
 
 def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tuple[list[str], Piece]:
-    """A fugue's words as the model reads them (moved to C / a under ``transpose="common"``)
-    and the Piece they come from (same transposition). Words are cached on disk."""
+    """A fugue's raw words as the model reads them (moved to C / a under
+    ``transpose="common"``; see :meth:`~bachgen.codecs.WordCodec.words`) and the Piece
+    they come from (same transposition). Words are cached on disk."""
     from . import corpus
 
     piece = corpus.load_piece(fugue_id, config)
@@ -97,7 +98,7 @@ def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tup
             return words, version
     except (OSError, ValueError):
         pass
-    words = piece_to_words(version, tokens)
+    words = WordCodec.for_tokens(tokens).words(version)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         corpus.write_atomically(path, json.dumps(words).encode())
@@ -122,8 +123,8 @@ class Engine:
         from .step import make_step
 
         self.bundle = bundle
-        self.vocab = bundle.vocab
-        self.tokens: TokenConfig = bundle.tokens
+        self.codec: WordCodec = bundle.codec
+        self.tokens: TokenConfig = self.codec.tokens
         self.seq_len = int(bundle.model_config.seq_len)
         self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
         self.step = make_step(bundle.model, backend)
@@ -137,19 +138,10 @@ class Engine:
         self._synths: dict[str | None, Any] = {}
         self.audio_notice: str | None = None
         self._default_limit = copy_limit
-        self._nearest: NearestWords | None = None
 
     def reseed(self, generator: np.random.Generator, length: int) -> list[int]:
         """Ids of a random corpus excerpt of ``length`` events: where sampling restarts after loops."""
-        return self.encode_nearest(self.random_excerpt(generator, length))[0]
-
-    def encode_nearest(self, words) -> tuple[list[int], int]:
-        """Ids of ``words`` with unknown words replaced by the nearest known ones; how many were."""
-        if self._nearest is None:
-            with self._init_lock:
-                if self._nearest is None:
-                    self._nearest = NearestWords(self.vocab)
-        return self._nearest.encode(words)
+        return self.codec.encode_words(self.random_excerpt(generator, length))[0]
 
     @classmethod
     def load(cls, bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
@@ -169,7 +161,7 @@ class Engine:
         return self._corpus_ok
 
     def corpus_words(self) -> dict[str, tuple[list[str], Piece]]:
-        """Every fugue's words under the model's token settings (read once)."""
+        """Every fugue's raw words under the model's token settings, and its Piece (read once)."""
         with self._init_lock:
             if self._corpus is None:
                 if not self.corpus_available:
@@ -186,13 +178,14 @@ class Engine:
         words = self.corpus_words()
         with self._init_lock:
             if limit not in self._copy_index:
-                index = CopyIndex([w for w, _ in words.values()], limit, names=list(words))
+                events = [self.codec.word_events(seq) for seq, _ in words.values()]
+                index = CopyIndex(events, limit, names=list(words))
                 self._copy_index[limit] = index
-                self._forms[limit] = VocabForms(self.vocab, index)
+                self._forms[limit] = VocabForms(self.codec, index)
             return self._copy_index[limit], self._forms[limit]
 
     def random_excerpt(self, rng: np.random.Generator, length: int) -> list[str]:
-        """``length`` consecutive words from a random place of the corpus."""
+        """``length`` consecutive raw words from a random place of the corpus."""
         words = self.corpus_words()
         ids = list(words)
         fugue_id = ids[int(rng.integers(len(ids)))]
@@ -248,6 +241,8 @@ def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | Non
 
 @dataclass
 class _Seed:
+    """The seed: its raw words (the codec's, opaque here) and the ids the model reads."""
+
     words: list[str]
     ids: list[int]
     mapped: int
@@ -258,11 +253,9 @@ class _Seed:
     source: str
 
 
-def _word_ticks(words: list[str]) -> int:
-    return sum(parse_word(w)[2] for w in words)
-
-
 def _seed_from_fugue(spec: SeedSpec, engine: Engine, rng: np.random.Generator) -> _Seed:
+    """The ``seq_len`` events of a fugue from the bar or event ``spec`` names (or from a
+    random place), as raw words and ids."""
     words_by_fugue = engine.corpus_words()
     n = engine.seq_len
     if spec.random_place:
@@ -290,22 +283,20 @@ def _seed_from_fugue(spec: SeedSpec, engine: Engine, rng: np.random.Generator) -
                 raise ConfigError(f"start_bar must be between 1 and {bars} for {fugue_id}.")
             tick = (spec.start_bar - 1) * version.bar_ticks
             first = min((note.start for note in version.notes), default=0)
-            time_at, start = first, len(words)
-            for i, word in enumerate(words):
-                if time_at >= tick:
-                    start = i
-                    break
-                time_at += parse_word(word)[2]
+            events = engine.codec.word_events(words, first)
+            start = next((i for i, event in enumerate(events) if event.start >= tick), len(words))
             source = f"{fugue_id} from bar {spec.start_bar}"
         start = max(0, min(start, len(words) - n))
     excerpt = words[start:start + n]
     item = catalog.fugue(fugue_id)
     shift = shift_to_common_key(item.key) if engine.tokens.transpose == "common" else 0
-    ids, mapped = engine.encode_nearest(excerpt)
+    ids, mapped = engine.codec.encode_words(excerpt)
     return _Seed(excerpt, ids, mapped, item.key, shift, version.time_signature, fugue_id, source)
 
 
 def _seed_from_file(spec: SeedSpec, engine: Engine) -> tuple[_Seed, list[str]]:
+    """The last ``seq_len`` events of the user's file (moved as the model's words are), and
+    the notes reading it left."""
     from . import harmony, seeds
 
     piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
@@ -313,23 +304,22 @@ def _seed_from_file(spec: SeedSpec, engine: Engine) -> tuple[_Seed, list[str]]:
     piece = replace(piece, key=key)
     version = transpositions(piece, engine.tokens, training=False)[0]
     shift = shift_to_common_key(key) if engine.tokens.transpose == "common" else 0
-    words = piece_to_words(version, engine.tokens)
+    words = engine.codec.words(version)
     if not words:
         raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
                             "Use a file with at least a few notes.")
     excerpt = words[-engine.seq_len:]
-    ids, mapped = engine.encode_nearest(excerpt)
+    ids, mapped = engine.codec.encode_words(excerpt)
     # the seed as the model reads it: the known words (unknown ones replaced)
-    excerpt = [engine.vocab.words[i] for i in ids]
+    excerpt = engine.codec.words_of(ids)
     notes = list(getattr(report, "notes", []) or [])
     name = Path(spec.file_name).stem if spec.file_name else "seed"
     return _Seed(excerpt, ids, mapped, key, shift, piece.time_signature, name, f"file {spec.file_name}"), notes
 
 
 def _no_seed(engine: Engine) -> _Seed:
-    from .sampling import neutral_word
-
-    vid = neutral_word(engine.vocab)
+    """One neutral event to start from (see :meth:`~bachgen.codecs.WordCodec.neutral_id`)."""
+    vid = engine.codec.neutral_id()
     key = "C" if engine.tokens.transpose == "common" else None
     return _Seed([], [vid], 0, key, 0, (4, 4), "bachgen", "no seed")
 
@@ -369,9 +359,9 @@ def _compose_words(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     seed = _make_seed(settings.seed, engine, rng, notices)
     timings["seed"] = time.perf_counter() - t
     drawn = _draw(settings, engine, seed, rng, notices, timings, report)
-    music = _decode(seed, drawn.words, settings.render)
+    music = _decode(seed, drawn.ids, engine.codec, settings.render)
     stats = _stats(settings.sampling, settings.render, engine, seed, drawn, music.piece, seed_used)
-    return music, list(drawn.ids), stats, drawn.words
+    return music, list(drawn.ids), stats, engine.codec.words_of(drawn.ids)
 
 
 def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Generator, seed_used: int,
@@ -416,12 +406,11 @@ def _make_seed(spec: SeedSpec, engine: Engine, rng: np.random.Generator, notices
 
 @dataclass
 class _Drawn:
-    """The candidate kept from sampling: its ids and words, and what happened while drawing."""
+    """The candidate kept from sampling: its ids, and what happened while drawing."""
 
     result: Any              # the whole :class:`~bachgen.sampling.SampleResult`
     row: int                 # the candidate kept
     ids: list[int]
-    words: list[str]
     copy_index: Any | None   # the copy guard's index (None: no guard)
 
 
@@ -446,14 +435,12 @@ def _draw(settings: ComposeSettings, engine: Engine, seed: _Seed, rng: np.random
     t = time.perf_counter()
     with engine.lock:
         result = sampling.sample(
-            engine.step, [seed.ids] * cfg.candidates, cfg, rng, vocab=engine.vocab,
+            engine.step, [seed.ids] * cfg.candidates, cfg, rng, codec=engine.codec,
             copy_index=copy_index, forms=forms, reseed=reseed, context_len=engine.seq_len,
             progress=lambda f: report("sample", 0.05 + 0.6 * f))
     row = sampling.best_row(result)
-    ids = result.ids[row]
-    words = engine.vocab.decode(ids)
     timings["sample"] = time.perf_counter() - t
-    return _Drawn(result, row, ids, words, copy_index)
+    return _Drawn(result, row, result.ids[row], copy_index)
 
 
 @dataclass
@@ -465,16 +452,16 @@ class _Music:
     seed_end_tick: int | None  # where the new music starts when the seed comes first
 
 
-def _decode(seed: _Seed, words: list[str], render: RenderConfig) -> _Music:
-    """Decode the words (after the seed's when it comes first), move them back to the key of
-    the seed, name the key and snap as ``render`` asks."""
+def _decode(seed: _Seed, ids: list[int], codec: WordCodec, render: RenderConfig) -> _Music:
+    """Decode the new ids (after the seed's words when it comes first), move them back to
+    the key of the seed, name the key and snap as ``render`` asks."""
     from . import harmony
 
     template = Piece((), name=f"bachgen from {seed.name}", key=None, time_signature=seed.time_signature)
     with_seed = render.include_seed and bool(seed.words)
-    piece = decode_words((seed.words + words) if with_seed else words, 0, template)
-    seed_end_tick = _word_ticks(seed.words) if with_seed else None
-    seed_piece = decode_words(seed.words, 0, template) if seed.words else None
+    piece = codec.decode_after(seed.words if with_seed else [], ids, 0, template)
+    seed_end_tick = codec.words_ticks(seed.words) if with_seed else None
+    seed_piece = codec.decode_words(seed.words, 0, template) if seed.words else None
     if seed.shift:  # back to the key of the seed
         piece = harmony.fit_keyboard(piece.transpose(-seed.shift))
         seed_piece = seed_piece.transpose(-seed.shift) if seed_piece is not None else None
@@ -490,7 +477,8 @@ def _stats(cfg: SamplingConfig, render: RenderConfig, engine: Engine, seed: _See
            piece: Piece, seed_used: int) -> dict[str, Any]:
     """What one composition reports: sizes, guards, seed, key and the candidate kept."""
     result, row = drawn.result, drawn.row
-    longest = drawn.copy_index.longest_run(drawn.words) if drawn.copy_index is not None else None
+    index = drawn.copy_index
+    longest = index.longest_run(engine.codec.events(drawn.ids)) if index is not None else None
     return {
         "events": len(drawn.ids),
         "notes": len(piece.notes),

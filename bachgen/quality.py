@@ -496,16 +496,12 @@ def _generate(engine: Any, config: Any, say: Callable[[str], None]) -> tuple[lis
     say("seeds and corpus index")
     seeds = [_seed_from_fugue(SeedSpec(fugue=f), engine, np.random.default_rng(0)) for f in engine.corpus_words()]
     index, forms = engine.copy_index(config.copy_limit or 12)
-
-    def reseed(rng: np.random.Generator, length: int) -> list[int]:
-        return engine.encode_nearest(engine.random_excerpt(rng, length))[0]
-
     say(f"generating {len(seeds)} pieces of {config.events} events")
     with engine.lock:
         result = sampling.sample(engine.step, [s.ids for s in seeds], config,
                                  np.random.default_rng(config.seed), codec=engine.bundle.codec,
                                  copy_index=index if config.copy_limit else None, forms=forms,
-                                 reseed=reseed, context_len=engine.seq_len)
+                                 reseed=engine.reseed, context_len=engine.seq_len)
     return seeds, result
 
 

@@ -32,26 +32,12 @@ from .codecs import WordCodec
 from .config import SamplingConfig
 from .guards import CopyIndex, VocabForms, find_loops, loop_at_end
 from .step import NumpyStep, blas_single_thread
-from .tokens import Vocabulary
 
 
 # --------------------------------------------------------------------------- key guide
 
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)  # harmonic minor
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-
-
-def word_pitch_classes(vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
-    """``(counts (V, 12), ticks (V,))``: struck pitch classes and length of every word
-    (:meth:`~bachgen.codecs.WordCodec.pitch_classes`; kept for callers holding a vocabulary)."""
-    return WordCodec.of(vocab).pitch_classes()
-
-
-def _as_codec(codec: WordCodec | None, vocab: Vocabulary | None) -> WordCodec | None:
-    """The codec to ask: ``codec``, else the word codec of a bare ``vocab``, else none."""
-    if codec is not None:
-        return codec
-    return WordCodec.of(vocab) if vocab is not None else None
 
 
 def _key_profiles() -> tuple[np.ndarray, np.ndarray]:
@@ -189,25 +175,22 @@ _SNAPSHOTS = 96  # steps of state kept for taking loops back
 
 
 def sample(step: NumpyStep, seeds: Sequence[Sequence[int]], config: SamplingConfig,
-           rng: np.random.Generator, vocab: Vocabulary | None = None,
+           rng: np.random.Generator, codec: WordCodec | None = None,
            copy_index: CopyIndex | None = None, forms: VocabForms | None = None,
            reseed: Reseeder | None = None, context_len: int = 50,
-           progress: Callable[[float], None] | None = None,
-           codec: WordCodec | None = None) -> SampleResult:
+           progress: Callable[[float], None] | None = None) -> SampleResult:
     """Draw ``config.events`` new events for each seed (one row per seed), all rows at once.
 
-    ``seeds`` are lists of ids (at least one each). ``codec`` (or, for older callers, a
-    bare ``vocab``) says what each id writes: without either, the key and copy guards
-    are off. ``copy_index`` (with ``forms`` or the codec) turns on the copy guard;
-    ``reseed`` gives another corpus excerpt when a row keeps looping. ``progress`` gets the
-    fraction done. ``mean_log_prob`` in the result is the mean log-probability of the drawn
+    ``seeds`` are lists of ids (at least one each). ``codec`` says what each id writes:
+    without it, the key and copy guards are off. ``copy_index`` (with ``forms`` or the
+    codec) turns on the copy guard; ``reseed`` gives another corpus excerpt when a row
+    keeps looping. ``progress`` gets the fraction done. ``mean_log_prob`` in the result is the mean log-probability of the drawn
     words under the distribution they were drawn from.
     """
     with blas_single_thread():
         started = time.perf_counter()
         if len(seeds) == 0 or any(len(s) == 0 for s in seeds):
             raise ValueError("every row needs a seed of at least one id")
-        codec = _as_codec(codec, vocab)
         guard = _copy_guard(config, copy_index, forms, codec, seeds)
         rows = _Rows.prime(step, seeds, config)
         key = _key_guide(config, codec, rows.history, rows.logits.shape)
@@ -491,12 +474,6 @@ def _result(rows: _Rows, config: SamplingConfig, started: float) -> SampleResult
 # --------------------------------------------------------------------------- choosing
 
 
-def neutral_word(vocab: Vocabulary) -> int:
-    """A start for music with no seed (:meth:`~bachgen.codecs.WordCodec.neutral_id`; kept
-    for callers holding a vocabulary)."""
-    return WordCodec.of(vocab).neutral_id()
-
-
 def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
     """A generator and the seed it was made from (a fresh one when ``seed`` is None)."""
     if seed is None:
@@ -512,6 +489,6 @@ def best_row(result: SampleResult) -> int:
 
 
 __all__ = [
-    "filter_logits", "draw", "sample", "SampleResult", "Reseeder", "word_pitch_classes",
-    "key_outside", "neutral_word", "new_rng", "best_row",
+    "filter_logits", "draw", "sample", "SampleResult", "Reseeder", "key_outside", "new_rng",
+    "best_row",
 ]

@@ -24,7 +24,7 @@ from .config import CorpusConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
 from .spelled_sampling import SampleSettings, SeedRow, assemble, load_step, sample_ids, seed_row
-from .tokens import chordify, event_word
+from .tokens import chordify
 
 #: Events of the seed the network reads before writing (the original project's 50).
 SEED_EVENTS = 50
@@ -106,10 +106,10 @@ class SpelledEngine:
         """The corpus's events in transposition-free form (:class:`~bachgen.guards.CopyIndex`)."""
         from .guards import CopyIndex
 
-        words = {f: [event_word(e) for e in self.fugue_events(f)] for f in self.corpus_pieces()}
+        events = {f: self.fugue_events(f) for f in self.corpus_pieces()}
         with self._init_lock:
             if limit not in self._copy_index:
-                self._copy_index[limit] = CopyIndex(list(words.values()), limit, names=list(words))
+                self._copy_index[limit] = CopyIndex(list(events.values()), limit, names=list(events))
             return self._copy_index[limit]
 
     def synthesizer(self, soundfont: str | None = None):
@@ -213,8 +213,7 @@ def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.
         events = engine.codec.events(ids, tick)
         stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
                            cfg.loop_min_events)
-        run = (copy_limit_index.longest_run([event_word(e) for e in events])
-               if copy_limit_index is not None else None)
+        run = copy_limit_index.longest_run(events) if copy_limit_index is not None else None
         found.append(SpelledDraw(list(ids), events, stuck, run, b))
     return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
 

@@ -118,6 +118,7 @@ def test_a_seed_of_raw_words_decodes_with_the_ids_after_it_as_one_piece(codec, p
     together = codec.decode_after(words[:1], ids[1:], start=0)
     assert together.notes == codec.decode(ids).notes  # the bass held across the seam stays one note
     assert codec.words_ticks(words[:2]) == codec.ticks(ids[:2]) == 2 * Q
+    assert codec.words_of([0] + ids) == words  # the piece's words are all known
     assert codec.word_events(words, start=Q) == codec.events(ids, start=Q)
     assert [e.start for e in codec.word_events(["49.65:1", "R:1/2"])] == [0, Q]  # unknown words too
 
@@ -129,8 +130,3 @@ def test_reduce_and_note_count_need_only_the_token_settings(piece):
     assert [n.pitch for n in reduced.notes if n.start == 0] == [48, 64]
     assert all(n.duration == Q for n in reduced.notes if n.start == 0)  # no holds: lengths lost
     assert bare.note_count(piece) == len(piece.notes)
-
-
-def test_a_bare_vocabulary_gets_one_codec(codec):
-    assert WordCodec.of(codec.vocab) is WordCodec.of(codec.vocab)
-    assert WordCodec.of(codec.vocab).vocab is codec.vocab

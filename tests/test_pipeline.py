@@ -158,9 +158,9 @@ def test_audio_and_score_when_available(engine):
 
 
 def test_fast_nearest_words_agree_with_the_vocabulary(engine, corpus_config):
-    from bachgen.pipeline import NearestWords
+    from bachgen.tokens import NearestWords
 
-    vocab = engine.vocab
+    vocab = engine.codec.vocab
     fast = NearestWords(vocab)
     unknown = [w for w in fugue_words("wtc2f05", corpus_config, TOKENS)[0] if w not in vocab][:40]
     unknown += ["R:7/4", "30.31.32.33.34.35.36:1/4", "100~:3/8"]

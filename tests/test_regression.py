@@ -88,10 +88,10 @@ def test_a_seed_file_gives_the_pinned_midi(engine):
 
 def test_every_row_of_a_looping_draw_is_pinned(engine):
     """Loop recovery, perturbed re-priming and the recovery limit, on all rows at once."""
-    seed = engine.encode_nearest(engine.corpus_words()["wtc1f01"][0][:50])[0]
+    seed = engine.codec.encode_words(engine.corpus_words()["wtc1f01"][0][:50])[0]
     config = SamplingConfig(events=400, seed=1, candidates=4, temperature=0.05,
                             recovery_boost=0.0, key_guide=0.0)
-    result = sample(engine.step, [seed] * 4, config, np.random.default_rng(1), vocab=engine.vocab,
+    result = sample(engine.step, [seed] * 4, config, np.random.default_rng(1), codec=engine.codec,
                     reseed=None, context_len=engine.seq_len)
     assert sum(result.reseeds) > 0
     summary = {"ids": result.ids, "recoveries": result.loop_recoveries, "reseeds": result.reseeds,

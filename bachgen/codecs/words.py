@@ -14,7 +14,6 @@ of a piece (:meth:`WordCodec.words`) may be passed around, opaque, and handed ba
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -30,9 +29,6 @@ from .base import PAD
 #: (0..11): the alphabet of :meth:`WordCodec.spelling_bits`.
 PIANO_KEYS = HIGHEST_PITCH - LOWEST_PITCH + 1
 MAX_PITCHES = 12
-
-#: One codec per vocabulary for callers that still hand over a bare vocabulary.
-_BY_VOCABULARY: "weakref.WeakKeyDictionary[Vocabulary, WordCodec]" = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -81,18 +77,6 @@ class WordCodec:
         (:meth:`reduce`, :meth:`words`, :meth:`note_count`)."""
         return cls(Vocabulary([]), tokens)
 
-    @classmethod
-    def of(cls, vocab: Vocabulary) -> "WordCodec":
-        """The codec of a bare vocabulary (default token settings), made once per vocabulary.
-
-        For callers that still hold only a vocabulary; the questions they ask (the event
-        of an id, pitch classes, the neutral start) do not depend on the token settings.
-        """
-        codec = _BY_VOCABULARY.get(vocab)
-        if codec is None:
-            codec = _BY_VOCABULARY[vocab] = cls(vocab)
-        return codec
-
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
@@ -112,6 +96,11 @@ class WordCodec:
         if self._nearest is None:
             self._nearest = NearestWords(self.vocab)
         return self._nearest.encode(words)
+
+    def words_of(self, ids: Sequence[int]) -> list[str]:
+        """The raw words ``ids`` stand for (padding left out), to hand back to
+        :meth:`decode_after` or :meth:`words_ticks` like the words of a piece."""
+        return self.vocab.decode(ids)
 
     def encode(self, piece: Piece) -> list[int]:
         return self.encode_words(self.words(piece))[0]
