@@ -204,7 +204,9 @@ def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.
     a loop, then the shortest run copied from the corpus, then the first."""
     from .guards import find_loops
 
-    with engine.lock:
+    from .step import blas_single_thread
+
+    with engine.lock, blas_single_thread():  # tiny matrix products: threads only wait on each other
         rows = sample_ids(engine.step, engine.codec, [seed.row] * cfg.candidates, cfg.events,
                           sample_settings(cfg), rng)
     tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
