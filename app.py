@@ -67,22 +67,23 @@ TITLES = {f.id: f.title for f in catalog.FUGUES}
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_engine(model_dir: str, corpus_dir: str):
-    """The shared engine (model, vocabulary, synthesizer, lock) for one model folder.
+    """The shared engine (model, codec, synthesizer, lock) for one model folder, of whichever
+    kind the folder holds (the shipped spelled model, or a word bundle).
 
     The arguments are the environment's choices, so a different folder loads anew.
     A failure is not cached: the next run tries again.
     """
-    from bachgen.pipeline import Engine
+    from bachgen.pipeline import load_engine as load
 
-    engine = Engine.load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
+    engine = load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
     warm_up(engine)
     return engine
 
 
 def warm_up(engine) -> None:
     """Compose a few events once, so the first press of Generate is as quick as the rest:
-    it reads the corpus words, builds the copy index, loads the soundfont and imports
-    the renderers. A failure here is left for the real take to report."""
+    it reads the corpus, builds the copy index, loads the soundfont and imports the
+    renderers (for either kind of engine). A failure here is left for the real take to report."""
     from bachgen.config import RenderConfig, SamplingConfig
     from bachgen.pipeline import ComposeSettings, SeedSpec, compose
 

@@ -1,6 +1,12 @@
-"""The model bundle: everything generation needs, in one folder (``assets/model``).
+"""The model bundles: everything generation needs, in one folder, and which kind a folder holds.
 
-Files::
+Two kinds of bundle exist. The shipped model (``assets/model``) is a *spelled* bundle:
+events spelled as sub-tokens (:mod:`bachgen.codecs.spelled`), saved by
+:func:`bachgen.conditioned.save_bundle`. The earlier *word* model (``assets/words``) is
+a bundle of this module. :func:`bundle_kind` tells them apart by the codec
+``codec.json`` names, and :func:`load_any_bundle` loads either, with the same checks.
+
+Files of a word bundle::
 
     model.keras        the trained network (weights + architecture, no optimizer state)
     codec.json         the codec: how music becomes the ids the network reads and writes
@@ -10,6 +16,9 @@ Files::
 
 ``codec.json`` is read first when present; a bundle saved before it existed loads its
 codec from ``vocabulary.json`` and the token settings in ``config.json``.
+
+A spelled bundle holds ``model.keras``, ``codec.json`` (``"name": "spelled"``),
+``config.json`` (network settings and training summary) and ``history.json``.
 
 Loading checks each file and reports one :class:`~bachgen.errors.BundleError` per
 problem (folder or file missing, model file truncated or corrupt, vocabulary not the
@@ -39,16 +48,103 @@ CODEC_FILE = "codec.json"
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
 REQUIRED_FILES = (MODEL_FILE, VOCAB_FILE, CONFIG_FILE)
+SPELLED_REQUIRED_FILES = (MODEL_FILE, CODEC_FILE, CONFIG_FILE)
 
-_RETRAIN = ("Restore the folder from the repository (`assets/model`) or train a new bundle with "
+WORDS = "words"
+SPELLED = "spelled"
+
+_RETRAIN = ("Restore the folder from the repository (`assets/words`) or train a new bundle with "
             "`bachgen train --bundle-dir FOLDER`.")
+_RETRAIN_SPELLED = ("Restore the folder from the repository (`assets/model`) or train a new bundle "
+                    "with `python -m bachgen.conditioned FOLDER`.")
+_RESTORE_EITHER = ("Restore the spelled model (`assets/model`) or the word model (`assets/words`) "
+                   "from the repository, or train one with `python -m bachgen.conditioned FOLDER` "
+                   "(spelled) or `bachgen train --bundle-dir FOLDER` (words).")
+
+
+def _assets() -> Path:
+    return Path(__file__).resolve().parent.parent / "assets"
 
 
 def default_bundle_dir() -> Path:
-    """``$BACHGEN_MODEL_DIR`` if set, else ``assets/model`` beside the package."""
+    """``$BACHGEN_MODEL_DIR`` if set, else ``assets/model`` (the shipped, spelled model)."""
     if os.environ.get(MODEL_DIR_ENV):
         return Path(os.environ[MODEL_DIR_ENV]).expanduser()
-    return Path(__file__).resolve().parent.parent / "assets" / "model"
+    return _assets() / "model"
+
+
+def words_bundle_dir() -> Path:
+    """``assets/words``: the earlier word model, kept loadable."""
+    return _assets() / "words"
+
+
+def codec_name(folder: str | Path) -> str:
+    """The codec a bundle folder names in ``codec.json`` (``"words"`` when it has none or it
+    cannot be read: the word loader then reports what is wrong)."""
+    try:
+        data = json.loads((Path(folder) / CODEC_FILE).read_text())
+        return str(data.get("name", WORDS))
+    except (OSError, ValueError, AttributeError):
+        return WORDS
+
+
+def bundle_kind(folder: str | Path) -> str:
+    """``"spelled"`` or ``"words"``: which loader and engine the bundle in ``folder`` needs."""
+    return SPELLED if codec_name(folder) == SPELLED else WORDS
+
+
+def required_files(kind: str) -> tuple[str, ...]:
+    """The files a bundle of ``kind`` cannot load without."""
+    return SPELLED_REQUIRED_FILES if kind == SPELLED else REQUIRED_FILES
+
+
+def require_words(folder: str | Path | None, command: str) -> None:
+    """A :class:`BundleError` when ``folder`` (default :func:`default_bundle_dir`) holds a
+    spelled bundle: ``command`` runs on word bundles only so far, and the error says to
+    pass the word model."""
+    folder = Path(folder) if folder else default_bundle_dir()
+    if bundle_kind(folder) == SPELLED:
+        raise BundleError(f"{command} measures word bundles only so far, and {folder} holds the "
+                          "spelled model.", f"Pass the word model: --model {_shown(words_bundle_dir())}.")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it (``assets/words``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_any_bundle(folder: str | Path | None = None) -> Any:
+    """The bundle in ``folder`` (default :func:`default_bundle_dir`) whatever its kind: a
+    :class:`~bachgen.conditioned.SpelledBundle` or a word :class:`Bundle`."""
+    folder = Path(folder) if folder is not None else default_bundle_dir()
+    if not folder.is_dir():  # no kind to tell: name both
+        _check_files(folder, hint=_RESTORE_EITHER)
+    if bundle_kind(folder) == SPELLED:
+        return load_spelled_bundle(folder)
+    return load_bundle(folder)
+
+
+def load_spelled_bundle(folder: str | Path | None = None) -> Any:
+    """A spelled bundle, checked as word bundles are (folder, files, whole model archive)
+    before :func:`bachgen.conditioned.load_bundle` reads it."""
+    from .conditioned import load_bundle as load_spelled
+
+    folder = Path(folder) if folder is not None else default_bundle_dir()
+    _check_files(folder, SPELLED_REQUIRED_FILES, _RETRAIN_SPELLED)
+    if codec_name(folder) != SPELLED:
+        raise BundleError(f"The bundle {folder} is not a spelled bundle: its {CODEC_FILE} names the "
+                          f"{codec_name(folder)!r} codec.", _RETRAIN_SPELLED)
+    _check_archive(folder / MODEL_FILE, _RETRAIN_SPELLED)
+    try:
+        return load_spelled(folder)
+    except BundleError:
+        raise
+    except Exception as exc:  # keras raises many types for a bad archive
+        raise BundleError(f"The model file {folder / MODEL_FILE} cannot be loaded: "
+                          f"{type(exc).__name__}: {exc}", _RETRAIN_SPELLED) from exc
 
 
 @dataclass
@@ -125,14 +221,15 @@ def save_bundle(bundle: Bundle, folder: str | Path) -> Path:
 # --------------------------------------------------------------------------- loading
 
 
-def _check_files(folder: Path) -> None:
+def _check_files(folder: Path, required: tuple[str, ...] = REQUIRED_FILES, hint: str = _RETRAIN) -> None:
+    """A :class:`BundleError` when ``folder`` or one of the ``required`` files is missing."""
     if not folder.is_dir():
         raise BundleError(f"No model bundle at {folder}: the folder does not exist.",
-                          f"{_RETRAIN} Or set {MODEL_DIR_ENV} to a bundle folder.")
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+                          f"{hint} Or set {MODEL_DIR_ENV} to a bundle folder.")
+    missing = [name for name in required if not (folder / name).is_file()]
     if missing:
         raise BundleError(f"The model bundle {folder} is incomplete: {', '.join(missing)} missing.",
-                          _RETRAIN)
+                          hint)
 
 
 def _read_config(folder: Path) -> tuple[TokenConfig, ModelConfig, dict, dict]:
@@ -146,8 +243,8 @@ def _read_config(folder: Path) -> tuple[TokenConfig, ModelConfig, dict, dict]:
     return tokens, model_config, dict(data.get("training") or {}), dict(data.get("card") or {})
 
 
-def _read_model(path: Path) -> Any:
-    """Load ``model.keras`` after checking the archive is whole (CRC of every member)."""
+def _check_archive(path: Path, hint: str = _RETRAIN) -> None:
+    """A :class:`BundleError` unless ``path`` is a whole zip archive (CRC of every member)."""
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
@@ -156,7 +253,12 @@ def _read_model(path: Path) -> Any:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         size = path.stat().st_size if path.exists() else 0
         raise BundleError(f"The model file {path} is truncated or corrupt ({size} bytes; {exc}).",
-                          _RETRAIN) from exc
+                          hint) from exc
+
+
+def _read_model(path: Path) -> Any:
+    """Load ``model.keras`` after checking the archive is whole."""
+    _check_archive(path)
     import keras
 
     try:
@@ -180,6 +282,8 @@ def _output_sizes(model: Any) -> dict[str, int]:
 def load_bundle(folder: str | Path | None = None) -> Bundle:
     """Read a bundle written by :func:`save_bundle` (default: :func:`default_bundle_dir`)."""
     folder = Path(folder) if folder is not None else default_bundle_dir()
+    if folder.is_dir() and bundle_kind(folder) == SPELLED:
+        raise _not_words(folder, SPELLED)
     _check_files(folder)
     tokens, model_config, training, card = _read_config(folder)
     codec = _read_codec(folder, tokens)
@@ -222,9 +326,15 @@ def _read_codec(folder: Path, tokens: TokenConfig) -> WordCodec:
     except (OSError, ValueError, KeyError, TypeError, BachgenError) as exc:
         raise BundleError(f"The codec {path} cannot be read: {exc}.", _RETRAIN) from exc
     if not isinstance(codec, WordCodec):
-        raise BundleError(f"The bundle {folder} uses the {codec.name!r} codec, which this loader "
-                          "does not run.", "Load it with the loader of that codec's bundles.")
+        raise _not_words(folder, codec.name)
     return codec
+
+
+def _not_words(folder: Path, name: str) -> BundleError:
+    """The error for a bundle of another codec given to the word loader."""
+    return BundleError(f"The bundle {folder} uses the {name!r} codec, which the word loader does "
+                       "not run.", "Load it with `bachgen.bundle.load_any_bundle` (or "
+                       "`bachgen.pipeline.load_engine`), which picks the loader by kind.")
 
 
 # --------------------------------------------------------------------------- model card

@@ -12,7 +12,8 @@ lacks; this module only counts bits.
 
 Three models, over the same words:
 
-1. the bundle's network (``assets/model``), run through each held-out piece
+1. the bundle's network (a word bundle such as ``assets/words``; the shipped spelled model
+   is refused for now), run through each held-out piece
    **continuously**, the LSTM state carried from the first word to the last, exactly as
    generation runs it (not in windows of ``seq_len``);
 2. an interpolated Kneser–Ney trigram (discount 0.75) counted on the fly from the
@@ -274,10 +275,11 @@ def default_baseline_dir() -> Path:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from . import corpus
-    from .bundle import default_bundle_dir
+    from .bundle import default_bundle_dir, require_words
 
-    pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
     model_dir = Path(args.bundle) if args.bundle else default_bundle_dir()
+    require_words(model_dir, "`bachgen evaluate`")
+    pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
     baseline_dir = None if args.no_baseline else Path(args.baseline or default_baseline_dir())
     report = evaluate_all(pieces, model_dir, baseline_dir)
     if args.json:
@@ -299,7 +301,9 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     Other modules may add options to the returned parser (``--generated``).
     """
     p = commands.add_parser("evaluate", help="score the model on the held-out fugues")
-    p.add_argument("--bundle", help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR)")
+    p.add_argument("--model", "--bundle", dest="bundle",
+                   help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR); "
+                        "held-out bits and --generated need a word bundle such as assets/words")
     p.add_argument("--baseline", help="baseline bundle folder (default: assets/baseline)")
     p.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")

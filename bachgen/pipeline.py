@@ -1,7 +1,8 @@
 """From settings to finished music: seed -> sample -> piece -> MIDI, audio, piano roll, score.
 
-:class:`Engine` is loaded once (model bundle, step function, corpus index, synthesizer)
-and shared by every caller; :func:`compose` turns one :class:`ComposeSettings` into a
+An engine is loaded once by :func:`load_engine` (model bundle, step function, corpus
+index, synthesizer) and shared by every caller: a spelled engine for the shipped model, an
+:class:`Engine` for a word bundle; :func:`compose` turns one :class:`ComposeSettings` into a
 :class:`Composition` holding every output and what happened on the way (statistics,
 notices, seconds per stage). Optional renderers that are missing (FluidSynth,
 verovio) give a notice instead of an error; bad input raises a
@@ -20,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import catalog
+from .bundle import Bundle
 from .codecs import WordCodec
 from .config import CorpusConfig, RenderConfig, SamplingConfig, TokenConfig
 from .errors import ConfigError, CorpusError, MissingDependencyError, RenderError, SeedFileError
@@ -111,12 +113,14 @@ def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tup
 
 
 class Engine:
-    """The loaded model and everything shared between compositions (thread-safe).
+    """The loaded word model and everything shared between compositions (thread-safe).
 
     ``corpus_available`` says whether the 48 fugues can be read; generation from an
     uploaded file or from no seed works without them (then with no copy guard and no
     re-seeding from the corpus).
     """
+
+    kind = "words"
 
     def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy",
                  copy_limit: int | None = None) -> None:
@@ -146,7 +150,8 @@ class Engine:
     @classmethod
     def load(cls, bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
              backend: str = "numpy") -> "Engine":
-        """Load the bundle (default ``assets/model`` or ``$BACHGEN_MODEL_DIR``)."""
+        """Load a word bundle (default ``assets/model`` or ``$BACHGEN_MODEL_DIR``); a spelled
+        bundle is refused with a :class:`~bachgen.errors.BundleError` (use :func:`load_engine`)."""
         from .bundle import load_bundle
 
         return cls(load_bundle(bundle_dir), corpus, backend)
@@ -213,27 +218,19 @@ def shared_synthesizer(engine: Any, soundfont: str | None = None):
         return engine._synths[soundfont]
 
 
-def _codec_name(folder: Path) -> str:
-    """The codec a bundle folder names in ``codec.json`` (``"words"`` when it has none)."""
-    try:
-        return str(json.loads((folder / "codec.json").read_text()).get("name", "words"))
-    except (OSError, ValueError, AttributeError):
-        return "words"
-
-
 def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
                 backend: str = "numpy") -> Any:
     """The engine for the bundle in ``bundle_dir`` (default ``assets/model`` or
-    ``$BACHGEN_MODEL_DIR``): a spelled bundle (``codec.json`` names it) or a word bundle."""
-    from .bundle import default_bundle_dir
+    ``$BACHGEN_MODEL_DIR``): a :class:`~bachgen.spelled_pipeline.SpelledEngine` for a spelled
+    bundle, an :class:`Engine` for a word bundle (see :func:`bachgen.bundle.bundle_kind`)."""
+    from .bundle import load_any_bundle
 
-    folder = Path(bundle_dir) if bundle_dir is not None else default_bundle_dir()
-    if _codec_name(folder) == "spelled":
-        from .conditioned import load_bundle as load_spelled
-        from .spelled_pipeline import SpelledEngine
+    bundle = load_any_bundle(bundle_dir)
+    if isinstance(bundle, Bundle):
+        return Engine(bundle, corpus, backend)
+    from .spelled_pipeline import SpelledEngine
 
-        return SpelledEngine(load_spelled(folder), corpus, backend)
-    return Engine.load(folder, corpus, backend)
+    return SpelledEngine(bundle, corpus, backend)
 
 
 # --------------------------------------------------------------------------- seed
@@ -602,4 +599,4 @@ def _render_score(piece: Piece, render: RenderConfig, notices: list[str], report
 
 
 __all__ = ["SeedSpec", "ComposeSettings", "RenderConfig", "SamplingConfig", "Engine", "Composition",
-           "compose", "fugue_words"]
+           "compose", "fugue_words", "load_engine"]

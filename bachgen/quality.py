@@ -635,11 +635,13 @@ def cmd_generated(args: argparse.Namespace) -> int:
     """``bachgen evaluate --generated [--json]``."""
     import sys
 
+    from .bundle import require_words
     from .config import CorpusConfig
-    from .pipeline import Engine
+    from .pipeline import load_engine
 
     model_dir = getattr(args, "bundle", None) or getattr(args, "model", None)
-    engine = Engine.load(model_dir, CorpusConfig.from_env(corpus_dir=getattr(args, "corpus_dir", None)))
+    require_words(model_dir, "`bachgen evaluate --generated`")
+    engine = load_engine(model_dir, CorpusConfig.from_env(corpus_dir=getattr(args, "corpus_dir", None)))
 
     def say(message: str) -> None:
         if not args.json:

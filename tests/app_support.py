@@ -1,8 +1,8 @@
 """Helpers for the app tests: where the page lives and which model it uses.
 
-The shipped model (``assets/model``, or ``$BACHGEN_MODEL_DIR``) is used when it is
-there; otherwise a tiny untrained bundle over the real vocabulary is written into a
-temporary folder, so the page can be exercised before a model is trained.
+The shipped model (``assets/model``, the spelled model, or ``$BACHGEN_MODEL_DIR``) is used
+when it is there; otherwise a tiny untrained word bundle over the real vocabulary is
+written into a temporary folder, so the page can be exercised before a model is trained.
 """
 
 from __future__ import annotations
@@ -17,11 +17,24 @@ APP = REPO / "app.py"
 
 
 def shipped_model_dir() -> Path | None:
-    """The bundle the app uses by default, if it is complete."""
-    from bachgen.bundle import REQUIRED_FILES, default_bundle_dir
+    """The bundle the app uses by default, if it is complete (the files its kind needs)."""
+    from bachgen.bundle import default_bundle_dir
 
-    folder = default_bundle_dir()
-    if all((folder / name).is_file() for name in REQUIRED_FILES):
+    return complete_bundle(default_bundle_dir())
+
+
+def words_model_dir() -> Path | None:
+    """The word model kept in ``assets/words``, if it is complete."""
+    from bachgen.bundle import words_bundle_dir
+
+    return complete_bundle(words_bundle_dir())
+
+
+def complete_bundle(folder: Path) -> Path | None:
+    """``folder`` when it holds every file a bundle of its kind needs, else ``None``."""
+    from bachgen.bundle import bundle_kind, required_files
+
+    if all((folder / name).is_file() for name in required_files(bundle_kind(folder))):
         return folder
     return None
 

@@ -1,4 +1,5 @@
-"""The model bundle: a save/load round trip and one clear error for each way it can break."""
+"""The model bundles: a save/load round trip of a word bundle, one clear error for each way
+a word or a spelled bundle can break, and which kind a folder holds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bachgen.bundle import Bundle, default_bundle_dir, load_bundle, save_bundle
+from bachgen.bundle import (Bundle, bundle_kind, default_bundle_dir, load_any_bundle, load_bundle,
+                            save_bundle, words_bundle_dir)
 from bachgen.codecs import WordCodec
 from bachgen.config import ModelConfig, TokenConfig
 from bachgen.errors import BundleError
@@ -144,3 +146,81 @@ def test_default_folder_is_assets_model_unless_the_environment_says(monkeypatch,
     assert default_bundle_dir() == Path(__file__).resolve().parent.parent / "assets" / "model"
     monkeypatch.setenv("BACHGEN_MODEL_DIR", str(tmp_path))
     assert default_bundle_dir() == tmp_path
+
+
+def test_the_word_model_is_kept_in_assets_words():
+    assert words_bundle_dir() == Path(__file__).resolve().parent.parent / "assets" / "words"
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+@pytest.fixture(scope="module")
+def spelled(tmp_path_factory) -> Path:
+    """A tiny untrained spelled bundle."""
+    from bachgen.codecs.spelled import SpelledCodec
+    from bachgen.conditioned import NetConfig, build_model
+    from bachgen.conditioned import save_bundle as save_spelled
+
+    codec = SpelledCodec(durations=(12, 24, 48), max_pitches=4, meters=[(4, 4)])
+    net = NetConfig(embed=4, units=8, quarter_embed=2, phase_embed=2, meter_embed=2, key_embed=2)
+    folder = tmp_path_factory.mktemp("spelled")
+    return save_spelled(folder, build_model(codec, net, seed=3), codec, net, {"note": "tiny"})
+
+
+def test_bundle_kind_reads_the_codec_name(saved, spelled, tmp_path):
+    assert bundle_kind(saved[0]) == "words" and bundle_kind(spelled) == "spelled"
+    assert bundle_kind(tmp_path / "nowhere") == "words"  # the word loader says what is wrong
+
+
+def test_load_any_bundle_loads_either_kind(saved, spelled):
+    from bachgen.conditioned import SpelledBundle
+
+    assert isinstance(load_any_bundle(saved[0]), Bundle)
+    loaded = load_any_bundle(spelled)
+    assert isinstance(loaded, SpelledBundle) and loaded.config["note"] == "tiny"
+
+
+def test_the_word_loader_refuses_a_spelled_bundle_by_name(spelled):
+    with pytest.raises(BundleError, match="uses the 'spelled' codec") as info:
+        load_bundle(spelled)
+    assert "load_any_bundle" in str(info.value)
+
+
+def test_a_spelled_bundle_missing_a_file_is_named(spelled, tmp_path):
+    folder = copy_of(spelled, tmp_path / "b")
+    (folder / "model.keras").unlink()
+    with pytest.raises(BundleError, match="incomplete: model.keras missing") as info:
+        load_any_bundle(folder)
+    assert "bachgen.conditioned" in str(info.value)
+
+
+def test_a_truncated_spelled_model_file_is_reported(spelled, tmp_path):
+    folder = copy_of(spelled, tmp_path / "b")
+    data = (folder / "model.keras").read_bytes()
+    (folder / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError, match="truncated or corrupt"):
+        load_any_bundle(folder)
+
+
+def test_a_corrupt_spelled_model_file_is_reported(spelled, tmp_path):
+    folder = copy_of(spelled, tmp_path / "b")
+    data = bytearray((folder / "model.keras").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])  # CRC fails
+    (folder / "model.keras").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="model.keras"):
+        load_any_bundle(folder)
+
+
+def test_an_unreadable_spelled_codec_is_reported(spelled, tmp_path):
+    folder = copy_of(spelled, tmp_path / "b")
+    (folder / "codec.json").write_text(json.dumps({"name": "spelled", "durations": "x"}))
+    with pytest.raises(BundleError, match="spelled"):
+        load_any_bundle(folder)
+
+
+def test_a_missing_folder_names_both_kinds(tmp_path):
+    with pytest.raises(BundleError, match="does not exist") as info:
+        load_any_bundle(tmp_path / "nowhere")
+    assert "assets/model" in str(info.value) and "assets/words" in str(info.value)

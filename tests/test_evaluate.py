@@ -1,4 +1,5 @@
-"""Held-out scoring: the n-gram, the unknown-word floor, and the shipped model against both baselines."""
+"""Held-out scoring: the n-gram, the unknown-word floor, the word model (``assets/words``)
+against both baselines, and a clear refusal of the spelled model for now."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from bachgen.bundle import default_bundle_dir
+from bachgen.bundle import words_bundle_dir
 from bachgen.codecs import WordCodec
 from bachgen.config import TokenConfig
 from bachgen.dataset import split_pieces
@@ -68,12 +69,13 @@ def test_ngram_on_the_held_out_fugues_is_finite_and_beats_uniform(corpus_pieces)
 
 
 @pytest.mark.slow
-def test_shipped_model_beats_the_ngram_and_the_original_architecture(corpus_pieces, capsys):
-    if not (default_bundle_dir() / "model.keras").is_file():
-        pytest.fail(f"No shipped model in {default_bundle_dir()}.")
+def test_the_word_model_beats_the_ngram_and_the_original_architecture(corpus_pieces, capsys):
+    if not (words_bundle_dir() / "model.keras").is_file():
+        pytest.fail(f"No word model in {words_bundle_dir()}.")
     from bachgen.cli import main
 
-    assert main(["evaluate", "--json", "--baseline", str(default_baseline_dir())]) == 0
+    assert main(["evaluate", "--json", "--model", str(words_bundle_dir()),
+                 "--baseline", str(default_baseline_dir())]) == 0
     report = json.loads(capsys.readouterr().out)
     assert "baseline_error" not in report
     bits = {m["model"]: m["bits_per_note"] for m in report["models"]}
@@ -81,3 +83,13 @@ def test_shipped_model_beats_the_ngram_and_the_original_architecture(corpus_piec
     assert all(math.isfinite(b) for b in bits.values())
     assert bits["lstm (shipped)"] < bits["kneser-ney-trigram"]
     assert bits["lstm (shipped)"] < bits["original-architecture baseline"]
+
+
+@pytest.mark.parametrize("extra", [[], ["--generated"]])
+def test_a_spelled_bundle_is_refused_with_the_word_model_named(tmp_path, capsys, extra):
+    from bachgen.cli import main
+
+    (tmp_path / "codec.json").write_text(json.dumps({"name": "spelled"}))
+    assert main(["evaluate", "--model", str(tmp_path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "spelled model" in err and "--model" in err and "words" in err

@@ -55,9 +55,9 @@ def expected_midi(model_dir, seeds: list[int]) -> dict[int, bytes]:
     import dataclasses
 
     from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
-    from bachgen.pipeline import ComposeSettings, Engine, SeedSpec, compose
+    from bachgen.pipeline import ComposeSettings, SeedSpec, compose, load_engine
 
-    engine = Engine.load(bundle_dir=model_dir, corpus=CorpusConfig.from_env())
+    engine = load_engine(model_dir, CorpusConfig.from_env())
     result = {}
     for seed in seeds:
         settings = ComposeSettings(
