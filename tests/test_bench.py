@@ -1,0 +1,130 @@
+"""``bachgen bench`` on tiny bundles made in code: the report's structure and the sanity of its
+figures (positive, ratios matching the raw figures), for the spelled and the word model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bachgen import bench, cli
+
+from .test_pipeline import tiny_bundle
+
+SMALL = {"original_events": 2, "events": 12, "batch": 3}
+
+
+@pytest.fixture(scope="module")
+def spelled_dir(corpus_pieces, tmp_path_factory):
+    """An untrained small spelled network over the real codec, saved as a bundle."""
+    from bachgen.codecs.spelled import SpelledCodec
+    from bachgen.conditioned import NetConfig, build_model, save_bundle
+
+    codec = SpelledCodec.build(corpus_pieces)
+    net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
+    folder = tmp_path_factory.mktemp("spelled")
+    save_bundle(folder, build_model(codec, net, seed=3), codec, net, {"fit": {"seq_len": 24}})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def spelled_report(spelled_dir, corpus_config):
+    return bench.run_bench(str(spelled_dir), corpus_config, repeats=2, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def words_dir(corpus_config, tmp_path_factory):
+    from bachgen.bundle import save_bundle
+
+    folder = tmp_path_factory.mktemp("words")
+    save_bundle(tiny_bundle(corpus_config), folder)
+    return folder
+
+
+def _positive_rates(figures: dict) -> None:
+    for key in ("seconds", "events_per_s", "tokens_per_s"):
+        assert figures[key] > 0, key
+    assert figures["tokens"] >= figures["events"]
+    assert figures["events_per_s"] == pytest.approx(figures["events"] / figures["seconds"], rel=2e-3)
+    assert figures["tokens_per_s"] == pytest.approx(figures["tokens"] / figures["seconds"], rel=2e-3)
+
+
+def test_a_spelled_bundle_gets_the_spelled_report(spelled_report):
+    r = spelled_report
+    assert r["kind"] == "spelled" and r["events"] == 12 and r["repeats"] == 2
+    assert set(r) >= {"model", "seed", "original", "ours", "numpy_vs_tf", "batch", "end_to_end",
+                      "targets", "load_average"}
+    assert r["original"]["window_tokens"] == 24 and r["original"]["events"] == 2
+    assert r["ours"]["numpy"]["rows"] == r["ours"]["tf"]["rows"] == 1
+    assert r["batch"]["rows"] == 3 and r["batch"]["events"] == 3 * 12
+    assert set(r["targets"]) == {"one_candidate_events_per_s", "end_to_end_s"}
+    assert all(isinstance(v, bool) for v in r["targets"].values())
+    assert r["seed"]["events"] >= 1 and r["seed"]["tokens"] >= r["seed"]["events"]
+
+
+def test_spelled_figures_are_positive_and_ratios_match_them(spelled_report):
+    r = spelled_report
+    for figures in (r["original"], r["ours"]["numpy"], r["ours"]["tf"], r["batch"]):
+        _positive_rates(figures)
+    original = r["original"]["events_per_s"]
+    for name in ("numpy", "tf"):
+        ours = r["ours"][name]
+        assert ours["vs_original"] == pytest.approx(ours["events_per_s"] / original, rel=2e-3)
+    numpy_one, tf_one = r["ours"]["numpy"]["events_per_s"], r["ours"]["tf"]["events_per_s"]
+    assert r["numpy_vs_tf"] == pytest.approx(numpy_one / tf_one, rel=2e-3)
+    assert r["batch"]["vs_one"] == pytest.approx(r["batch"]["events_per_s"] / numpy_one, rel=2e-3)
+    assert r["targets"]["one_candidate_events_per_s"] == (numpy_one >= 1000)
+
+
+def test_spelled_end_to_end_is_split_by_stage(spelled_report):
+    e = spelled_report["end_to_end"]
+    assert e["events"] == 12 and e["seconds"] > 0
+    assert {"seed", "sample", "midi", "pianoroll", "audio", "total"} <= set(e["stages_s"])
+    assert all(v >= 0 for v in e["stages_s"].values())
+    assert e["stages_s"]["total"] <= e["seconds"] + 1e-3
+    assert spelled_report["targets"]["end_to_end_s"] == (e["seconds"] <= 1.0)
+
+
+def test_the_original_loop_writes_whole_events_under_the_grammar(spelled_dir, corpus_config):
+    from bachgen.pipeline import load_engine
+
+    engine = load_engine(spelled_dir, corpus_config)
+    row = bench.spelled_seed(engine)
+    tokens, seconds = bench.spelled_original_loop(engine.bundle.model, engine.codec, row, 3, 24)
+    assert seconds > 0 and 3 <= tokens <= 3 * (engine.codec.max_pitches + 1)
+
+
+def test_the_window_falls_back_when_the_bundle_does_not_name_it():
+    class Bare:
+        config: dict = {}
+
+    assert bench.spelled_window(Bare()) == bench.DEFAULT_WINDOW_TOKENS
+
+
+def test_the_command_prints_json_for_a_spelled_bundle(spelled_dir, capsys):
+    code = cli.main(["bench", "--model", str(spelled_dir), "--original-events", "1", "--events", "6",
+                     "--batch", "2", "--repeats", "1", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["kind"] == "spelled" and report["batch"]["rows"] == 2
+
+
+def test_the_command_prints_text_for_a_spelled_bundle(spelled_dir, capsys):
+    code = cli.main(["bench", "--model", str(spelled_dir), "--original-events", "1", "--events", "6",
+                     "--batch", "2", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for part in ("original loop", "NumPy step", "tf.function step", "batch of 2", "end to end"):
+        assert part in out
+
+
+def test_a_word_bundle_still_gets_the_word_report(words_dir, corpus_config):
+    r = bench.run_bench(str(words_dir), corpus_config, **SMALL)
+    assert r["kind"] == "words"
+    assert r["original_events_per_s"] > 0 and r["ours_events_per_s"] > 0 and r["end_to_end_s"] > 0
+    assert r["speedup_vs_original"] == pytest.approx(
+        r["ours_events_per_s"] / r["original_events_per_s"], rel=0.02, abs=0.1)
+    assert r["batch16_throughput_ratio"] == pytest.approx(
+        r["batch_events_per_s"] / r["ours_events_per_s"], rel=0.02, abs=0.01)
+    assert all(np.isfinite(v) and v > 0 for v in r["step_ms"].values())
+    assert set(r["targets"]) == {"speedup_vs_original", "batch16_throughput_ratio", "end_to_end_s"}
