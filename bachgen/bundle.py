@@ -18,7 +18,10 @@ Files of a word bundle::
 codec from ``vocabulary.json`` and the token settings in ``config.json``.
 
 A spelled bundle holds ``model.keras``, ``codec.json`` (``"name": "spelled"``),
-``config.json`` (network settings and training summary) and ``history.json``.
+``config.json`` (network settings and training summary), ``history.json``, its model card
+``README.md`` (:func:`bachgen.card.write_spelled_card`, written by ``bachgen train``
+and re-rendered by ``bachgen card FOLDER``) and, once measured, ``evaluation.json``
+(the card's held-out and generated-music figures).
 
 Loading checks each file and reports one :class:`~bachgen.errors.BundleError` per
 problem (folder or file missing, model file truncated or corrupt, vocabulary not the
@@ -54,12 +57,13 @@ WORDS = "words"
 SPELLED = "spelled"
 
 _RETRAIN = ("Restore the folder from the repository (`assets/words`) or train a new bundle with "
-            "`bachgen train --bundle-dir FOLDER`.")
+            "`bachgen train --codec words --bundle-dir FOLDER`.")
 _RETRAIN_SPELLED = ("Restore the folder from the repository (`assets/model`) or train a new bundle "
-                    "with `python -m bachgen.conditioned FOLDER`.")
+                    "with `bachgen train --bundle-dir FOLDER` (or `python -m bachgen.conditioned "
+                    "FOLDER`).")
 _RESTORE_EITHER = ("Restore the spelled model (`assets/model`) or the word model (`assets/words`) "
-                   "from the repository, or train one with `python -m bachgen.conditioned FOLDER` "
-                   "(spelled) or `bachgen train --bundle-dir FOLDER` (words).")
+                   "from the repository, or train one with `bachgen train --bundle-dir FOLDER` "
+                   "(spelled) or `bachgen train --codec words --bundle-dir FOLDER` (words).")
 
 
 def _assets() -> Path:
@@ -297,7 +301,7 @@ def load_bundle(folder: str | Path | None = None) -> Bundle:
         raise BundleError(
             f"The bundle {folder} does not fit together: vocabulary sizes differ ({detail}).",
             "The vocabulary and the model come from different trainings; copy all files of one "
-            "bundle together, or train again with `bachgen train --bundle-dir FOLDER`.")
+            "bundle together, or train again with `bachgen train --codec words --bundle-dir FOLDER`.")
     return Bundle.from_codec(model, codec, model_config, card, training)
 
 

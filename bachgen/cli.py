@@ -1,4 +1,4 @@
-"""The ``bachgen`` command line: ``corpus``, ``tokens``, ``train``, ``evaluate``, ``generate``, ``bench``.
+"""The ``bachgen`` command line: ``corpus``, ``tokens``, ``train``, ``card``, ``evaluate``, ``generate``, ``bench``.
 
 Every command reports a :class:`~bachgen.errors.BachgenError` as one line on stderr
 and exits with status 2; tracebacks are for bugs only. ``--json`` prints a
@@ -119,9 +119,99 @@ def cmd_tokens_stats(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- train
 
+#: ``bachgen train`` options that only the word codec reads, and only the spelled one.
+WORD_ONLY = {"transpose": "--transpose", "holds": "--holds", "epoch_windows": "--epoch-windows",
+             "baseline": "--baseline", "study": "--study", "card_only": "--card-only",
+             "card_note": "--card-note", "name": "--name", "force": "--force"}
+SPELLED_ONLY = {"budget_minutes": "--budget-minutes", "shifts": "--shifts", "threads": "--threads",
+                "limit_pieces": "--limit-pieces", "clipnorm": "--clipnorm",
+                "quarter_embed": "--quarter-embed", "phase_embed": "--phase-embed",
+                "meter_embed": "--meter-embed", "key_embed": "--key-embed"}
+#: Option destinations whose name differs from the spelled settings' field.
+SPELLED_DEST = {"embed": "embed_dim"}
+
+
+def train_codec(args: argparse.Namespace) -> str:
+    """The codec a ``bachgen train`` run is for: ``--codec`` when given; otherwise the
+    words for the word-only actions (studies, baseline, card only), else the spelled model."""
+    if args.codec:
+        return args.codec
+    word_actions = args.study or args.baseline or args.card_only
+    return "words" if word_actions else "spelled"
+
+
+def _given(args: argparse.Namespace, options: dict[str, str]) -> list[str]:
+    """The options of ``options`` set on the command line (their defaults are ``None``/False)."""
+    return [flag for dest, flag in options.items() if getattr(args, dest, None) not in (None, False)]
+
+
+def _check_codec_options(args: argparse.Namespace, codec: str) -> None:
+    """A :class:`ConfigError` for options the chosen codec would silently ignore."""
+    wrong = _given(args, WORD_ONLY if codec == "spelled" else SPELLED_ONLY)
+    if wrong:
+        other = "words" if codec == "spelled" else "spelled"
+        verb = "belongs" if len(wrong) == 1 else "belong"
+        raise ConfigError(f"{', '.join(wrong)} {verb} to --codec {other}, and this run trains "
+                          f"the {codec} model.")
+
+
+def _word_defaults(args: argparse.Namespace) -> None:
+    """Fill the word training's defaults into options left unset (they are shared with the
+    spelled model, whose defaults differ)."""
+    m, d = ModelConfig(vocab_size=2), TrainConfig()
+    defaults = {"transpose": "common", "holds": False, "embed_dim": m.embed_dim, "units": m.units,
+                "layers": m.layers, "dropout": m.dropout, "seq_len": m.seq_len,
+                "epochs": d.epochs, "batch_size": d.batch_size, "learning_rate": d.learning_rate,
+                "patience": d.patience, "seed": d.seed, "stride": d.stride,
+                "epoch_windows": d.epoch_windows, "strategy": d.strategy, "devices": d.devices,
+                "deterministic": d.deterministic}
+    for dest, value in defaults.items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, value)
+
+
+def spelled_configs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The spelled model's ``NetConfig`` and ``FitConfig`` from the ``train`` options
+    (an option left unset keeps the field's default)."""
+    from dataclasses import fields
+
+    from .conditioned import FitConfig, NetConfig
+
+    def pick(kind: type) -> Any:
+        given = {f.name: getattr(args, SPELLED_DEST.get(f.name, f.name), None) for f in fields(kind)}
+        return kind(**{k: v for k, v in given.items() if v is not None})
+
+    return pick(NetConfig), pick(FitConfig)
+
+
+def _flag(field_name: str) -> str:
+    """The command-line option of a spelled setting (``embed`` is ``--embed``)."""
+    return "--" + field_name.replace("_", "-")
+
+
+def spelled_command(net: dict[str, Any], fit: dict[str, Any], bundle_dir: str | None) -> str:
+    """The full ``bachgen train --codec spelled`` command that repeats a run with these
+    settings, every setting spelled out (so a later change of defaults cannot alter it)."""
+    from dataclasses import asdict
+
+    from .conditioned import FitConfig, NetConfig
+
+    parts = ["bachgen train --codec spelled"]
+    for defaults, given in ((asdict(NetConfig()), net), (asdict(FitConfig()), fit)):
+        for name, default in defaults.items():
+            value = given.get(name, default)
+            if isinstance(value, bool):
+                parts.append(_flag(name) if value else "--no-" + _flag(name)[2:])
+            elif value is not None:
+                parts.append(f"{_flag(name)} {value}")
+    if bundle_dir:
+        parts.append(f"--bundle-dir {bundle_dir}")
+    return " ".join(parts)
+
 
 def _configs_from_args(args: argparse.Namespace) -> tuple[TokenConfig, ModelConfig, TrainConfig]:
     """The word, network and training settings the ``train`` options spell out."""
+    _word_defaults(args)
     tokens = TokenConfig(transpose=args.transpose, holds=args.holds)
     model = ModelConfig(vocab_size=2, embed_dim=args.embed_dim, units=args.units,
                         layers=args.layers, dropout=args.dropout, seq_len=args.seq_len)
@@ -134,9 +224,10 @@ def _configs_from_args(args: argparse.Namespace) -> tuple[TokenConfig, ModelConf
 
 
 def command_for(args: argparse.Namespace) -> str:
-    """The full ``bachgen train`` command line that repeats this run (every option spelled out)."""
+    """The full ``bachgen train --codec words`` command line that repeats this word run
+    (every option spelled out)."""
     tokens, model, config = _configs_from_args(args)
-    parts = ["bachgen train", "--baseline" if args.baseline else "",
+    parts = ["bachgen train --codec words", "--baseline" if args.baseline else "",
              f"--transpose {tokens.transpose}", "--holds" if tokens.holds else "--no-holds",
              f"--embed-dim {model.embed_dim}" if not args.baseline else "",
              f"--units {model.units}", f"--layers {model.layers}" if not args.baseline else "",
@@ -152,13 +243,52 @@ def command_for(args: argparse.Namespace) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """``bachgen train``: one training (optionally saved as a bundle with its card), the
-    studies, or only a new card for an existing bundle."""
+    """``bachgen train``: the spelled model (default) or the word model, its studies, or
+    only a new card for an existing word bundle."""
+    codec = train_codec(args)
+    _check_codec_options(args, codec)
+    if codec == "spelled":
+        return cmd_train_spelled(args)
+    return cmd_train_words(args)
+
+
+def cmd_train_spelled(args: argparse.Namespace) -> int:
+    """Train the spelled model from scratch into ``--bundle-dir`` and write its card there."""
+    from dataclasses import asdict
+
+    from . import corpus
+    from .card import EVALUATION_FILE, write_spelled_card
+    from .conditioned import setup_tensorflow, train_bundle
+
+    if not args.bundle_dir:
+        raise ConfigError("bachgen train --codec spelled needs --bundle-dir, the folder to save "
+                          "the bundle in.")
+    net, fit = spelled_configs(args)
+    setup_tensorflow(fit)  # threads, devices and seeds before anything starts TensorFlow
+    pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
+    folder = Path(args.bundle_dir)
+    summary = train_bundle(pieces, folder, net, fit, log=sys.stderr)
+    (folder / EVALUATION_FILE).unlink(missing_ok=True)  # figures of an earlier model, not this one
+    command = spelled_command(asdict(net), asdict(fit), args.bundle_dir)
+    write_spelled_card(folder, command=command)
+    best = summary.get("best_val_bits_per_token")
+    print(f"trained in {summary['train_seconds'] / 60:.1f} min; best epoch {summary['best_epoch']} "
+          f"of {summary['epochs_run']}, validation "
+          f"{'not measured' if best is None else f'{best:.4f} bits/token'}; bundle and card in "
+          f"{folder}", file=sys.stderr)
+    print(f"reproduce: {command}", file=sys.stderr)
+    return 0
+
+
+def cmd_train_words(args: argparse.Namespace) -> int:
+    """The word model as before: one training (optionally saved as a bundle with its card),
+    the studies, or only a new card for an existing word bundle."""
     from . import corpus
     from .card import write_card
     from .studies import STUDIES, run_study
     from .train import configure_devices, train
 
+    _word_defaults(args)
     if args.strategy == "mirrored":
         # Split the CPU before anything (the corpus cache, Keras) starts TensorFlow.
         configure_devices(TrainConfig(strategy="mirrored", devices=args.devices))
@@ -195,46 +325,141 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_train_parser(commands: Any) -> argparse.ArgumentParser:
-    """Register ``bachgen train`` on the ``commands`` sub-parsers."""
+    """Register ``bachgen train`` on the ``commands`` sub-parsers.
+
+    Options shared by both codecs default to ``None`` and take each codec's own default
+    (the spelled model's ``NetConfig``/``FitConfig``, the word model's settings).
+    """
+    from .conditioned import FitConfig, NetConfig
     from .studies import STUDIES
 
-    p = commands.add_parser("train", help="train the LSTM (or run a study, or the baseline)")
-    d = TrainConfig()
-    m = ModelConfig(vocab_size=2)
+    p = commands.add_parser("train", help="train the spelled model (default) or the word model; "
+                                          "word studies and baseline")
+    net, fit = NetConfig(), FitConfig()
+    m, d = ModelConfig(vocab_size=2), TrainConfig()
+
+    def both(spelled: Any, words: Any) -> str:
+        return f"(default: {spelled} spelled, {words} words)"
+
+    p.add_argument("--codec", choices=["spelled", "words"],
+                   help="spelled: events as sub-tokens, the shipped model (default); words: one "
+                        "word per event, the previous model (default for --study, --baseline, "
+                        "--card-only)")
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
-    p.add_argument("--runs", default="runs", help="folder for run outputs (default: runs)")
-    p.add_argument("--name", help="run folder name under --runs (default: lstm or baseline)")
-    p.add_argument("--bundle-dir", help="also save the trained bundle (with model card) here")
-    p.add_argument("--study", nargs="+", choices=[*STUDIES, "all"],
-                   help="run these studies (or all) instead of one training")
-    p.add_argument("--force", action="store_true", help="studies: retrain variants already run")
-    p.add_argument("--card-note", help="markdown for the card: how these settings were chosen")
-    p.add_argument("--card-only", action="store_true",
-                   help="no training: re-score the bundle in --bundle-dir and rewrite its model card")
-    p.add_argument("--baseline", action="store_true",
-                   help="train the original architecture (scalar input, one LSTM) instead")
-    p.add_argument("--transpose", default="common", choices=TRANSPOSE_MODES)
-    p.add_argument("--holds", action=argparse.BooleanOptionalAction, default=False,
-                   help="mark held pitches in the words (default: no, as the original)")
-    p.add_argument("--embed-dim", type=int, default=m.embed_dim)
-    p.add_argument("--units", type=int, default=m.units)
-    p.add_argument("--layers", type=int, default=m.layers)
-    p.add_argument("--dropout", type=float, default=m.dropout)
-    p.add_argument("--seq-len", type=int, default=m.seq_len)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--patience", type=int, default=d.patience)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--stride", type=int, default=d.stride)
-    p.add_argument("--epoch-windows", type=int, default=d.epoch_windows)
-    p.add_argument("--strategy", default=d.strategy, choices=["default", "mirrored", "multiworker"],
-                   help="tf.distribute strategy; multiworker reads the cluster from TF_CONFIG")
-    p.add_argument("--devices", type=int, default=d.devices,
-                   help="mirrored without GPUs: logical CPU devices to split the CPU into")
-    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--bundle-dir", help="save the trained bundle (with its model card) here; "
+                                        "required for the spelled model")
+    g = p.add_argument_group("both codecs")
+    g.add_argument("--embed-dim", "--embed", dest="embed_dim", type=int,
+                   help="token embedding " + both(net.embed, m.embed_dim))
+    g.add_argument("--units", type=int, help="LSTM units " + both(net.units, m.units))
+    g.add_argument("--layers", type=int, help="LSTM layers " + both(net.layers, m.layers))
+    g.add_argument("--dropout", type=float, help=both(net.dropout, m.dropout))
+    g.add_argument("--seq-len", type=int,
+                   help="training window: tokens (spelled) or events (words) " + both(fit.seq_len, m.seq_len))
+    g.add_argument("--stride", type=int, help="window start step " + both(fit.stride, d.stride))
+    g.add_argument("--epochs", type=int, help="ceiling on epochs " + both(fit.epochs, d.epochs))
+    g.add_argument("--batch-size", type=int, help=both(fit.batch_size, d.batch_size))
+    g.add_argument("--learning-rate", type=float, help=both(fit.learning_rate, d.learning_rate))
+    g.add_argument("--patience", type=int, help="early stopping " + both(fit.patience, d.patience))
+    g.add_argument("--seed", type=int, help=f"(default: {fit.seed})")
+    g.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
+                   help="tf.distribute strategy; multiworker reads the cluster from TF_CONFIG "
+                        "(default: default)")
+    g.add_argument("--devices", type=int,
+                   help=f"mirrored without GPUs: logical CPU devices to split the CPU into "
+                        f"(default: {fit.devices})")
+    g.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="TensorFlow op determinism (default: on)")
+    s = p.add_argument_group("spelled model only")
+    s.add_argument("--budget-minutes", type=float,
+                   help=f"stop before the next epoch would pass this wall-clock time (default: "
+                        f"{fit.budget_minutes})")
+    s.add_argument("--shifts", type=int,
+                   help=f"augmentation: semitones each way around the common key, 0..3 "
+                        f"(default: {fit.shifts})")
+    s.add_argument("--threads", type=int, help=f"TensorFlow CPU threads (default: {fit.threads})")
+    s.add_argument("--limit-pieces", type=int,
+                   help="train on the first N training fugues only (trial runs)")
+    s.add_argument("--clipnorm", type=float, help=f"gradient clipping (default: {fit.clipnorm})")
+    for name, value in net.embed_sizes().items():
+        s.add_argument(f"--{name}-embed", type=int, help=f"{name} condition embedding (default: {value})")
+    w = p.add_argument_group("word model only")
+    w.add_argument("--runs", default="runs", help="folder for run outputs (default: runs)")
+    w.add_argument("--name", help="run folder name under --runs (default: lstm or baseline)")
+    w.add_argument("--study", nargs="+", choices=[*STUDIES, "all"],
+                   help="run these studies (or all) instead of one training")
+    w.add_argument("--force", action="store_true", help="studies: retrain variants already run")
+    w.add_argument("--card-note", help="markdown for the card: how these settings were chosen")
+    w.add_argument("--card-only", action="store_true",
+                   help="no training: re-score the bundle in --bundle-dir and rewrite its model card")
+    w.add_argument("--baseline", action="store_true",
+                   help="train the original architecture (scalar input, one LSTM) instead")
+    w.add_argument("--transpose", choices=TRANSPOSE_MODES, help="(default: common)")
+    w.add_argument("--holds", action=argparse.BooleanOptionalAction, default=None,
+                   help="mark held pitches in the words (default: no, as the original)")
+    w.add_argument("--epoch-windows", type=int, help="windows one epoch shows (default: all)")
     p.set_defaults(handler=cmd_train)
+    return p
+
+
+# --------------------------------------------------------------------------- card
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    """``bachgen card FOLDER``: re-render the model card of an existing bundle (spelled: from
+    its files and the figures in ``--evaluation``; words: re-scored as ``--card-only``)."""
+    from .bundle import SPELLED, bundle_kind, _check_files, required_files
+
+    folder = Path(args.folder)
+    kind = bundle_kind(folder)
+    _check_files(folder, required_files(kind), "Pass the folder of a bundle (e.g. assets/model).")
+    if kind == SPELLED:
+        from .card import write_spelled_card
+
+        if args.print_command:
+            config = json.loads((folder / "config.json").read_text())
+            print(spelled_command(config.get("net", {}), config.get("fit", {}), args.folder))
+            return 0
+        evaluation = None
+        if args.evaluation:
+            try:
+                evaluation = json.loads(Path(args.evaluation).read_text())
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"Cannot read the evaluation {args.evaluation}: {exc}.") from exc
+            if not isinstance(evaluation, dict):
+                raise ConfigError(f"The evaluation {args.evaluation} is not a JSON object.")
+        path = write_spelled_card(folder, evaluation)
+        print(f"model card written to {path}", file=sys.stderr)
+        return 0
+    if args.evaluation:
+        raise ConfigError("--evaluation is for spelled bundles; a word bundle is re-scored on "
+                          "the held-out fugues instead.")
+    from . import corpus
+    from .card import word_command, write_card
+
+    if args.print_command:
+        config = json.loads((folder / "config.json").read_text())
+        print(word_command(config.get("training", {})))
+        return 0
+    pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
+    write_card(folder, pieces, Path(args.runs) / "studies", args.card_note)
+    print(f"model card rewritten in {folder}", file=sys.stderr)
+    return 0
+
+
+def add_card_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``bachgen card`` on the ``commands`` sub-parsers."""
+    p = commands.add_parser("card", help="re-render the model card (README.md) of a bundle")
+    p.add_argument("folder", help="the bundle folder (e.g. assets/model)")
+    p.add_argument("--evaluation", help="spelled bundles: JSON of held-out and generated-music "
+                                        "figures ({\"held_out\": ..., \"generated\": ...}), kept "
+                                        "in the bundle as evaluation.json")
+    p.add_argument("--print-command", action="store_true",
+                   help="only print the bachgen train command that reproduces the bundle")
+    p.add_argument("--corpus-dir", help="word bundles: the corpus to re-score on")
+    p.add_argument("--runs", default="runs", help="word bundles: where the studies are")
+    p.add_argument("--card-note", help="word bundles: how the settings were chosen (markdown)")
+    p.set_defaults(handler=cmd_card)
     return p
 
 
@@ -279,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluate import add_evaluate_parser
 
     add_train_parser(commands)
+    add_card_parser(commands)
     add_evaluate_parser(commands)
 
     from .bench import add_bench_parser
