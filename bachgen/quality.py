@@ -22,8 +22,15 @@ from the piece's own ticks, never in seconds, so no tempo can hide anything:
 * ``distinct_8grams`` — distinct runs of 8 events over all runs of 8, events being the
   chordified piece (:func:`bachgen.tokens.chordify`) with struck and held pitches and length.
 
-Generated pieces carry two more figures from the sampler's ids: ``stuck`` (a loop left in
-the output) and the longest run copied from the corpus, in any transposition.
+Generated pieces carry two more figures: ``stuck`` (a loop left in the output, found on
+events) and the longest run copied from the corpus, in any transposition.
+
+**Generating.** One generation per fugue, all in one batch, 400 events after a seed of the
+fugue's events 0–49, one random seed for the batch. The spelled model (the default) draws
+with the default :class:`~bachgen.config.SamplingConfig` (temperature, top-k, top-p), no key
+treatment (no pull towards the key, no snapping), and each generation is decoded in its
+seed's key on the fugue's bar grid; the word model draws with its sampler and guards as the
+app does. Only the new music is measured, cut after the seed as the real stretches are.
 
 **Comparing sets** (:func:`compare`). The *band* of a statistic is the min–max over the
 reference set: the real fugues cut the way generations are (:func:`stretch`: events 50–449
@@ -38,11 +45,15 @@ test**: the accuracy of a logistic regression on the standardised statistics tel
 two sets apart, by stratified 5-fold cross-validation repeated 10 times with a fixed seed —
 0.5 means it cannot tell them apart.
 
-Three rows: (1) real against real — Book II's 24 stretches against Book I's 24 (band, overlap
-and classifier all between the two books), the ceiling; (2) the real fugues through the shipped
-words and decoded — what the representation alone costs; (3) a model's generations, one per
-fugue, 400 events after the seed. Beside row 1 the report counts how many real stretches fall
-inside the band of the other 47 on every statistic: what "inside on every statistic" can ask.
+The rows: (1) real against real — Book II's 24 stretches against Book I's 24 (band, overlap
+and classifier all between the two books), the ceiling; (2) the real fugues through a
+representation and decoded — what it alone costs: the spelled codec's round trip (lossless:
+the real values) and the old words; (3) the model's generations; (4) optionally a second
+model's, under the same seeds and settings. Beside row 1 the report counts how many real
+stretches fall inside the band of the other 47 on every statistic: what "inside on every
+statistic" can ask. With several sampling seeds each seed's pieces inside every band and
+classifier accuracy are reported with their spread (48 pieces make both noisy); the first
+seed is the headline.
 """
 
 from __future__ import annotations
@@ -53,7 +64,8 @@ import math
 import statistics as stats
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -434,7 +446,7 @@ def take_statistics(piece: Piece, seed_end_tick: int | None = None,
     }
 
 
-# --------------------------------------------------------------------------- the three rows
+# --------------------------------------------------------------------------- the rows
 
 
 def real_statistics(pieces: Sequence[Piece], tokens: TokenConfig, events: int = STRETCH_EVENTS
@@ -449,16 +461,42 @@ def real_statistics(pieces: Sequence[Piece], tokens: TokenConfig, events: int = 
     return real, worded
 
 
-def real_rows(pieces: dict[str, Piece], tokens: TokenConfig, seed: int = QUALITY_SEED,
-              events: int = STRETCH_EVENTS) -> tuple[list[dict[str, float]], dict[str, dict[str, Any]]]:
-    """The real stretches' statistics and rows 1 and 2: Book II against Book I (the ceiling)
-    and the real fugues through the words against the real fugues."""
-    real, worded = real_statistics(list(pieces.values()), tokens, events)
-    book1 = [v for fugue, v in zip(pieces, real) if fugue.startswith("wtc1")]
-    book2 = [v for fugue, v in zip(pieces, real) if fugue.startswith("wtc2")]
-    rows = {"real_vs_real": compare_statistics(book2, book1, seed),
-            "through_words": compare_statistics(worded, real, seed)}
+def through_spelled(piece: Piece, codec: Any) -> Piece:
+    """The piece spelled as the spelled codec's ids and decoded again, on its own ticks and in
+    its own key (what that representation keeps of it)."""
+    return codec.decode(codec.encode(piece), codec.first_tick(piece), piece)
+
+
+def spelled_statistics(pieces: Sequence[Piece], codec: Any, events: int = STRETCH_EVENTS
+                       ) -> list[dict[str, float]]:
+    """Statistics of each real piece's stretch after the spelled round trip (same ticks as
+    :func:`real_statistics`)."""
+    values = []
+    for piece in pieces:
+        start, end = stretch_window(piece, FIRST_EVENT, events)
+        values.append(piece_statistics(clip(through_spelled(piece, codec), start, end)))
+    return values
+
+
+def real_rows(pieces: dict[str, Piece], tokens: TokenConfig | None, seed: int = QUALITY_SEED,
+              events: int = STRETCH_EVENTS, spelled: Any = None
+              ) -> tuple[list[dict[str, float]], dict[str, dict[str, Any]]]:
+    """The real stretches' statistics and the rows on real music: Book II against Book I (the
+    ceiling); the real fugues through the spelled codec ``spelled`` (when given) and through
+    the words of ``tokens`` (when given), each against the real fugues."""
+    names, values = list(pieces), list(pieces.values())
+    real = [piece_statistics(stretch(p, FIRST_EVENT, events)) for p in values]
+    book1 = [v for fugue, v in zip(names, real) if fugue.startswith("wtc1")]
+    book2 = [v for fugue, v in zip(names, real) if fugue.startswith("wtc2")]
+    rows = {"real_vs_real": compare_statistics(book2, book1, seed)}
     rows["real_vs_real"]["all_inside_leave_one_out"] = leave_one_out_inside(real)
+    if spelled is not None:
+        spelt = spelled_statistics(values, spelled, events)
+        rows["through_spelled"] = compare_statistics(spelt, real, seed)
+        rows["through_spelled"]["equals_real"] = spelt == real
+    if tokens is not None:
+        _, worded = real_statistics(values, tokens, events)
+        rows["through_words"] = compare_statistics(worded, real, seed)
     return real, rows
 
 
@@ -475,7 +513,7 @@ def leave_one_out_inside(values: Sequence[dict[str, float]]) -> int:
 def generated_row(pieces: Sequence[Piece], real: Sequence[dict[str, float]],
                   stuck: Sequence[bool] | None = None, copied_runs: Sequence[int] | None = None,
                   seed: int = QUALITY_SEED) -> dict[str, Any]:
-    """Row 3 for any model: its generated pieces against the real stretches' statistics,
+    """A generated row for any model: its pieces against the real stretches' statistics,
     with how many pieces were stuck in a loop and their longest copied runs when known."""
     values = [piece_statistics(p) for p in pieces]
     row = compare_statistics(values, real, seed)
@@ -488,21 +526,101 @@ def generated_row(pieces: Sequence[Piece], real: Sequence[dict[str, float]],
     return row
 
 
-def _generate(engine: Any, config: Any, say: Callable[[str], None]) -> tuple[list[Any], Any]:
-    """One generation per fugue from its opening (``seq_len`` events), all in one batch."""
+# --------------------------------------------------------------------------- generating
+
+
+@dataclass
+class Generations:
+    """One generation per fugue of one model under one random seed: the new music as a
+    listener hears it (cut after the seed, on the fugue's bar grid), whether each got stuck
+    in a loop, its longest run copied from the corpus, and per-piece facts of the model."""
+
+    fugues: list[str]
+    pieces: list[Piece]
+    stuck: list[bool]
+    copied: list[int]
+    seconds: float
+    extra: list[dict[str, Any]] = field(default_factory=list)
+    loop_recoveries: int = 0
+
+
+def real_pieces(engine: Any) -> dict[str, Piece]:
+    """The 48 fugues as the engine reads them: their own keys for a spelled engine, the
+    version the words were made from for a word engine."""
+    if getattr(engine, "kind", "words") == "spelled":
+        return dict(engine.corpus_pieces())
+    return {f: version for f, (_, version) in engine.corpus_words().items()}
+
+
+def spelled_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Generations:
+    """One generation per fugue from its events 0–49, all rows in one batch, with the default
+    draw of the spelled model (:func:`bachgen.spelled_pipeline.sample_settings`), no key
+    treatment; each decoded in its seed's key on its bar grid
+    (:func:`bachgen.spelled_pipeline.decode`, snap off) and cut after the seed."""
+    from .config import RenderConfig
+    from .guards import find_loops
+    from .pipeline import SeedSpec
+    from .spelled_pipeline import SpelledDraw, decode, event_ids, make_seed, sample_settings
+    from .spelled_sampling import sample_ids
+    from .step import blas_single_thread
+
+    codec = engine.codec
+    seeds = [make_seed(SeedSpec(fugue=f, start_event=0), engine, np.random.default_rng(0), [])
+             for f in fugues]
+    index = engine.copy_index(config.copy_limit or 12)
+    started = time.perf_counter()
+    with engine.lock, blas_single_thread():
+        rows = sample_ids(engine.step, codec, [s.row for s in seeds], config.events,
+                          sample_settings(config), np.random.default_rng(config.seed))
+    seconds = time.perf_counter() - started
+    render = RenderConfig(audio=False, score=False, include_seed=True, snap="off")
+    pieces, stuck, copied, extra = [], [], [], []
+    for seed, ids in zip(seeds, rows):
+        tick = seed.row.start + int(codec.ticks[np.asarray(seed.row.ids)].sum())
+        events = codec.events(ids, tick)
+        loops = find_loops(event_ids(events), config.loop_max_period, config.loop_min_repeats,
+                           config.loop_min_events)
+        run = index.longest_run(events)
+        piece, _, seed_end = decode(seed, SpelledDraw(list(ids), events, loops, run, 0), engine, render)
+        pieces.append(new_music(piece, seed_end))
+        stuck.append(loops > 0)
+        copied.append(run)
+        extra.append({"events": len(events), "tokens": len(ids), "moved_by": seed.moved_by})
+    return Generations(list(fugues), pieces, stuck, copied, seconds, extra)
+
+
+def word_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Generations:
+    """One generation per fugue from its opening (``seq_len`` words) with the word model's
+    sampler and guards, all in one batch, decoded on the fugue's ticks after the seed."""
     from . import sampling
+    from .guards import find_loops
     from .pipeline import SeedSpec, _seed_from_fugue
 
-    say("seeds and corpus index")
-    seeds = [_seed_from_fugue(SeedSpec(fugue=f), engine, np.random.default_rng(0)) for f in engine.corpus_words()]
+    corpus = engine.corpus_words()
+    seeds = [_seed_from_fugue(SeedSpec(fugue=f), engine, np.random.default_rng(0)) for f in fugues]
     index, forms = engine.copy_index(config.copy_limit or 12)
-    say(f"generating {len(seeds)} pieces of {config.events} events")
+    started = time.perf_counter()
     with engine.lock:
         result = sampling.sample(engine.step, [s.ids for s in seeds], config,
                                  np.random.default_rng(config.seed), codec=engine.bundle.codec,
                                  copy_index=index if config.copy_limit else None, forms=forms,
                                  reseed=engine.reseed, context_len=engine.seq_len)
-    return seeds, result
+    seconds = time.perf_counter() - started
+    codec = engine.bundle.codec
+    pieces = [decode_generation(codec, s.words, ids, corpus[f][1]) for s, ids, f in zip(seeds, result.ids, fugues)]
+    stuck = [bool(find_loops(ids, config.loop_max_period, config.loop_min_repeats, config.loop_min_events))
+             for ids in result.ids]
+    copied = [index.longest_run(codec.events(ids)) for ids in result.ids]
+    extra = [{"events": len(ids), "loop_recoveries": result.loop_recoveries[b], "reseeds": result.reseeds[b]}
+             for b, ids in enumerate(result.ids)]
+    return Generations(list(fugues), pieces, stuck, copied, seconds, extra, int(sum(result.loop_recoveries)))
+
+
+def generations(engine: Any, config: Any, fugues: Sequence[str]) -> Generations:
+    """:func:`spelled_generations` or :func:`word_generations`, by the engine's kind."""
+    if getattr(engine, "kind", "words") == "spelled":
+        return spelled_generations(engine, config, fugues)
+    return word_generations(engine, config, fugues)
 
 
 def decode_generation(codec: WordCodec, seed_words: Sequence[str], new_ids: Sequence[int],
@@ -516,55 +634,11 @@ def decode_generation(codec: WordCodec, seed_words: Sequence[str], new_ids: Sequ
     return clip(whole, seed_end, max(whole.end, seed_end))
 
 
-def generated_report(engine: Any, events: int = STRETCH_EVENTS, seed: int = QUALITY_SEED,
-                     sampling_config: Any = None, progress: Callable[[str], None] | None = None
-                     ) -> dict[str, Any]:
-    """Generate from each of the 48 fugues and measure the three rows (module docstring)."""
-    from .config import SamplingConfig
-    from .guards import find_loops
-
-    say = progress or (lambda message: None)
-    config = sampling_config or SamplingConfig(events=events, seed=seed)
-    started = time.perf_counter()
-    corpus = engine.corpus_words()
-    say("real stretches, as written and through the words")
-    real, rows = real_rows({f: version for f, (_, version) in corpus.items()}, engine.tokens, seed,
-                           config.events)
-    t = time.perf_counter()
-    seeds, result = _generate(engine, config, say)
-    sample_s = time.perf_counter() - t
-    say("measuring the generations")
-    index, _ = engine.copy_index(config.copy_limit or 12)
-    fugues = list(corpus)
-    codec = engine.bundle.codec
-    pieces = [decode_generation(codec, s.words, ids, corpus[f][1])
-              for s, ids, f in zip(seeds, result.ids, fugues)]
-    stuck = [bool(find_loops(ids, config.loop_max_period, config.loop_min_repeats, config.loop_min_events))
-             for ids in result.ids]
-    copied = [index.longest_run(codec.events(ids)) for ids in result.ids]
-    rows["generated"] = generated_row(pieces, real, stuck, copied, seed)
-    real_runs = real_copy_runs(index, [corpus[f][0] for f in fugues], config.events)
-    details = [{"fugue": f, "events": len(ids), "stuck": s, "loop_recoveries": result.loop_recoveries[b],
-                "reseeds": result.reseeds[b], "longest_copied_run": c, "real_longest_copied_run": r,
-                "inside_all": rows["generated"]["inside_each"][b], **rows["generated"]["values"][b]}
-               for b, (f, ids, s, c, r) in enumerate(zip(fugues, result.ids, stuck, copied, real_runs))]
-    return {
-        "settings": {"events": config.events, "temperature": config.temperature, "top_k": config.top_k,
-                     "top_p": config.top_p, "seed": config.seed, "copy_limit": config.copy_limit,
-                     "stretch": [FIRST_EVENT, FIRST_EVENT + config.events - 1],
-                     "classifier": f"logistic regression, {FOLDS}-fold x {REPEATS}, seed {seed}"},
-        "rows": rows,
-        "generated": {"pieces": details, "loop_recoveries": int(sum(result.loop_recoveries)),
-                      "real_vs_real_copied_run_median": float(stats.median(real_runs)),
-                      "real_vs_real_copied_run_max": int(max(real_runs))},
-        "seconds": {"sample": round(sample_s, 2), "total": round(time.perf_counter() - started, 2)},
-    }
-
-
-def real_copy_runs(index: Any, corpus_words: Sequence[Sequence[str]], length: int, offset: int = FIRST_EVENT
+def real_copy_runs(index: Any, corpus_words: Sequence[Sequence[Any]], length: int, offset: int = FIRST_EVENT
                    ) -> list[int]:
-    """For each fugue, the longest run of a ``length``-word stretch (from ``offset``) found
-    in the other fugues: what the copied runs of generations are measured against."""
+    """For each fugue, the longest run of a ``length``-event stretch (from ``offset``) found
+    in the other fugues: what the copied runs of generations are measured against.
+    ``corpus_words``: the fugues' words or events, in the index's order."""
     runs = []
     for i, words in enumerate(corpus_words):
         start = min(offset, max(0, len(words) - length))
@@ -572,13 +646,153 @@ def real_copy_runs(index: Any, corpus_words: Sequence[Sequence[str]], length: in
     return runs
 
 
+def engine_copy_runs(engine: Any, config: Any) -> list[int]:
+    """:func:`real_copy_runs` with the engine's own copy index (events with holds for a spelled
+    engine, the words' events for a word engine)."""
+    if getattr(engine, "kind", "words") == "spelled":
+        index = engine.copy_index(config.copy_limit or 12)
+        return real_copy_runs(index, [engine.fugue_events(f) for f in index.names], config.events)
+    index, _ = engine.copy_index(config.copy_limit or 12)
+    corpus = engine.corpus_words()
+    return real_copy_runs(index, [corpus[f][0] for f in index.names], config.events)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def settings_of(engine: Any, config: Any) -> dict[str, Any]:
+    """The sampling settings a model's row was drawn with, as plain JSON."""
+    spelled = getattr(engine, "kind", "words") == "spelled"
+    out = {"model": "spelled" if spelled else "words", "events": config.events,
+           "temperature": config.temperature, "top_k": config.top_k, "top_p": config.top_p,
+           "copy_limit": config.copy_limit}
+    if spelled:
+        out.update(key_treatment="off (no key guide, snap off)", copy_guard="measured, not applied")
+    else:
+        out.update(key_guide=config.key_guide, copy_guard=f"runs over {config.copy_limit} events blocked",
+                   loop_guard="on (recoveries)")
+    return out
+
+
+def row_label(settings: dict[str, Any]) -> str:
+    """A short name of a generated row: the model and the settings it was drawn with (top-k
+    only when on)."""
+    p = settings["top_p"] if settings["top_p"] is not None else "off"
+    k = f" k={settings['top_k']}" if settings["top_k"] else ""
+    return f"{settings['model']} T={settings['temperature']:g} p={p}{k}"
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Mean, sample sd, min and max of a few figures (sd 0 for one)."""
+    return {"mean": float(stats.mean(values)), "sd": float(stats.stdev(values)) if len(values) > 1 else 0.0,
+            "min": float(min(values)), "max": float(max(values))}
+
+
+def seed_summary(seed: int, row: dict[str, Any], made: Generations) -> dict[str, Any]:
+    """One sampling seed's figures: pieces inside every band, classifier accuracy, loops, copies."""
+    return {"seed": seed, "pieces": row["pieces"], "all_inside": row["all_inside"],
+            "accuracy": row["classifier"]["accuracy"], "accuracy_sd": row["classifier"]["sd"],
+            "stuck": row.get("stuck"), "longest_copied_run_median": row.get("longest_copied_run_median"),
+            "longest_copied_run_max": row.get("longest_copied_run_max"),
+            "sample_seconds": round(made.seconds, 2)}
+
+
+def model_row(engine: Any, config: Any, fugues: Sequence[str], real: Sequence[dict[str, float]],
+              sampling_seeds: Sequence[int], seed: int, say: Callable[[str], None]
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's generated row under each sampling seed: the full row of the first (the
+    headline) with its per-seed figures and their spread, and the headline's per-piece facts."""
+    runs = []
+    for s in sampling_seeds:
+        say(f"{getattr(engine, 'kind', 'words')}: generating {len(fugues)} pieces "
+            f"of {config.events} events, sampling seed {s}")
+        made = generations(engine, replace(config, seed=s), fugues)
+        runs.append((s, made, generated_row(made.pieces, real, made.stuck, made.copied, seed)))
+    first_seed, made, row = runs[0]
+    row["settings"] = {**settings_of(engine, config), "seed": first_seed}
+    row["label"] = row_label(row["settings"])
+    row["sampling_seeds"] = [seed_summary(s, r, m) for s, m, r in runs]
+    row["spread"] = {"all_inside": spread([r["all_inside"] for _, _, r in runs]),
+                     "accuracy": spread([r["classifier"]["accuracy"] for _, _, r in runs])}
+    row["loop_recoveries"] = made.loop_recoveries
+    details = [{"fugue": f, "stuck": st, "longest_copied_run": c, "inside_all": row["inside_each"][b],
+                **made.extra[b], **row["values"][b]}
+               for b, (f, st, c) in enumerate(zip(made.fugues, made.stuck, made.copied))]
+    return row, {"pieces": details, "sample_seconds": round(made.seconds, 2)}
+
+
+def word_tokens_of(folder: str | Path) -> TokenConfig | None:
+    """The token settings of the word bundle in ``folder`` (``None`` when there is none)."""
+    from .config import from_dict
+
+    try:
+        return from_dict(TokenConfig, json.loads((Path(folder) / "config.json").read_text())["tokens"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def generated_report(engine: Any, events: int = STRETCH_EVENTS, seed: int = QUALITY_SEED,
+                     sampling_config: Any = None, progress: Callable[[str], None] | None = None,
+                     sampling_seeds: Sequence[int] | None = None, fugues: int | None = None,
+                     compare_engine: Any = None, word_tokens: TokenConfig | None = None
+                     ) -> dict[str, Any]:
+    """Generate from each fugue and measure the rows (module docstring).
+
+    ``engine``: the model measured (spelled or words); ``compare_engine``: a second model
+    measured beside it under the same seeds and settings; ``sampling_seeds``: the random
+    seeds of the generations (the first is the headline; default ``sampling_config.seed``,
+    else ``seed``); ``seed`` seeds the classifier; ``fugues``: generate from the first
+    ``fugues`` fugues only (the real rows always use all 48); ``word_tokens``: the token
+    settings of the words the "through the words" row writes (a word engine's own by default).
+    """
+    from .config import SamplingConfig
+
+    say = progress or (lambda message: None)
+    config = sampling_config or SamplingConfig(events=events, seed=seed)
+    seeds = list(sampling_seeds or [config.seed if config.seed is not None else seed])
+    started = time.perf_counter()
+    spelled = getattr(engine, "kind", "words") == "spelled"
+    if not spelled:
+        word_tokens = engine.tokens
+    elif word_tokens is None and compare_engine is not None and getattr(compare_engine, "kind", "words") != "spelled":
+        word_tokens = compare_engine.tokens
+    pieces = real_pieces(engine)
+    say("real stretches, as written and through the representations")
+    real, rows = real_rows(pieces, word_tokens, seed, config.events, engine.codec if spelled else None)
+    chosen = list(pieces)[:fugues] if fugues else list(pieces)
+    generated: dict[str, Any] = {}
+    for key, model in (("generated", engine), ("generated_compare", compare_engine)):
+        if model is not None:
+            rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say)
+    say("copied runs of the real fugues against one another")
+    real_runs = engine_copy_runs(engine, config)
+    for b, f in enumerate(chosen):
+        generated["generated"]["pieces"][b]["real_longest_copied_run"] = real_runs[list(pieces).index(f)]
+    generated["real_vs_real_copied_run_median"] = float(stats.median(real_runs))
+    generated["real_vs_real_copied_run_max"] = int(max(real_runs))
+    return {
+        "settings": {"events": config.events, "seed_events": FIRST_EVENT, "sampling_seeds": seeds,
+                     "fugues": len(chosen), "stretch": [FIRST_EVENT, FIRST_EVENT + config.events - 1],
+                     "classifier": f"logistic regression, {FOLDS}-fold x {REPEATS}, seed {seed}"},
+        "band": {name: list(b) for name, b in bands(real).items()},
+        "rows": rows,
+        "generated": generated,
+        "seconds": {"sample": round(sum(s["sample_seconds"] for key in ("generated", "generated_compare")
+                                        for s in rows.get(key, {}).get("sampling_seeds", [])), 2),
+                    "total": round(time.perf_counter() - started, 2)},
+    }
+
+
 # --------------------------------------------------------------------------- output
 
-ROWS = {"real_vs_real": "real v real", "through_words": "real via words", "generated": "generated"}
+ROWS = {"real_vs_real": "real v real", "through_spelled": "real via spelled",
+        "through_words": "real via words", "generated": "generated", "generated_compare": "compared"}
 ROW_NOTES = {
     "real_vs_real": "Book II's 24 stretches against Book I's 24 (band of Book I): the ceiling",
-    "through_words": "the 48 real stretches written as the model's words and decoded",
-    "generated": "one generation per fugue after its opening",
+    "through_spelled": "the 48 real stretches spelled as the model's events and decoded",
+    "through_words": "the 48 real stretches written as the old word model's words and decoded",
+    "generated": "one generation per fugue after its first 50 events",
+    "generated_compare": "the second model, same seeds and settings",
 }
 
 
@@ -587,67 +801,118 @@ def _number(x: float) -> str:
     return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
 
 
+def _label(key: str, row: dict[str, Any]) -> str:
+    """A row's column title: the settings of a generated row, else its name."""
+    return row.get("label", ROWS.get(key, key))
+
+
 def format_report(report: dict[str, Any]) -> str:
-    """The three rows side by side: per statistic the band of the 48 real stretches and, per
-    row, the median, how many pieces fall inside the band and the overlapping area."""
+    """The rows side by side: per statistic the band of the 48 real stretches and, per row,
+    the median, how many pieces fall inside the band and the overlapping area; then each
+    sampling seed's figures."""
     rows = report["rows"]
     names = [n for n in ROWS if n in rows]
-    band = rows["through_words"]["statistics"] if "through_words" in rows else rows[names[-1]]["statistics"]
-    head = f"{'statistic':<40} {'real band':^15}" + "".join(f" | {ROWS[n]:^21}" for n in names)
-    sub = f"{'':<40} {'(48 stretches)':^15}" + " | median  inside  ovl" * len(names)
+    band = report.get("band") or rows[names[-1]]["statistics"]
+    head = f"{'statistic':<40} {'real band':^15}" + "".join(f" | {_label(n, rows[n])[:25]:^25}" for n in names)
+    sub = f"{'':<40} {'(48 stretches)':^15}" + " |  median  inside      ovl  " * len(names)
     lines = [head, sub]
     for name in STATISTICS:
-        lo, hi = band[name]["band"]
+        lo, hi = band[name] if isinstance(band[name], list) else band[name]["band"]
         cells = ""
         for n in names:
             s = rows[n]["statistics"][name]
-            cells += f" | {_number(s['median']):>6} {s['inside']:>4}/{rows[n]['pieces']:<3} {s['overlap']:.2f}"
+            cells += f" | {_number(s['median']):>7} {s['inside']:>5}/{rows[n]['pieces']:<3} {s['overlap']:>5.2f}  "
         lines.append(f"{LABELS[name]:<40} {_number(lo) + '..' + _number(hi):^15}{cells}")
     lines.append(f"{'inside the band on every statistic':<56}" + "".join(
-        f" | {str(rows[n]['all_inside']) + '/' + str(rows[n]['pieces']):^20}" for n in names))
+        f" | {str(rows[n]['all_inside']) + '/' + str(rows[n]['pieces']):^25}" for n in names))
     lines.append(f"{'classifier accuracy (0.5 = cannot tell)':<56}" + "".join(
-        f" | {rows[n]['classifier']['accuracy']:>9.2f} +- {rows[n]['classifier']['sd']:<6.2f}" for n in names))
-    lines += [f"  {ROWS[n]}: {ROW_NOTES[n]}" for n in names]
+        f" | {rows[n]['classifier']['accuracy']:>11.2f} +- {rows[n]['classifier']['sd']:<9.2f}" for n in names))
+    lines += [f"  {_label(n, rows[n])}: {ROW_NOTES[n]}" for n in names]
     if "all_inside_leave_one_out" in rows.get("real_vs_real", {}):
         count = rows["real_vs_real"]["all_inside_leave_one_out"]
         total = rows["real_vs_real"]["pieces"] + rows["real_vs_real"]["real_pieces"]
         lines.append(f"  each real stretch against the band of the other {total - 1}: "
                      f"{count} of {total} inside on every statistic")
+    if "through_spelled" in rows:
+        same = rows["through_spelled"].get("equals_real")
+        lines.append("  the spelled round trip gives " + ("exactly the real values on every statistic"
+                                                           if same else "values that differ from the real ones"))
     lines += _generated_lines(report)
     return "\n".join(lines)
 
 
 def _generated_lines(report: dict[str, Any]) -> list[str]:
-    """Loops, copied runs and timing of the generations."""
-    row, extra = report["rows"].get("generated"), report.get("generated")
-    if not row or not extra:
-        return []
-    return [
-        f"stuck in a loop: {row.get('stuck', 0)} of {row['pieces']} (loop recoveries {extra['loop_recoveries']})",
-        f"longest copied run: median {row.get('longest_copied_run_median', 0):g}, max "
-        f"{row.get('longest_copied_run_max', 0)}; real fugues against one another: median "
-        f"{extra['real_vs_real_copied_run_median']:g}, max {extra['real_vs_real_copied_run_max']}",
-        f"time: sampling {report['seconds']['sample']} s, total {report['seconds']['total']} s",
-    ]
+    """Loops, copied runs, each sampling seed's figures and timing of the generated rows."""
+    extra = report.get("generated") or {}
+    lines = []
+    for key in ("generated", "generated_compare"):
+        row = report["rows"].get(key)
+        if not row:
+            continue
+        lines.append(f"{row.get('label', key)}:")
+        if "settings" in row and row["settings"].get("model") == "words":
+            lines.append(f"  key guide {row['settings'].get('key_guide')}, "
+                         f"loop recoveries {row.get('loop_recoveries', 0)}")
+        for s in row.get("sampling_seeds", []):
+            lines.append(f"  seed {s['seed']:>6}: inside on every statistic {s['all_inside']:>2}/{s['pieces']}, "
+                         f"classifier {s['accuracy']:.2f} +- {s['accuracy_sd']:.2f}, stuck {s['stuck']}, "
+                         f"longest copied run median {s['longest_copied_run_median']:g} max "
+                         f"{s['longest_copied_run_max']}, sampling {s['sample_seconds']} s")
+        if len(row.get("sampling_seeds", [])) > 1:
+            a, c = row["spread"]["all_inside"], row["spread"]["accuracy"]
+            lines.append(f"  over {len(row['sampling_seeds'])} seeds: inside {a['mean']:.1f} +- {a['sd']:.1f} "
+                         f"({a['min']:g}..{a['max']:g}), classifier {c['mean']:.2f} +- {c['sd']:.2f} "
+                         f"({c['min']:.2f}..{c['max']:.2f})")
+    if "real_vs_real_copied_run_median" in extra:
+        lines.append(f"real fugues against one another, longest copied run: median "
+                     f"{extra['real_vs_real_copied_run_median']:g}, max {extra['real_vs_real_copied_run_max']}")
+    if "seconds" in report:
+        lines.append(f"time: sampling {report['seconds']['sample']} s, total {report['seconds']['total']} s")
+    return lines
+
+
+def _seed_list(text: str) -> list[int]:
+    """``"1722,7,11"`` as a list of seeds."""
+    try:
+        seeds = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sampling seeds must be integers separated by commas, not {text!r}")
+    if not seeds or any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError("give at least one non-negative sampling seed")
+    return seeds
+
+
+def sampling_config_of(args: argparse.Namespace) -> Any:
+    """The default :class:`~bachgen.config.SamplingConfig` with the command line's overrides."""
+    from .config import SamplingConfig
+
+    overrides = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p")
+                 if getattr(args, name, None) is not None}
+    return SamplingConfig(events=args.events, seed=args.quality_seed, **overrides)
 
 
 def cmd_generated(args: argparse.Namespace) -> int:
     """``bachgen evaluate --generated [--json]``."""
     import sys
 
-    from .bundle import require_words
+    from .bundle import words_bundle_dir
     from .config import CorpusConfig
     from .pipeline import load_engine
 
+    corpus = CorpusConfig.from_env(corpus_dir=getattr(args, "corpus_dir", None))
     model_dir = getattr(args, "bundle", None) or getattr(args, "model", None)
-    require_words(model_dir, "`bachgen evaluate --generated`")
-    engine = load_engine(model_dir, CorpusConfig.from_env(corpus_dir=getattr(args, "corpus_dir", None)))
+    engine = load_engine(model_dir, corpus)
+    compare_engine = load_engine(args.compare_model, corpus) if args.compare_model else None
+    words = word_tokens_of(words_bundle_dir()) if getattr(engine, "kind", "words") == "spelled" else None
 
     def say(message: str) -> None:
         if not args.json:
             print(f"... {message}", file=sys.stderr, flush=True)
 
-    report = generated_report(engine, events=args.events, seed=args.quality_seed, progress=say)
+    report = generated_report(engine, events=args.events, seed=args.quality_seed,
+                              sampling_config=sampling_config_of(args), progress=say,
+                              sampling_seeds=args.sampling_seeds, fugues=args.fugues,
+                              compare_engine=compare_engine, word_tokens=words)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
@@ -659,7 +924,19 @@ def extend_evaluate_parser(parser: argparse.ArgumentParser) -> None:
                         help="measure generated music against the real fugues instead")
     parser.add_argument("--events", type=int, default=STRETCH_EVENTS, help="with --generated: events per piece")
     parser.add_argument("--quality-seed", type=int, default=QUALITY_SEED,
-                        help="with --generated: random seed of the 48 generations and the classifier")
+                        help="with --generated: random seed of the classifier (and of the generations "
+                             "unless --sampling-seeds)")
+    parser.add_argument("--sampling-seeds", type=_seed_list, default=None, metavar="S1,S2,...",
+                        help="with --generated: random seeds of the generations, each measured; "
+                             "the first is the headline")
+    parser.add_argument("--compare-model", default=None, metavar="FOLDER",
+                        help="with --generated: a second bundle measured beside the first "
+                             "(e.g. assets/words)")
+    parser.add_argument("--temperature", type=float, default=None, help="with --generated: sampling temperature")
+    parser.add_argument("--top-p", type=float, default=None, help="with --generated: nucleus sampling p")
+    parser.add_argument("--top-k", type=int, default=None, help="with --generated: keep the k likeliest")
+    parser.add_argument("--fugues", type=int, default=None,
+                        help="with --generated: generate from the first N fugues only (quick checks)")
 
     def handler(args: argparse.Namespace) -> int:
         if args.generated:

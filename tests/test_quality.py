@@ -232,3 +232,93 @@ def test_real_bands_for_reads_the_48_fugues_itself(corpus_config, corpus_pieces)
     assert band["two_plus"][0] > 0.5 and band["leaps"][1] < 0.1  # the fugues are polyphonic and move by step
     inside = quality.take_statistics(quality.stretch(corpus_pieces[1], events=100), None, band)
     assert inside["inside"] == 14  # a real stretch is inside the band it belongs to
+
+
+# --------------------------------------------------------------------------- the spelled model
+
+
+@pytest.fixture(scope="module")
+def spelled_folder(corpus_pieces, tmp_path_factory):
+    """An untrained small spelled bundle over the real codec: the plumbing, not the music."""
+    from bachgen.codecs.spelled import SpelledCodec
+    from bachgen.conditioned import NetConfig, build_model, save_bundle
+
+    codec = SpelledCodec.build(corpus_pieces)
+    net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
+    folder = tmp_path_factory.mktemp("spelled")
+    save_bundle(folder, build_model(codec, net, seed=3), codec, net, {})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def spelled_engine(spelled_folder, corpus_config):
+    from bachgen.pipeline import load_engine
+
+    return load_engine(spelled_folder, corpus_config)
+
+
+@pytest.fixture(scope="module")
+def spelled_report(spelled_engine):
+    from bachgen.config import SamplingConfig
+
+    return quality.generated_report(spelled_engine, sampling_config=SamplingConfig(events=40, seed=1),
+                                    sampling_seeds=[1, 2], fugues=3,
+                                    word_tokens=TokenConfig(transpose="augment", holds=False))
+
+
+def test_the_spelled_round_trip_keeps_every_real_value(spelled_report):
+    row = spelled_report["rows"]["through_spelled"]
+    assert row["equals_real"] and row["all_inside"] == row["pieces"] == 48
+    assert all(s["overlap"] == pytest.approx(1.0) for s in row["statistics"].values())
+    words = spelled_report["rows"]["through_words"]
+    assert words["statistics"]["two_plus"]["overlap"] < 0.5  # the old words lose the texture
+
+
+def test_a_spelled_report_has_every_row_and_each_seed(spelled_report):
+    rows = spelled_report["rows"]
+    assert list(rows) == ["real_vs_real", "through_spelled", "through_words", "generated"]
+    row = rows["generated"]
+    assert row["pieces"] == 3 and rows["real_vs_real"]["pieces"] == 24
+    assert row["settings"]["model"] == "spelled" and row["settings"]["temperature"] == 0.9
+    assert row["label"] == "spelled T=0.9 p=off" and row["settings"]["seed"] == 1
+    assert 0 <= row["stuck"] <= 3 and row["longest_copied_run_max"] >= 1
+    assert [s["seed"] for s in row["sampling_seeds"]] == [1, 2]
+    assert row["sampling_seeds"][0]["all_inside"] == row["all_inside"]
+    assert set(row["spread"]) == {"all_inside", "accuracy"}
+    pieces = spelled_report["generated"]["generated"]["pieces"]
+    assert [p["fugue"] for p in pieces] == ["wtc1f01", "wtc1f02", "wtc1f03"]
+    assert all(p["events"] == 40 and "real_longest_copied_run" in p for p in pieces)
+    text = quality.format_report(spelled_report)
+    for part in ("real via spelled", "real via words", "spelled T=0.9 p=off", "seed      2",
+                 "over 2 seeds", "exactly the real values", "longest copied run"):
+        assert part in text
+
+
+def test_spelled_generations_are_the_new_music_on_the_fugue_grid(spelled_engine, corpus_pieces):
+    from bachgen.config import SamplingConfig
+
+    made = quality.spelled_generations(spelled_engine, SamplingConfig(events=30, seed=4), ["wtc2f09", "wtc1f02"])
+    fugues = {p.name: p for p in corpus_pieces}
+    for name, piece in zip(made.fugues, made.pieces):
+        fugue = fugues[name]
+        seed_end, _ = quality.stretch_window(fugue)  # where event 50 starts: the seed's end
+        assert piece.time_signature == fugue.time_signature and piece.key == fugue.key
+        assert piece.notes and min(n.start for n in piece.notes) >= seed_end % fugue.bar_ticks
+    again = quality.spelled_generations(spelled_engine, SamplingConfig(events=30, seed=4), ["wtc2f09", "wtc1f02"])
+    assert [p.notes for p in again.pieces] == [p.notes for p in made.pieces]  # fixed seed, same music
+
+
+def test_evaluate_generated_runs_on_a_spelled_bundle(spelled_folder, capsys):
+    import json
+
+    from bachgen import cli
+
+    code = cli.main(["evaluate", "--generated", "--model", str(spelled_folder), "--events", "20",
+                     "--fugues", "2", "--sampling-seeds", "5,6", "--temperature", "1.0", "--top-p", "0.95",
+                     "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    row = report["rows"]["generated"]
+    assert row["pieces"] == 2 and row["label"] == "spelled T=1 p=0.95"
+    assert [s["seed"] for s in row["sampling_seeds"]] == [5, 6]
+    assert "through_spelled" in report["rows"] and report["settings"]["sampling_seeds"] == [5, 6]
