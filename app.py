@@ -25,7 +25,7 @@ from typing import Any
 import streamlit as st
 
 from bachgen import catalog
-from bachgen.config import CorpusConfig
+from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
 from bachgen.errors import BachgenError, OfflineError
 
 log = logging.getLogger("bachgen.app")
@@ -84,7 +84,6 @@ def warm_up(engine) -> None:
     """Compose a few events once, so the first press of Generate is as quick as the rest:
     it reads the corpus, builds the copy index, loads the soundfont and imports the
     renderers (for either kind of engine). A failure here is left for the real take to report."""
-    from bachgen.config import RenderConfig, SamplingConfig
     from bachgen.pipeline import ComposeSettings, SeedSpec, compose
 
     fugue = "wtc1f02" if engine.corpus_available else None
@@ -253,7 +252,8 @@ def controls(have_corpus: bool) -> None:
     sidebar.header("Music")
     sidebar.slider("Length (events)", min_value=50, max_value=1000, value=400, step=50,
                    key="events", help="How many new chords and notes to write.")
-    sidebar.slider("Creativity", min_value=0.1, max_value=2.0, value=0.9, step=0.05,
+    sidebar.slider("Creativity", min_value=0.1, max_value=2.0, value=SamplingConfig.temperature,
+                   step=0.05,
                    key="temperature",
                    help="Sampling temperature: low stays close to what the model knows best, "
                         "high takes more chances.")
@@ -263,7 +263,8 @@ def controls(have_corpus: bool) -> None:
     col_button.button("New seed", key="new_seed", on_click=new_seed)
     sidebar.slider("Tempo (quarter notes a minute)", min_value=40, max_value=160, value=80,
                    step=4, key="tempo")
-    sidebar.radio("Key", list(SNAP_MODES), format_func=SNAP_MODES.get, key="snap",
+    sidebar.radio("Key", list(SNAP_MODES), index=list(SNAP_MODES).index(RenderConfig.snap),
+                  format_func=SNAP_MODES.get, key="snap",
                   help="Snap to C major: nudge every note onto the C major scale (as the "
                        "original project did). Transpose to C: move the whole piece to C major "
                        "or A minor. Off: keep what the model wrote.")
@@ -273,7 +274,6 @@ def controls(have_corpus: bool) -> None:
 
 def build_settings():
     """The widgets' values as a ComposeSettings (raises BachgenError for bad input)."""
-    from bachgen.config import RenderConfig, SamplingConfig
     from bachgen.errors import SeedFileError
     from bachgen.pipeline import ComposeSettings, SeedSpec
 

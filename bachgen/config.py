@@ -168,9 +168,9 @@ class SamplingConfig:
     """
 
     events: int = 400
-    temperature: float = 0.9
+    temperature: float = 1.0
     top_k: int | None = None
-    top_p: float | None = None
+    top_p: float | None = 0.95
     seed: int | None = None
     candidates: int = 1
     loop_max_period: int = 8
@@ -210,7 +210,7 @@ class RenderConfig:
     """
 
     tempo_bpm: float = 80.0
-    snap: str = "c-major"
+    snap: str = "off"
     include_seed: bool = False
     audio: bool = True
     score: bool = True

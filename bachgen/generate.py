@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .config import CorpusConfig, RenderConfig, SamplingConfig
+from .config import SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, SeedFileError
 
 
@@ -29,12 +29,14 @@ def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=SamplingConfig.events, help="new events to write")
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
     p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--top-p", type=float, default=SamplingConfig.top_p,
+                   help="nucleus sampling: keep the likeliest tokens up to this probability (1: off)")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same music)")
     p.add_argument("--candidates", type=int, default=1, help="pieces drawn at once; the best is kept")
     p.add_argument("--copy-limit", type=int, default=SamplingConfig.copy_limit,
                    help="longest run of events allowed to copy the corpus (0: no check)")
-    p.add_argument("--snap", default="c-major", choices=["c-major", "to-c", "off"])
+    p.add_argument("--snap", default=RenderConfig.snap, choices=list(SNAP_MODES),
+                   help="key treatment of the output (default: off, the model keeps its seed's key)")
     p.add_argument("--tempo", type=float, default=80.0, help="quarter notes per minute")
     p.add_argument("--with-seed", action="store_true", help="put the seed excerpt before the new music")
     p.add_argument("--soundfont", help="an .sf2 file for the audio")

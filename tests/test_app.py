@@ -72,9 +72,9 @@ def test_page_offers_the_48_fugues_and_defaults():
     assert fugue.options == [f.title for f in catalog.FUGUES]
     assert fugue.value == "wtc1f02"
     assert app.slider(key="events").value == 400
-    assert app.slider(key="temperature").value == pytest.approx(0.9)
+    assert app.slider(key="temperature").value == pytest.approx(1.0)
     assert app.slider(key="tempo").value == 80
-    assert app.radio(key="snap").value == "c-major"
+    assert app.radio(key="snap").value == "off"
     assert app.radio(key="snap").options == ["Snap to C major", "Transpose to C", "Off"]
     assert app.button(key="generate").disabled is False
     assert not app.error

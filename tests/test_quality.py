@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bachgen import quality
-from bachgen.config import TokenConfig
+from bachgen.config import SamplingConfig, TokenConfig
 from bachgen.events import Piece
 
 from .conftest import make_piece
@@ -279,7 +279,7 @@ def test_a_spelled_report_has_every_row_and_each_seed(spelled_report):
     assert list(rows) == ["real_vs_real", "through_spelled", "through_words", "generated"]
     row = rows["generated"]
     assert row["pieces"] == 3 and rows["real_vs_real"]["pieces"] == 24
-    assert row["settings"]["model"] == "spelled" and row["settings"]["temperature"] == 0.9
+    assert row["settings"]["model"] == "spelled" and row["settings"]["temperature"] == SamplingConfig.temperature
     assert row["label"] == "spelled T=0.9 p=off" and row["settings"]["seed"] == 1
     assert 0 <= row["stuck"] <= 3 and row["longest_copied_run_max"] >= 1
     assert [s["seed"] for s in row["sampling_seeds"]] == [1, 2]
