@@ -45,6 +45,9 @@ def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--pianoroll", help="write the piano roll (PNG) here")
     p.add_argument("--musicxml", help="write the score (MusicXML) here")
     p.add_argument("--svg", help="write the engraved score (SVG) here")
+    p.add_argument("--compare", metavar="PNG",
+                   help="also draw the fugue's own continuation of the seed above the new music "
+                        "(piano rolls on one bar axis; needs a fugue seed and the corpus)")
     p.add_argument("--out-dir", help="with --fugue all: folder for <fugue>.mid/.wav/.png")
     p.add_argument("--model", help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR)")
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
@@ -77,6 +80,22 @@ def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
                           audio=bool(args.wav) or all_outputs,
                           score=bool(args.musicxml or args.svg), soundfont=args.soundfont)
     return ComposeSettings(seed=seed, sampling=sampling, render=render)
+
+
+def _comparison(settings, engine: Any, composition) -> bytes:
+    """The real continuation of the seed above the new music, as one PNG (see ``--compare``)."""
+    from .pianoroll import comparison_png
+    from .quality import new_music
+    from .spelled_pipeline import real_continuation
+
+    if getattr(engine, "kind", "words") != "spelled":
+        raise ConfigError("--compare needs the spelled model (the default bundle).")
+    real = real_continuation(settings.seed, engine, settings.sampling.events)
+    made = new_music(composition.piece, composition.seed_end_tick)
+    name = settings.seed.fugue
+    return comparison_png([(f"Bach: {name}, the {settings.sampling.events} events after the seed", real),
+                           (f"bachgen: {settings.sampling.events} new events from the same seed", made)],
+                          settings.render.tempo_bpm, axis="bars")
 
 
 def _write(path: str | None, data: bytes | str | None, written: list[str]) -> None:
@@ -118,7 +137,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             raise ConfigError("--fugue all needs --out-dir FOLDER.")
         if args.seed_file:
             raise ConfigError("--fugue all and --seed-file cannot be used together.")
-        for flag in ("midi", "wav", "pianoroll", "musicxml", "svg"):
+        for flag in ("midi", "wav", "pianoroll", "musicxml", "svg", "compare"):
             if getattr(args, flag):
                 raise ConfigError(f"--fugue all writes into --out-dir; leave out --{flag}.")
     elif args.fugue not in ("none", "random"):
@@ -138,6 +157,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         _write(args.pianoroll, composition.png, written)
         _write(args.musicxml, composition.musicxml, written)
         _write(args.svg, composition.svg, written)
+        if args.compare:
+            _write(args.compare, _comparison(settings, engine, composition), written)
         print(json.dumps(_summary(composition, written), indent=2))
         return 0
     out = Path(args.out_dir)

@@ -24,7 +24,7 @@ from .config import CorpusConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
 from .spelled_sampling import SampleSettings, SeedRow, assemble, load_step, sample_ids, seed_row
-from .tokens import chordify
+from .tokens import chordify, events_to_piece
 
 #: Events of the seed the network reads before writing (the original project's 50).
 SEED_EVENTS = 50
@@ -131,25 +131,46 @@ def make_seed(spec: Any, engine: SpelledEngine, rng: np.random.Generator, notice
 
 
 def _seed_from_fugue(spec: Any, engine: SpelledEngine, rng: np.random.Generator) -> SpelledSeed:
-    n = engine.seq_len
     if spec.random_place:
         fugue_id = catalog.fugue_ids()[int(rng.integers(len(catalog.fugue_ids())))]
         events = engine.fugue_events(fugue_id)
-        start = int(rng.integers(max(1, len(events) - n + 1)))
+        start = int(rng.integers(max(1, len(events) - engine.seq_len + 1)))
         source = f"{fugue_id} from event {start}"
     else:
-        fugue_id = spec.fugue or ""
-        try:
-            catalog.fugue(fugue_id)
-        except KeyError:
-            raise ConfigError(f"Unknown fugue {fugue_id!r}.",
-                              "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
-        events = engine.fugue_events(fugue_id)
-        start, source = _start_event(spec, engine.corpus_pieces()[fugue_id], events)
-        start = max(0, min(start, len(events) - n))
+        fugue_id, start, source = _fugue_start(spec, engine)
     piece = engine.corpus_pieces()[fugue_id]
-    row, moved_by = seed_row(engine.codec, piece, n, start)
+    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, start)
     return SpelledSeed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source)
+
+
+def _fugue_start(spec: Any, engine: SpelledEngine) -> tuple[str, int, str]:
+    """The fugue ``spec`` names, the event its seed starts at, and how to say where."""
+    fugue_id = spec.fugue or ""
+    try:
+        catalog.fugue(fugue_id)
+    except KeyError:
+        raise ConfigError(f"Unknown fugue {fugue_id!r}.",
+                          "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
+    events = engine.fugue_events(fugue_id)
+    start, source = _start_event(spec, engine.corpus_pieces()[fugue_id], events)
+    return fugue_id, max(0, min(start, len(events) - engine.seq_len)), source
+
+
+def real_continuation(spec: Any, engine: SpelledEngine, events: int) -> Piece:
+    """What Bach wrote after the seed ``spec`` names: the fugue's next ``events`` events, in its
+    key and on its bar grid as a generation is laid out, to look at (and listen to) beside one.
+
+    Made on demand from the corpus the user has; never stored.
+    """
+    if spec.file_bytes is not None or spec.random_place or not spec.fugue:
+        raise ConfigError("Only a seed from a fugue has a real continuation to compare with.",
+                          "Choose a fugue (e.g. --fugue wtc1f02).")
+    fugue_id, start, _ = _fugue_start(spec, engine)
+    piece = engine.corpus_pieces()[fugue_id]
+    after = engine.fugue_events(fugue_id)[start + engine.seq_len:start + engine.seq_len + events]
+    notes = events_to_piece(after).notes if after else ()
+    shift = (min((n.start for n in notes), default=0) // piece.bar_ticks) * piece.bar_ticks
+    return piece.with_notes([replace(n, start=n.start - shift) for n in notes])
 
 
 def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str]:

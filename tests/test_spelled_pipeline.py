@@ -14,7 +14,7 @@ QUIET = RenderConfig(audio=False, score=False)
 
 
 @pytest.fixture(scope="module")
-def engine(corpus_pieces, corpus_config, tmp_path_factory):
+def spelled_dir(corpus_pieces, tmp_path_factory):
     """An untrained small network over the real codec: the plumbing, not the music."""
     from bachgen.codecs.spelled import SpelledCodec
     from bachgen.conditioned import NetConfig, build_model, save_bundle
@@ -23,7 +23,12 @@ def engine(corpus_pieces, corpus_config, tmp_path_factory):
     net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
     folder = tmp_path_factory.mktemp("spelled")
     save_bundle(folder, build_model(codec, net, seed=3), codec, net, {})
-    return load_engine(folder, corpus_config)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def engine(spelled_dir, corpus_config):
+    return load_engine(spelled_dir, corpus_config)
 
 
 def settings(seed: SeedSpec, events: int = 40, **sampling) -> ComposeSettings:
@@ -93,3 +98,33 @@ def test_bad_seeds_are_refused_with_a_clear_message(engine, spec, problem):
 def test_a_file_without_notes_is_refused(engine):
     with pytest.raises(SeedFileError):
         compose(settings(SeedSpec(fugue=None, file_bytes=b"", file_name="empty.mid")), engine)
+
+
+def test_the_real_continuation_is_the_fugue_after_the_seed_on_the_same_grid(engine, corpus_pieces):
+    from bachgen.spelled_pipeline import real_continuation
+
+    fugue = {p.name: p for p in corpus_pieces}["wtc1f02"]
+    real = real_continuation(SeedSpec(fugue="wtc1f02"), engine, 100)
+    assert real.key == fugue.key and real.time_signature == fugue.time_signature
+    assert 0 <= min(n.start for n in real.notes) < real.bar_ticks
+    # 100 events of the fugue: as many onsets-or-changes as that, all its own pitches
+    assert {n.pitch for n in real.notes} <= {n.pitch for n in fugue.notes}
+    with pytest.raises(ConfigError, match="fugue"):
+        real_continuation(SeedSpec(fugue=None), engine, 100)
+
+
+def test_generate_compare_draws_bach_above_the_new_music(spelled_dir, tmp_path, capsys):
+    import json
+    import struct
+
+    from bachgen import cli
+
+    out = tmp_path / "compare.png"
+    code = cli.main(["generate", "--model", str(spelled_dir), "--fugue", "wtc1f02", "--events", "30",
+                     "--seed", "3", "--compare", str(out)])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and str(out) in summary["files"]
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (1000, 600)  # two rows of 3 inches at 100 dpi
