@@ -303,7 +303,7 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("evaluate", help="score the model on the held-out fugues")
     p.add_argument("--model", "--bundle", dest="bundle",
                    help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR); "
-                        "held-out bits and --generated need a word bundle such as assets/words")
+                        "held-out bits need a word bundle such as assets/words; --generated takes either kind")
     p.add_argument("--baseline", help="baseline bundle folder (default: assets/baseline)")
     p.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")

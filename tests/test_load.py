@@ -62,9 +62,9 @@ def expected_midi(model_dir, seeds: list[int]) -> dict[int, bytes]:
     for seed in seeds:
         settings = ComposeSettings(
             seed=SeedSpec(fugue="wtc1f02", start_bar=1),
-            sampling=dataclasses.replace(SamplingConfig(), events=400, temperature=0.9, seed=seed),
-            render=dataclasses.replace(RenderConfig(), tempo_bpm=80.0, snap="c-major",
-                                       include_seed=False, audio=False, score=False),
+            sampling=dataclasses.replace(SamplingConfig(), events=400, seed=seed),
+            render=dataclasses.replace(RenderConfig(), tempo_bpm=80.0, include_seed=False,
+                                       audio=False, score=False),
         )
         result[seed] = compose(settings, engine).midi
     return result
