@@ -25,13 +25,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .codecs.spelled import FEATURES, KeyCondition, SpelledCodec
+from .codecs.spelled import FEATURES, KeyCondition, ReleasedCodec, SpelledCodec
 from .config import TrainConfig
 from .dataset import HELD_OUT, VALIDATION, split_pieces
 from .errors import BundleError, ConfigError
 from .events import Piece, key_is_minor, shift_to_common_key
 
 INPUTS = ("tokens",) + FEATURES
+#: Codec per spelling: pitches held from the previous event named again, or releases named.
+SPELLINGS = {"held": SpelledCodec, "released": ReleasedCodec}
 MODEL_FILE, CODEC_FILE, CONFIG_FILE, HISTORY_FILE = "model.keras", "codec.json", "config.json", "history.json"
 
 
@@ -195,7 +197,8 @@ def prepare_data(pieces: Sequence[Piece], codec: SpelledCodec, fit: FitConfig) -
                 cut_windows(val, fit.seq_len, fit.seq_len), counts, names)
 
 
-def to_tf_dataset(windows: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+def to_tf_dataset(windows: np.ndarray, batch_size: int, shuffle: bool, seed: int,
+                  drop_remainder: bool = False):
     """A ``tf.data.Dataset`` of ``(inputs dict, targets)`` batches (a fresh order each epoch)."""
     import tensorflow as tf
 
@@ -203,7 +206,22 @@ def to_tf_dataset(windows: np.ndarray, batch_size: int, shuffle: bool, seed: int
     data = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
         data = data.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def replica_datasets(data: Data, fit: FitConfig, replicas: int):
+    """Training and validation datasets whose every batch splits evenly over ``replicas``.
+
+    With one replica: all windows. With several (``mirrored``): the batch size must be a
+    multiple of the replicas, the last partial training batch of each epoch is dropped and
+    the validation windows are cut to a multiple of the replicas (an uneven split of a
+    batch fails inside the loss).
+    """
+    if replicas > 1 and fit.batch_size % replicas:
+        raise ConfigError(f"batch_size ({fit.batch_size}) must be a multiple of the {replicas} replicas.")
+    val = data.validation[:len(data.validation) - len(data.validation) % replicas]
+    return (to_tf_dataset(data.train, fit.batch_size, True, fit.seed, drop_remainder=replicas > 1),
+            to_tf_dataset(val, fit.batch_size, False, fit.seed))
 
 
 # --------------------------------------------------------------------------- network
@@ -227,9 +245,9 @@ def build_model(codec: SpelledCodec, net: NetConfig, seed: int | None = None):
     for i, name in enumerate(FEATURES):
         feature = keras.Input(shape=(None,), dtype="int32", name=name)
         inputs.append(feature)
+        uniform = keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 1 + i)
         parts.append(keras.layers.Embedding(sizes[name], dims[name], name=f"{name}_embed",
-                                            embeddings_initializer=keras.initializers.RandomUniform(
-                                                -0.05, 0.05, seed=None if seed is None else seed + 1 + i))(feature))
+                                            embeddings_initializer=uniform)(feature))
     x = keras.layers.Concatenate(name="concat")(parts)
     for layer in range(net.layers):
         if net.dropout:
@@ -314,8 +332,7 @@ def fit_model(codec: SpelledCodec, data: Data, net: NetConfig, fit: FitConfig,
         model.compile(
             optimizer=keras.optimizers.Adam(fit.learning_rate, clipnorm=fit.clipnorm),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
-    train = to_tf_dataset(data.train, fit.batch_size, True, fit.seed)
-    val = to_tf_dataset(data.validation, fit.batch_size, False, fit.seed)
+    train, val = replica_datasets(data, fit, strategy.num_replicas_in_sync)
     history = model.fit(train, validation_data=val, epochs=fit.epochs, verbose=0,
                         callbacks=_callbacks(fit, started, log))
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, \
@@ -370,15 +387,18 @@ def load_bundle(folder: str | Path) -> SpelledBundle:
 
 
 def train_bundle(pieces: Sequence[Piece], out: str | Path, net: NetConfig, fit: FitConfig,
-                 log: Any = None) -> dict[str, Any]:
+                 log: Any = None, spelling: str = "held") -> dict[str, Any]:
     """Build the codec, train from scratch, save the bundle in ``out``; returns the summary.
 
     The codec's vocabulary (event lengths, widest chord, time signatures) comes from all
     pieces given: it holds no note data, and so every held-out event has its tokens.
+    ``spelling`` picks the codec (:data:`SPELLINGS`; saved in ``codec.json``).
     """
     import os
 
-    codec = SpelledCodec.build(pieces)
+    if spelling not in SPELLINGS:
+        raise ConfigError(f"spelling must be one of {', '.join(SPELLINGS)}, not {spelling!r}.")
+    codec = SPELLINGS[spelling].build(pieces)
     data = prepare_data(pieces, codec, fit)
     print(f"codec {codec.vocab_size} ids; {len(data.train)} training windows, "
           f"{len(data.validation)} validation windows", file=log, flush=True)
@@ -409,13 +429,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bachgen.conditioned",
                                      description="Train the key- and meter-conditioned spelled LSTM.")
     parser.add_argument("out")
+    parser.add_argument("--spelling", choices=sorted(SPELLINGS), default="held")
     for name, value in asdict(NetConfig()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     for name, value in asdict(FitConfig()).items():
         kind = int if name == "limit_pieces" else type(value)
         if isinstance(value, bool):
-            parser.add_argument(f"--{name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"),
-                                default=value)
+            parser.add_argument(f"--{name.replace('_', '-')}", default=value,
+                                type=lambda s: s.lower() in ("1", "true", "yes"))
         else:
             parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
     args = vars(parser.parse_args(argv))
@@ -423,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fit = FitConfig(**{k: args[k] for k in asdict(FitConfig())})
     setup_tensorflow(fit)
     pieces = load_corpus(CorpusConfig.from_env())
-    summary = train_bundle(pieces, args["out"], net, fit, log=sys.stdout)
+    summary = train_bundle(pieces, args["out"], net, fit, log=sys.stdout, spelling=args["spelling"])
     print(json.dumps(summary, indent=1))
     return 0
 

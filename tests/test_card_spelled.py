@@ -173,7 +173,7 @@ def test_bachgen_train_spelled_writes_a_loadable_bundle_and_its_card(tmp_path, c
     text = (folder / "README.md").read_text()
     digest = hashlib.sha256((folder / "model.keras").read_bytes()).hexdigest()
     assert f"{digest}  model.keras" in text
-    assert f"--limit-pieces 2 --bundle-dir {folder}" in text
+    assert "--limit-pieces 2 " in text and f"--bundle-dir {folder}" in text
     assert not (folder / card.EVALUATION_FILE).exists() and card.NOT_MEASURED in text
     assert "reproduce: bachgen train --codec spelled" in capsys.readouterr().err
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bachgen.codecs import codec_from_json
-from bachgen.codecs.spelled import KeyCondition, SpelledCodec, seed_transposition
+from bachgen.codecs.spelled import KeyCondition, ReleasedCodec, SpelledCodec, seed_transposition
 from bachgen.errors import BundleError, ConfigError
 from bachgen.tokens import normalise, quantise
 
@@ -16,6 +16,8 @@ from .conftest import make_piece
 
 CODEC = SpelledCodec(durations=(6, 12, 24, 48, 96), max_pitches=4,
                      meters=[(4, 4), (4, 2), (12, 16), (3, 4)])
+RELEASED = ReleasedCodec.from_json({**CODEC.to_json(), "spelling": "released"})
+BOTH = pytest.mark.parametrize("codec", [CODEC, RELEASED], ids=["held", "released"])
 
 PIECES = {
     "chords": make_piece((0, 48, 48), (0, 48, 52), (0, 48, 55), (48, 48, 50), (48, 48, 53)),
@@ -40,15 +42,18 @@ def _round_trip(codec, piece) -> bool:
     return _notes(got) == _notes(normalise(quantise(piece, codec.grid)))
 
 
+@BOTH
 @pytest.mark.parametrize("name", sorted(PIECES))
-def test_round_trip_small_pieces(name):
-    assert _round_trip(CODEC, PIECES[name])
+def test_round_trip_small_pieces(codec, name):
+    assert _round_trip(codec, PIECES[name])
 
 
 def test_spelling_of_one_event_and_a_rest():
     piece = make_piece((0, 24, 48), (0, 48, 60), (24, 24, 64), (96, 12, 50))
     names = [CODEC.token_name(i) for i in CODEC.encode(piece)]
     assert names == ["S48", "S60", "D24", "H60", "S64", "D24", "D48", "S50", "D12"]
+    released = [RELEASED.token_name(i) for i in RELEASED.encode(piece)]
+    assert released == ["S48", "S60", "D24", "R48", "S64", "D24", "R60", "R64", "D48", "S50", "D12"]
 
 
 def test_unknown_length_is_split_into_held_continuations():
@@ -58,15 +63,17 @@ def test_unknown_length_is_split_into_held_continuations():
         CODEC.split_duration(5)
 
 
-def test_round_trip_real_corpus_48_of_48(corpus_pieces):
-    codec = SpelledCodec.build(corpus_pieces)
+@pytest.mark.parametrize("kind", [SpelledCodec, ReleasedCodec])
+def test_round_trip_real_corpus_48_of_48(corpus_pieces, kind):
+    codec = kind.build(corpus_pieces)
     assert len(corpus_pieces) == 48
     assert 150 <= codec.vocab_size <= 260
     assert sum(_round_trip(codec, p) for p in corpus_pieces) == 48
 
 
-def test_corpus_sequences_obey_the_grammar(corpus_pieces):
-    codec = SpelledCodec.build(corpus_pieces)
+@pytest.mark.parametrize("kind", [SpelledCodec, ReleasedCodec])
+def test_corpus_sequences_obey_the_grammar(corpus_pieces, kind):
+    codec = kind.build(corpus_pieces)
     for piece in corpus_pieces[:6]:
         ids = codec.encode(piece)
         state = codec.start_state([], codec.first_tick(piece))
@@ -77,7 +84,7 @@ def test_corpus_sequences_obey_the_grammar(corpus_pieces):
 
 def test_json_round_trip_and_registry():
     again = codec_from_json(CODEC.to_json())
-    assert isinstance(again, SpelledCodec)
+    assert type(again) is SpelledCodec and type(codec_from_json(RELEASED.to_json())) is ReleasedCodec
     assert again.to_json() == CODEC.to_json() and again.vocab_size == CODEC.vocab_size
     with pytest.raises(BundleError):
         SpelledCodec.from_json({"name": "spelled"})
@@ -96,25 +103,28 @@ def test_grammar_mask_rules():
     assert CODEC.allowed(full)[0, 1:1 + 2 * CODEC.pitches].sum() == 0
 
 
-def test_sequences_sampled_under_the_mask_decode():
+@BOTH
+def test_sequences_sampled_under_the_mask_decode(codec):
     rng = np.random.default_rng(3)
-    state = CODEC.empty_state(5)
+    state = codec.empty_state(5)
     rows: list[list[int]] = [[] for _ in range(5)]
     for _ in range(300):
-        mask = CODEC.allowed(state)
+        mask = codec.allowed(state)
         tokens = np.array([rng.choice(np.nonzero(m)[0]) for m in mask])
         for r, t in enumerate(tokens):
             rows[r].append(int(t))
-        CODEC.advance_inplace(state, tokens)
+        codec.advance_inplace(state, tokens)
     for ids in rows:
-        events = CODEC.events(ids)
-        assert len(events) == int((CODEC.kinds(ids) == 3).sum())
+        events = codec.events(ids)
+        assert len(events) == int((codec.kinds(ids) == 3).sum())
         for before, event in zip(events, events[1:]):
             assert set(event.held) <= set(before.struck) | set(before.held)
-            assert len(event.struck) + len(event.held) <= CODEC.max_pitches
-        piece = CODEC.decode(ids)
+            assert len(event.struck) + len(event.held) <= codec.max_pitches
+        piece = codec.decode(ids)
         assert all(n.duration > 0 for n in piece.notes)
         assert piece.end <= sum(e.duration for e in events)
+        whole = ids[:max(i for i, t in enumerate(ids) if codec.kinds([t])[0] == 3) + 1]
+        assert codec.encode_events(events) == whole  # the mask writes only canonical spellings
 
 
 def test_features_follow_the_durations_and_the_bar():
@@ -219,3 +229,17 @@ def test_same_seed_same_ids_and_whole_events(tiny_bundle):
         assert len(CODEC.events(g.new_ids)) == 30
         assert all(n.start >= g.seed_end for n in g.piece.notes)
     assert first[1].moved_by == -1 and first[1].seed.key == KeyCondition(True, 3)
+
+
+def test_compass_confines_struck_pitches(tiny_bundle):
+    from bachgen.spelled_sampling import SampleSettings, generate_batch
+
+    seeds = [replace(PIECES["chords"], key="E", name="c")]  # moved down a semitone to be sampled
+    settings = SampleSettings(temperature=2.0, top_p=1.0, compass=(50, 60))
+    made = generate_batch(tiny_bundle, seeds, events=60, seed_events=2, settings=settings, seed=4)[0]
+    assert made.moved_by == -1
+    struck = [p for e in CODEC.events(made.new_ids) for p in e.struck]
+    assert struck and all(49 <= p <= 59 for p in struck)  # the compass (50..60) in the model's key
+    assert all(50 <= n.pitch <= 60 for n in made.piece.notes if n.start > made.seed_end)
+    with pytest.raises(ConfigError):
+        SampleSettings(compass=(60, 50))

@@ -36,7 +36,7 @@ from ..config import TokenConfig
 from ..errors import BundleError, ConfigError
 from ..events import RESOLUTION, Event, Piece, key_is_minor, shift_to_common_key
 from ..tokens import HIGHEST_PITCH, LOWEST_PITCH, chordify, events_to_piece
-from .base import PAD
+
 
 #: Names of the conditioning feature columns, in order (see :meth:`SpelledCodec.features`).
 FEATURES = ("quarter", "phase", "meter", "key")
@@ -84,7 +84,8 @@ class SpelledState:
 
     ``last``: pitch index of the last pitch written in the unfinished event (−1: none);
     ``count``: pitches written in it; ``cur``: those pitches; ``prev``: the pitches
-    sounding in the previous whole event; ``tick``: where the unfinished event starts.
+    sounding in the previous whole event; ``tick``: where the unfinished event starts;
+    ``compass``: optional ``(B, P)`` mask of the pitches a row may strike (``None``: all).
     """
 
     last: np.ndarray
@@ -92,20 +93,21 @@ class SpelledState:
     cur: np.ndarray
     prev: np.ndarray
     tick: np.ndarray
+    compass: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
         return int(self.last.shape[0])
 
     def copy(self) -> "SpelledState":
-        return SpelledState(self.last.copy(), self.count.copy(), self.cur.copy(),
-                            self.prev.copy(), self.tick.copy())
+        return SpelledState(self.last.copy(), self.count.copy(), self.cur.copy(), self.prev.copy(),
+                            self.tick.copy(), None if self.compass is None else self.compass.copy())
 
     def take(self, rows: Sequence[int] | np.ndarray) -> "SpelledState":
         """The states of the chosen ``rows`` (for batching and un-batching)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return SpelledState(self.last[rows], self.count[rows], self.cur[rows],
-                            self.prev[rows], self.tick[rows])
+        return SpelledState(self.last[rows], self.count[rows], self.cur[rows], self.prev[rows],
+                            self.tick[rows], None if self.compass is None else self.compass[rows])
 
 
 class SpelledCodec:
@@ -118,6 +120,7 @@ class SpelledCodec:
     """
 
     name = "spelled"
+    spelling = "held"
     KIND_PAD, KIND_STRUCK, KIND_HELD, KIND_DURATION = 0, 1, 2, 3
 
     def __init__(self, durations: Sequence[int], max_pitches: int,
@@ -185,14 +188,16 @@ class SpelledCodec:
         return {"name": self.name, "durations": list(self.durations),
                 "max_pitches": self.max_pitches, "meters": [list(m) for m in self.meters],
                 "grid": self.grid, "max_event_quarters": self.max_event_quarters,
-                "resolution": self.resolution, "low": self.low, "high": self.high}
+                "resolution": self.resolution, "low": self.low, "high": self.high,
+                "spelling": self.spelling}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SpelledCodec":
         try:
             if data.get("name") != cls.name:
                 raise ValueError(f"codec name is {data.get('name')!r}")
-            codec = cls(data["durations"], int(data["max_pitches"]),
+            kind = {"held": SpelledCodec, "released": ReleasedCodec}[data.get("spelling", "held")]
+            codec = kind(data["durations"], int(data["max_pitches"]),
                         [tuple(m) for m in data.get("meters", [])], int(data["grid"]),
                         float(data["max_event_quarters"]), int(data.get("resolution", RESOLUTION)))
             if (data.get("low", codec.low), data.get("high", codec.high)) != (codec.low, codec.high):
@@ -318,6 +323,11 @@ class SpelledCodec:
         state.prev[0, prev] = True
         return state
 
+    def compass_mask(self, low: int, high: int) -> np.ndarray:
+        """``(P,)`` mask of the pitches ``low..high`` (to confine struck pitches to a keyboard)."""
+        pitches = np.arange(self.low, self.high + 1)
+        return (pitches >= low) & (pitches <= high)
+
     def start_states(self, rows: Sequence[Sequence[int]], starts: Sequence[int]) -> SpelledState:
         """One state per row of ids (rows may differ in length)."""
         states = [self.start_state(ids, s) for ids, s in zip(rows, starts)]
@@ -351,15 +361,16 @@ class SpelledCodec:
     def allowed(self, state: SpelledState) -> np.ndarray:
         """``(rows, vocab)`` boolean mask of the ids each row may write next.
 
-        Pitches above the last one of the unfinished event (struck any, held only if it
-        sounded in the previous event), none once the event has ``max_pitches``; a
-        duration always; never padding. A one-row state gives a ``(1, vocab)`` mask.
+        Pitches above the last one of the unfinished event (struck any — within the row's
+        compass when it has one —, held only if it sounded in the previous event), none once
+        the event has ``max_pitches``; a duration always; never padding. A one-row state
+        gives a ``(1, vocab)`` mask.
         """
         P = self.pitches
         above = self._above[state.last + 1]
         above &= (state.count < self.max_pitches)[:, None]
         mask = np.zeros((state.rows, self.vocab_size), dtype=bool)
-        mask[:, 1:1 + P] = above
+        mask[:, 1:1 + P] = above if state.compass is None else above & state.compass
         mask[:, 1 + P:1 + 2 * P] = above & state.prev
         mask[:, 1 + 2 * P:] = True
         return mask
@@ -411,3 +422,81 @@ class SpelledCodec:
                        key: KeyCondition) -> np.ndarray:
         """:meth:`features` of the token each row has just read (from its grammar state)."""
         return self.position_features(state.tick, time_signature, key)
+
+
+class ReleasedCodec(SpelledCodec):
+    """The same events spelled by change: ``S<p>`` struck, ``R<p>`` released, then ``D<ticks>``.
+
+    A pitch sounding in the previous event and not named keeps sounding, so a voice goes on
+    by default and stops only by an explicit ``R<p>`` (in :class:`SpelledCodec` every held
+    pitch is named again in every event). Pitches named in an event ascend; ``R<p>`` only for
+    a pitch sounding at the end of the previous event; at most ``max_pitches`` sounding.
+    """
+
+    spelling = "released"
+
+    def token_name(self, token: int) -> str:
+        name = super().token_name(token)
+        return "R" + name[1:] if self._kinds_py[token] == self.KIND_HELD else name
+
+    def encode_events(self, events: Sequence[Event]) -> list[int]:
+        P, ids, before = self.pitches, [], set()
+        for event in events:
+            now = set(event.struck) | set(event.held)
+            if any(not self.low <= p <= self.high for p in now):
+                raise ConfigError(f"A pitch of {sorted(now)} is off the piano ({self.low}–{self.high}).")
+            for i, ticks in enumerate(self.split_duration(event.duration)):
+                if i == 0:
+                    for p in sorted(set(event.struck) | (before - now)):
+                        ids.append(1 + p - self.low + (0 if p in event.struck else P))
+                ids.append(self._duration_id[ticks])
+            before = now
+        return ids
+
+    def events(self, ids: Sequence[int], start: int = 0) -> list[Event]:
+        kinds, pidx, ticks, low = self._kinds_py, self._pidx_py, self._ticks_py, self.low
+        events, struck, released, sounding, time = [], set(), set(), set(), start
+        for token in (int(t) for t in ids):
+            kind = kinds[token]
+            if kind == 1:
+                struck.add(low + pidx[token])
+            elif kind == 2:
+                released.add(low + pidx[token])
+            elif kind == 3:
+                held = sounding - released - struck
+                events.append(Event(time, ticks[token], tuple(sorted(struck)), tuple(sorted(held))))
+                sounding, struck, released = held | struck, set(), set()
+                time += ticks[token]
+        return events
+
+    def start_state(self, ids: Sequence[int], start: int = 0) -> SpelledState:
+        state = self.empty_state(1, start)
+        for token in ids:
+            self.advance_inplace(state, int(token))
+        return state
+
+    def advance_inplace(self, state: SpelledState, token: int | Sequence[int] | np.ndarray) -> None:
+        """``cur`` holds what sounds now (it starts each event as ``prev``)."""
+        t = np.broadcast_to(np.asarray(token, dtype=np.int64), (state.rows,))
+        kind = self.kind[t]
+        named = np.nonzero((kind == 1) | (kind == 2))[0]
+        if named.size:
+            p = self.pitch_index[t[named]]
+            state.cur[named, p] = kind[named] == 1
+            state.last[named] = p
+        ended = np.nonzero(kind == 3)[0]
+        if ended.size:
+            state.tick[ended] += self.ticks[t[ended]]
+            state.prev[ended] = state.cur[ended]
+            state.last[ended] = -1
+        state.count[:] = state.cur.sum(axis=1)
+
+    def allowed(self, state: SpelledState) -> np.ndarray:
+        P = self.pitches
+        above = self._above[state.last + 1]
+        strike = above & ((state.count < self.max_pitches)[:, None] | state.cur)
+        mask = np.zeros((state.rows, self.vocab_size), dtype=bool)
+        mask[:, 1:1 + P] = strike if state.compass is None else strike & state.compass
+        mask[:, 1 + P:1 + 2 * P] = above & state.prev & state.cur
+        mask[:, 1 + 2 * P:] = True
+        return mask
