@@ -124,7 +124,7 @@ WORD_ONLY = {"transpose": "--transpose", "holds": "--holds", "epoch_windows": "-
              "baseline": "--baseline", "study": "--study", "card_only": "--card-only",
              "card_note": "--card-note", "name": "--name", "force": "--force"}
 SPELLED_ONLY = {"budget_minutes": "--budget-minutes", "shifts": "--shifts", "threads": "--threads",
-                "limit_pieces": "--limit-pieces", "clipnorm": "--clipnorm", "spelling": "--spelling",
+                "limit_pieces": "--limit-pieces", "clipnorm": "--clipnorm",
                 "quarter_embed": "--quarter-embed", "phase_embed": "--phase-embed",
                 "meter_embed": "--meter-embed", "key_embed": "--key-embed"}
 #: Option destinations whose name differs from the spelled settings' field.
@@ -381,9 +381,6 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     s.add_argument("--limit-pieces", type=int,
                    help="train on the first N training fugues only (trial runs)")
     s.add_argument("--clipnorm", type=float, help=f"gradient clipping (default: {fit.clipnorm})")
-    s.add_argument("--spelling", choices=["held", "released"],
-                   help="held: every pitch still sounding is named again (H<p>); released: the "
-                        f"pitches that stop are named instead (default: {fit.spelling})")
     for name, value in net.embed_sizes().items():
         s.add_argument(f"--{name}-embed", type=int, help=f"{name} condition embedding (default: {value})")
     w = p.add_argument_group("word model only")

@@ -164,13 +164,17 @@ class SamplingConfig:
     transposition) in the corpus is not allowed to grow (0: no check).
     Key: ``key_guide`` lowers the logit of a word by this much times the share of its
     struck pitches outside the scale of the seed's key (0: off), so the music keeps a
-    key rather than drifting through all twelve pitch classes.
+    key rather than drifting through all twelve pitch classes (the word model only; the
+    spelled model is told its key).
+    Compass: ``compass`` is the lowest and highest MIDI pitch the spelled model may strike,
+    in the key of the music it writes (``None``: the whole piano). The fugues keep to
+    C2–C6 (36–84) almost throughout; held-out checks of the default are in the README.
     """
 
     events: int = 400
     temperature: float = 1.0
     top_k: int | None = None
-    top_p: float | None = 0.95
+    top_p: float | None = 0.98
     seed: int | None = None
     candidates: int = 1
     loop_max_period: int = 8
@@ -180,6 +184,7 @@ class SamplingConfig:
     recovery_boost: float = 0.5
     copy_limit: int = 12
     key_guide: float = 4.0
+    compass: tuple[int, int] | None = (36, 84)
 
     def __post_init__(self) -> None:
         _check(1 <= self.events <= 20_000, "events must be between 1 and 20000.")
@@ -195,6 +200,9 @@ class SamplingConfig:
         _check(self.recovery_boost >= 0, "recovery_boost must be 0 or more.")
         _check(self.copy_limit == 0 or self.copy_limit >= 2, "copy_limit must be 0 (off) or at least 2.")
         _check(0.0 <= self.key_guide <= 20.0, "key_guide must be between 0 and 20.")
+        _check(self.compass is None or (len(self.compass) == 2
+                                        and 21 <= self.compass[0] < self.compass[1] <= 108),
+               "compass must be (lowest, highest) MIDI pitches on the piano, lowest < highest.")
 
 
 SNAP_MODES = ("c-major", "to-c", "off")

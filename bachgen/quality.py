@@ -571,7 +571,8 @@ def spelled_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Gene
     started = time.perf_counter()
     with engine.lock, blas_single_thread():
         rows = sample_ids(engine.step, codec, [s.row for s in seeds], config.events,
-                          sample_settings(config), np.random.default_rng(config.seed))
+                          sample_settings(config), np.random.default_rng(config.seed),
+                          moved_by=[s.moved_by for s in seeds])
     seconds = time.perf_counter() - started
     render = RenderConfig(audio=False, score=False, include_seed=True, snap="off")
     pieces, stuck, copied, extra = [], [], [], []
@@ -667,7 +668,8 @@ def settings_of(engine: Any, config: Any) -> dict[str, Any]:
            "temperature": config.temperature, "top_k": config.top_k, "top_p": config.top_p,
            "copy_limit": config.copy_limit}
     if spelled:
-        out.update(key_treatment="off (no key guide, snap off)", copy_guard="measured, not applied")
+        out.update(key_treatment="off (no key guide, snap off)", copy_guard="measured, not applied",
+                   compass=list(config.compass) if config.compass else None)
     else:
         out.update(key_guide=config.key_guide, copy_guard=f"runs over {config.copy_limit} events blocked",
                    loop_guard="on (recoveries)")
@@ -679,7 +681,9 @@ def row_label(settings: dict[str, Any]) -> str:
     only when on)."""
     p = settings["top_p"] if settings["top_p"] is not None else "off"
     k = f" k={settings['top_k']}" if settings["top_k"] else ""
-    return f"{settings['model']} T={settings['temperature']:g} p={p}{k}"
+    compass = settings.get("compass")
+    c = f" compass {compass[0]}-{compass[1]}" if compass else ""
+    return f"{settings['model']} T={settings['temperature']:g} p={p}{k}{c}"
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

@@ -216,7 +216,9 @@ def _no_seed(engine: SpelledEngine) -> SpelledSeed:
 
 def sample_settings(cfg: SamplingConfig) -> SampleSettings:
     """The draw's settings from the shared :class:`~bachgen.config.SamplingConfig`."""
-    return SampleSettings(cfg.temperature, cfg.top_k or 0, cfg.top_p if cfg.top_p is not None else 1.0)
+    compass = tuple(cfg.compass) if cfg.compass is not None else None
+    return SampleSettings(cfg.temperature, cfg.top_k or 0, cfg.top_p if cfg.top_p is not None else 1.0,
+                          compass)
 
 
 def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.random.Generator,
@@ -224,12 +226,11 @@ def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.
     """Draw ``cfg.candidates`` continuations of the seed together; keep the best: not stuck in
     a loop, then the shortest run copied from the corpus, then the first."""
     from .guards import find_loops
-
     from .step import blas_single_thread
 
     with engine.lock, blas_single_thread():  # tiny matrix products: threads only wait on each other
         rows = sample_ids(engine.step, engine.codec, [seed.row] * cfg.candidates, cfg.events,
-                          sample_settings(cfg), rng)
+                          sample_settings(cfg), rng, moved_by=[seed.moved_by] * cfg.candidates)
     tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
     found = []
     for b, ids in enumerate(rows):

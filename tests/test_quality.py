@@ -289,7 +289,7 @@ def test_a_spelled_report_has_every_row_and_each_seed(spelled_report):
     assert [p["fugue"] for p in pieces] == ["wtc1f01", "wtc1f02", "wtc1f03"]
     assert all(p["events"] == 40 and "real_longest_copied_run" in p for p in pieces)
     text = quality.format_report(spelled_report)
-    for part in ("real via spelled", "real via words", "spelled T=1 p=0.95", "seed      2",
+    for part in ("real via spelled", "real via words", "spelled T=1 p=0.98 compass 36-84", "seed      2",
                  "over 2 seeds", "exactly the real values", "longest copied run"):
         assert part in text
 
@@ -319,6 +319,6 @@ def test_evaluate_generated_runs_on_a_spelled_bundle(spelled_folder, capsys):
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     row = report["rows"]["generated"]
-    assert row["pieces"] == 2 and row["label"] == "spelled T=1 p=0.95"
+    assert row["pieces"] == 2 and row["label"] == "spelled T=1 p=0.95 compass 36-84"
     assert [s["seed"] for s in row["sampling_seeds"]] == [5, 6]
     assert "through_spelled" in report["rows"] and report["settings"]["sampling_seeds"] == [5, 6]

@@ -28,7 +28,8 @@ from .app_support import words_model_dir
 #: The word model's sampling settings when the hashes were taken (all but events and seed).
 WORD_SAMPLING = {"temperature": 0.9, "top_k": None, "top_p": None, "candidates": 1,
                  "loop_max_period": 8, "loop_min_repeats": 3, "loop_min_events": 16,
-                 "max_recoveries": 40, "recovery_boost": 0.5, "copy_limit": 12, "key_guide": 4.0}
+                 "max_recoveries": 40, "recovery_boost": 0.5, "copy_limit": 12, "key_guide": 4.0,
+                 "compass": None}
 
 #: The render settings when the hashes were taken; audio and score are not hashed.
 WORD_RENDER = {"tempo_bpm": 80.0, "snap": "c-major", "include_seed": False, "audio": False,

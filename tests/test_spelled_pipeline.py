@@ -128,3 +128,10 @@ def test_generate_compare_draws_bach_above_the_new_music(spelled_dir, tmp_path, 
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1000, 600)  # two rows of 3 inches at 100 dpi
+
+
+@pytest.mark.parametrize("fugue", ["wtc1f02", "wtc1f13"])  # C minor, F-sharp major (moved 6)
+def test_struck_notes_keep_to_the_compass_in_the_seed_key(engine, fugue):
+    made = compose(ComposeSettings(SeedSpec(fugue=fugue), SamplingConfig(events=60, seed=5, compass=(48, 72)),
+                                   QUIET), engine)
+    assert all(48 <= n.pitch <= 72 for n in made.piece.notes)
