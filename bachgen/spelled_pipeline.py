@@ -11,7 +11,6 @@ its first bar). Loops and copies are measured on events, as for the word model.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
