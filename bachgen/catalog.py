@@ -161,5 +161,17 @@ def fugue(fugue_id: str) -> Fugue:
     raise KeyError(fugue_id)
 
 
+def known_fugue(fugue_id: str) -> Fugue:
+    """The catalogue entry for ``fugue_id``, or a :class:`~bachgen.errors.ConfigError` saying
+    what to use instead: for ids that come from a user (seeds, command-line options)."""
+    from .errors import ConfigError
+
+    try:
+        return fugue(fugue_id)
+    except KeyError:
+        raise ConfigError(f"Unknown fugue {fugue_id!r}.",
+                          "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
+
+
 def fugue_ids() -> list[str]:
     return [item.id for item in FUGUES]

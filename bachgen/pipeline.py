@@ -263,11 +263,7 @@ def _seed_from_fugue(spec: SeedSpec, engine: Engine, rng: np.random.Generator) -
         source = f"{fugue_id} from event {start}"
     else:
         fugue_id = spec.fugue or ""
-        try:
-            catalog.fugue(fugue_id)
-        except KeyError:
-            raise ConfigError(f"Unknown fugue {fugue_id!r}.",
-                              "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
+        catalog.known_fugue(fugue_id)
         words, version = words_by_fugue[fugue_id]
         if spec.start_event is not None:
             if not 0 <= spec.start_event < len(words):

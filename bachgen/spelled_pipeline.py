@@ -145,11 +145,7 @@ def _seed_from_fugue(spec: Any, engine: SpelledEngine, rng: np.random.Generator)
 def _fugue_start(spec: Any, engine: SpelledEngine) -> tuple[str, int, str]:
     """The fugue ``spec`` names, the event its seed starts at, and how to say where."""
     fugue_id = spec.fugue or ""
-    try:
-        catalog.fugue(fugue_id)
-    except KeyError:
-        raise ConfigError(f"Unknown fugue {fugue_id!r}.",
-                          "Use an id from `bachgen corpus list`, e.g. wtc1f02.") from None
+    catalog.known_fugue(fugue_id)
     events = engine.fugue_events(fugue_id)
     start, source = _start_event(spec, engine.corpus_pieces()[fugue_id], events)
     return fugue_id, max(0, min(start, len(events) - engine.seq_len)), source

@@ -39,3 +39,21 @@ def corpus_pieces(corpus_config):
 def make_piece(*notes: tuple[int, int, int] | tuple[int, int, int, int], **kwargs) -> Piece:
     """A Piece from ``(start, duration, pitch[, voice])`` tuples in ticks (48 a quarter)."""
     return Piece(tuple(Note(*n) for n in notes), **kwargs)
+
+
+def save_tiny_spelled(folder, pieces, config: dict | None = None, history: dict | None = None):
+    """An untrained small spelled network over the real codec, saved as a bundle in ``folder``:
+    the plumbing, not the music. ``config`` and ``history`` are the training summary, if any."""
+    from bachgen.codecs.spelled import SpelledCodec
+    from bachgen.conditioned import NetConfig, build_model, save_bundle
+
+    codec = SpelledCodec.build(pieces)
+    net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
+    save_bundle(folder, build_model(codec, net, seed=3), codec, net, config or {}, history)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_spelled_dir(corpus_pieces, tmp_path_factory):
+    """:func:`save_tiny_spelled` once for every test that only needs a spelled bundle."""
+    return save_tiny_spelled(tmp_path_factory.mktemp("spelled"), corpus_pieces)

@@ -11,21 +11,15 @@ import pytest
 from bachgen import bench, cli
 
 from .test_pipeline import tiny_bundle
+from .conftest import save_tiny_spelled
 
 SMALL = {"original_events": 2, "events": 12, "batch": 3}
 
 
 @pytest.fixture(scope="module")
 def spelled_dir(corpus_pieces, tmp_path_factory):
-    """An untrained small spelled network over the real codec, saved as a bundle."""
-    from bachgen.codecs.spelled import SpelledCodec
-    from bachgen.conditioned import NetConfig, build_model, save_bundle
-
-    codec = SpelledCodec.build(corpus_pieces)
-    net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
-    folder = tmp_path_factory.mktemp("spelled")
-    save_bundle(folder, build_model(codec, net, seed=3), codec, net, {"fit": {"seq_len": 24}})
-    return folder
+    """A tiny spelled bundle that names its training window (24 tokens)."""
+    return save_tiny_spelled(tmp_path_factory.mktemp("spelled"), corpus_pieces, {"fit": {"seq_len": 24}})
 
 
 @pytest.fixture(scope="module")

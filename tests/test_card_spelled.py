@@ -11,6 +11,7 @@ import pytest
 
 from bachgen import card
 from bachgen.cli import build_parser, main, spelled_command, spelled_configs, train_codec
+from .conftest import save_tiny_spelled
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,20 +38,15 @@ EVALUATION = {
 @pytest.fixture(scope="module")
 def bundle_dir(corpus_pieces, tmp_path_factory) -> Path:
     """An untrained small network over the real codec, saved with a training summary."""
-    from bachgen.codecs.spelled import SpelledCodec
-    from bachgen.conditioned import FitConfig, NetConfig, build_model, save_bundle
+    from bachgen.conditioned import FitConfig
 
-    codec = SpelledCodec.build(corpus_pieces)
-    net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
-    folder = tmp_path_factory.mktemp("spelled")
-    summary = {"fit": asdict(FitConfig(epochs=1, limit_pieces=2)), "vocab_size": codec.vocab_size,
+    summary = {"fit": asdict(FitConfig(epochs=1, limit_pieces=2)), "vocab_size": 196,
                "split": {"train": ["wtc1f01"], "validation": ["wtc1f07"], "test": ["wtc1f05"]},
                "parameters": 1234, "epochs_run": 1, "best_epoch": 1,
                "best_val_bits_per_token": 3.25, "train_seconds": 12.5,
                "load_average_before": [0.5, 0.4, 0.3], "load_average_after": [1.0, 0.8, 0.6]}
-    save_bundle(folder, build_model(codec, net, seed=3), codec, net, summary,
-                {"loss": [2.0], "val_loss": [2.25]})
-    return folder
+    return save_tiny_spelled(tmp_path_factory.mktemp("spelled"), corpus_pieces, summary,
+                             {"loss": [2.0], "val_loss": [2.25]})
 
 
 def copy_bundle(folder: Path, to: Path) -> Path:

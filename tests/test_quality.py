@@ -238,16 +238,8 @@ def test_real_bands_for_reads_the_48_fugues_itself(corpus_config, corpus_pieces)
 
 
 @pytest.fixture(scope="module")
-def spelled_folder(corpus_pieces, tmp_path_factory):
-    """An untrained small spelled bundle over the real codec: the plumbing, not the music."""
-    from bachgen.codecs.spelled import SpelledCodec
-    from bachgen.conditioned import NetConfig, build_model, save_bundle
-
-    codec = SpelledCodec.build(corpus_pieces)
-    net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)
-    folder = tmp_path_factory.mktemp("spelled")
-    save_bundle(folder, build_model(codec, net, seed=3), codec, net, {})
-    return folder
+def spelled_folder(tiny_spelled_dir):
+    return tiny_spelled_dir
 
 
 @pytest.fixture(scope="module")
