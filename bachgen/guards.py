@@ -18,6 +18,7 @@ too and read by :mod:`bachgen.tokens`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
@@ -286,4 +287,92 @@ class VocabForms:
         return ids
 
 
-__all__ = ["loop_at_end", "find_loops", "CopyIndex", "VocabForms", "carry_bases"]
+# --------------------------------------------------------------------------- watching a draw
+
+
+@dataclass(frozen=True)
+class LoopRule:
+    """A loop: the last ``min_events`` events (at least ``min_repeats`` periods) repeating
+    one block of 1 to ``max_period`` events (see :func:`loop_at_end`)."""
+
+    max_period: int = 8
+    min_repeats: int = 3
+    min_events: int = 16
+
+    @property
+    def window(self) -> int:
+        """The most events a loop can span."""
+        return max(self.min_events, self.min_repeats * self.max_period)
+
+
+class EventWatch:
+    """Each row's events while they are drawn, and how many of the last ones must go.
+
+    The sampler pushes every event a row finishes; :meth:`push` answers how many events
+    to take back (0: keep it) and forgets them itself:
+
+    * a **loop** at the end of the row's new events: its repeats go, one block stays;
+    * with a copy ``index``: an event that makes a run found in the corpus (in any
+      transposition, the seed's events included) longer than ``index.limit``: it goes.
+
+    Each row may be sent back ``budget`` times; after that its events stand (the
+    candidate choice and the reported figures still see any loop or copy).
+    """
+
+    def __init__(self, seeds: Sequence[Sequence[Event]], loops: LoopRule = LoopRule(),
+                 index: CopyIndex | None = None, budget: int = 40) -> None:
+        self.loops, self.index = loops, index if index is not None and index.limit else None
+        self.budget = [int(budget)] * len(seeds)
+        self.loops_taken_back = [0] * len(seeds)
+        self.copies_refused = [0] * len(seeds)
+        self._numbers: dict[tuple, int] = {}
+        self._new: list[list[int]] = [[] for _ in seeds]
+        self._forms: list[list[tuple[int, int]]] = [
+            self.index.relative(list(seed)) if self.index else [] for seed in seeds]
+
+    def push(self, row: int, event: Event, reach: int | None = None) -> int:
+        """Record ``row``'s next event; the number of its last events to take back (at most
+        ``reach``, how far back the sampler can still go; a loop is then cut short)."""
+        self._new[row].append(self._numbers.setdefault((event.struck, event.held, event.duration),
+                                                       len(self._numbers)))
+        if self.index:
+            base = self._forms[row][-1][1] if self._forms[row] else 0
+            self._forms[row].extend(self.index.relative([event], base))
+        if self.budget[row] <= 0:
+            return 0
+        back = min(self._loop_back(row) or self._copy_back(row), len(self._new[row]) if reach is None else reach)
+        if back:
+            self.budget[row] -= 1
+            self.forget(row, back)
+        return back
+
+    def forget(self, row: int, events: int) -> None:
+        """Drop ``row``'s last ``events`` new events."""
+        del self._new[row][len(self._new[row]) - events:]
+        if self.index:
+            del self._forms[row][len(self._forms[row]) - events:]
+
+    def _loop_back(self, row: int) -> int:
+        rule, new = self.loops, self._new[row]
+        if len(new) < rule.min_events:
+            return 0
+        found = loop_at_end(new[-rule.window:], rule.max_period, rule.min_repeats, rule.min_events)
+        if found is None:
+            return 0
+        self.loops_taken_back[row] += 1
+        period, span = found
+        return span - period
+
+    def _copy_back(self, row: int) -> int:
+        forms, index = self._forms[row], self.index
+        if index is None or len(forms) <= index.limit or not self._new[row]:
+            return 0
+        last, before = forms[-1], forms[-2]
+        if (last[1] - before[1], last[0]) not in index.continuations(forms[-index.limit - 1:-1]):
+            return 0
+        self.copies_refused[row] += 1
+        return 1
+
+
+__all__ = ["loop_at_end", "find_loops", "CopyIndex", "VocabForms", "carry_bases",
+           "LoopRule", "EventWatch"]

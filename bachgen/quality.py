@@ -560,7 +560,7 @@ def spelled_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Gene
     from .config import RenderConfig
     from .guards import find_loops
     from .pipeline import SeedSpec
-    from .spelled_pipeline import SpelledDraw, decode, event_ids, make_seed, sample_settings
+    from .spelled_pipeline import SpelledDraw, decode, event_ids, make_seed, sample_settings, watch
     from .spelled_sampling import sample_ids
     from .step import blas_single_thread
 
@@ -568,11 +568,12 @@ def spelled_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Gene
     seeds = [make_seed(SeedSpec(fugue=f, start_event=0), engine, np.random.default_rng(0), [])
              for f in fugues]
     index = engine.copy_index(config.copy_limit or 12)
+    guard = watch(config, engine, seeds, index)
     started = time.perf_counter()
     with engine.lock, blas_single_thread():
         rows = sample_ids(engine.step, codec, [s.row for s in seeds], config.events,
                           sample_settings(config), np.random.default_rng(config.seed),
-                          moved_by=[s.moved_by for s in seeds])
+                          moved_by=[s.moved_by for s in seeds], watch=guard)
     seconds = time.perf_counter() - started
     render = RenderConfig(audio=False, score=False, include_seed=True, snap="off")
     pieces, stuck, copied, extra = [], [], [], []
@@ -586,8 +587,10 @@ def spelled_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Gene
         pieces.append(new_music(piece, seed_end))
         stuck.append(loops > 0)
         copied.append(run)
-        extra.append({"events": len(events), "tokens": len(ids), "moved_by": seed.moved_by})
-    return Generations(list(fugues), pieces, stuck, copied, seconds, extra)
+        extra.append({"events": len(events), "tokens": len(ids), "moved_by": seed.moved_by,
+                      "loops_taken_back": guard.loops_taken_back[len(extra)],
+                      "copies_refused": guard.copies_refused[len(extra)]})
+    return Generations(list(fugues), pieces, stuck, copied, seconds, extra, sum(guard.loops_taken_back))
 
 
 def word_generations(engine: Any, config: Any, fugues: Sequence[str]) -> Generations:
@@ -668,8 +671,9 @@ def settings_of(engine: Any, config: Any) -> dict[str, Any]:
            "temperature": config.temperature, "top_k": config.top_k, "top_p": config.top_p,
            "copy_limit": config.copy_limit}
     if spelled:
-        out.update(key_treatment="off (no key guide, snap off)", copy_guard="measured, not applied",
-                   compass=list(config.compass) if config.compass else None)
+        out.update(key_treatment="off (no key guide, snap off)",
+                   copy_guard=f"runs over {config.copy_limit} events taken back" if config.copy_limit else "off",
+                   loop_guard="on (taken back)", compass=list(config.compass) if config.compass else None)
     else:
         out.update(key_guide=config.key_guide, copy_guard=f"runs over {config.copy_limit} events blocked",
                    loop_guard="on (recoveries)")

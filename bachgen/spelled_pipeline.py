@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -50,6 +50,8 @@ class SpelledDraw:
     stuck: int
     longest_copied_run: int | None
     candidate: int
+    loops_taken_back: int = 0
+    copies_refused: int = 0
 
 
 class SpelledEngine:
@@ -217,24 +219,41 @@ def sample_settings(cfg: SamplingConfig) -> SampleSettings:
 
 
 def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.random.Generator,
-         copy_limit_index: Any | None) -> SpelledDraw:
-    """Draw ``cfg.candidates`` continuations of the seed together; keep the best: not stuck in
-    a loop, then the shortest run copied from the corpus, then the first."""
+         copy_index: Any | None) -> SpelledDraw:
+    """Draw ``cfg.candidates`` continuations of the seed together, loops and copies of the
+    corpus taken back as they are drawn (:func:`watch`); keep the best: not stuck in a
+    loop, then the shortest run copied from the corpus, then the first."""
     from .guards import find_loops
     from .step import blas_single_thread
 
+    rows = [seed.row] * cfg.candidates
+    guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
     with engine.lock, blas_single_thread():  # tiny matrix products: threads only wait on each other
-        rows = sample_ids(engine.step, engine.codec, [seed.row] * cfg.candidates, cfg.events,
-                          sample_settings(cfg), rng, moved_by=[seed.moved_by] * cfg.candidates)
+        drawn = sample_ids(engine.step, engine.codec, rows, cfg.events, sample_settings(cfg), rng,
+                           moved_by=[seed.moved_by] * cfg.candidates, watch=guard)
     tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
     found = []
-    for b, ids in enumerate(rows):
+    for b, ids in enumerate(drawn):
         events = engine.codec.events(ids, tick)
         stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
                            cfg.loop_min_events)
-        run = copy_limit_index.longest_run(events) if copy_limit_index is not None else None
-        found.append(SpelledDraw(list(ids), events, stuck, run, b))
+        run = copy_index.longest_run(events) if copy_index is not None else None
+        found.append(SpelledDraw(list(ids), events, stuck, run, b, guard.loops_taken_back[b],
+                                 guard.copies_refused[b]))
     return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
+
+
+def watch(cfg: SamplingConfig, engine: SpelledEngine, seeds: Sequence[SpelledSeed], copy_index: Any | None
+          ) -> Any:
+    """The guard of a draw, one row per seed: loops by ``cfg``'s rule, copies longer than
+    ``cfg.copy_limit`` events (when the corpus's copy index is there and the limit is not
+    0), at most ``cfg.max_recoveries`` take-backs a row."""
+    from .guards import EventWatch, LoopRule
+
+    index = copy_index if cfg.copy_limit and copy_index is not None else None
+    return EventWatch([engine.codec.events(s.row.ids, s.row.start) for s in seeds],
+                      LoopRule(cfg.loop_max_period, cfg.loop_min_repeats, cfg.loop_min_events),
+                      index, cfg.max_recoveries)
 
 
 def event_ids(events: list[Event]) -> list[int]:
@@ -278,6 +297,8 @@ def stats(cfg: SamplingConfig, render: RenderConfig, engine: SpelledEngine, seed
         "seconds": round(piece.seconds(render.tempo_bpm), 2),
         "stuck_in_loop": drawn.stuck,
         "longest_copied_run": drawn.longest_copied_run,
+        "loops_taken_back": drawn.loops_taken_back,
+        "copies_refused": drawn.copies_refused,
         "seed_events": sum(1 for t in seed.row.ids if engine.codec.kind[t] == engine.codec.KIND_DURATION),
         "seed_source": seed.source,
         "key": piece.key,

@@ -26,6 +26,7 @@ import numpy as np
 from .codecs.spelled import FEATURES, QUARTERS, KeyCondition, SpelledCodec, seed_transposition
 from .errors import ConfigError
 from .events import Note, Piece
+from .guards import EventWatch
 from .tokens import chordify
 
 # --------------------------------------------------------------------------- steps
@@ -311,16 +312,24 @@ def _stack_states(states: list) -> Any:
 
 def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow], events: int,
                settings: SampleSettings, rng: np.random.Generator,
-               moved_by: Sequence[int] | None = None) -> list[list[int]]:
+               moved_by: Sequence[int] | None = None, watch: EventWatch | None = None) -> list[list[int]]:
     """``events`` new whole events per row after its seed, drawn under the grammar.
 
     All rows step together; a row that has its events keeps stepping (its extra tokens are
     cut off) until the last row is done. Every row is cut after its ``events``-th duration
     token, so each decodes to exactly ``events`` events. ``moved_by``: semitones each row's
     seed was moved (to place ``settings.compass``, given in the output's key).
+
+    With a ``watch`` (:class:`~bachgen.guards.EventWatch`, NumPy step only) every finished
+    event is shown to it; events it sends back are taken back — the row's state, logits
+    and grammar return to where the first of them began — and that event's first token
+    is barred at that place, so the row goes another way. With no event sent back the ids
+    are the same as without a watch.
     """
     if events < 1:
         raise ConfigError("events must be at least 1.")
+    if watch is not None and not isinstance(step, NumpyStep):
+        raise ConfigError("The loop and copy guards need the NumPy step (engine 'numpy').")
     logits, state = warm_up(step, codec, rows)
     grammar = codec.start_states([r.ids for r in rows], [r.start for r in rows])
     if settings.compass is not None:
@@ -330,17 +339,105 @@ def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[See
     conditions = RowConditions.of(codec, rows)
     written = np.zeros(len(rows), dtype=np.int64)
     out: list[list[int]] = [[] for _ in rows]
-    limit = events * (codec.max_pitches + 1)
+    rewind = _Rewind(len(rows), 2 * watch.loops.window) if watch is not None else None
+    if rewind is not None:
+        for r in range(len(rows)):
+            rewind.mark(r, 0, 0, logits, state, grammar)
+    limit = (events + (max(watch.budget) * rewind.keep if watch else 0)) * (codec.max_pitches + 1)
     for _ in range(limit):
-        tokens = draw(logits, codec.allowed(grammar), settings, rng)
-        for r in np.nonzero(written < events)[0]:
+        mask = codec.allowed(grammar)
+        if rewind is not None:
+            rewind.bar(mask, written, np.asarray([len(o) for o in out]))
+        tokens = draw(logits, mask, settings, rng)
+        active = np.nonzero(written < events)[0]
+        for r in active:
             out[r].append(int(tokens[r]))
-        written += codec.kind[tokens] == codec.KIND_DURATION
-        if (written >= events).all():
-            break
+        ended = active[codec.kind[tokens[active]] == codec.KIND_DURATION]
+        if rewind is None:
+            written[ended] += 1
+            if (written >= events).all():
+                break
         codec.advance_inplace(grammar, tokens)
         logits, state = step(tokens, conditions.features(codec, grammar.tick), state)
+        if rewind is not None:
+            for r in ended:
+                written[r] = _watch_event(codec, watch, rewind, r, int(written[r]) + 1, out[r],
+                                          logits, state, grammar)
+            if (written >= events).all():
+                break
     return out
+
+
+def _watch_event(codec: SpelledCodec, watch: EventWatch, rewind: "_Rewind", r: int, position: int,
+                 row_out: list[int], logits: np.ndarray, state: list, grammar: Any) -> int:
+    """Show row ``r``'s event that just ended to the watch; keep it (and mark where the next
+    begins) or take events back. Returns the row's events written after that."""
+    begun = rewind.tokens_at(r, position - 1)
+    back = watch.push(r, codec.events(row_out[begun:])[0], position - min(rewind.marks[r]))
+    if not back:
+        rewind.mark(r, position, len(row_out), logits, state, grammar)
+        return position
+    target = position - back
+    first = row_out[rewind.tokens_at(r, target)]
+    del row_out[rewind.restore(r, target, logits, state, grammar):]
+    rewind.barred[r].setdefault(target, set()).add(first)
+    return target
+
+
+@dataclass
+class _Mark:
+    """Where a row stood when one of its events began: enough to draw that event again."""
+
+    tokens: int
+    logits: np.ndarray
+    state: list[tuple[np.ndarray, np.ndarray]]
+    grammar: Any
+
+
+class _Rewind:
+    """The last ``keep`` event beginnings of every row (NumPy step state), and the first
+    tokens barred at each place after an event there was taken back. After a row went
+    back, fewer beginnings may be left behind it: the watch is told how far it can go."""
+
+    _FIELDS = ("last", "count", "cur", "prev", "tick")
+
+    def __init__(self, rows: int, keep: int) -> None:
+        self.keep = keep
+        self.marks: list[dict[int, _Mark]] = [{} for _ in range(rows)]
+        self.barred: list[dict[int, set[int]]] = [{} for _ in range(rows)]
+
+    def mark(self, r: int, position: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> None:
+        marks = self.marks[r]
+        marks[position] = _Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
+                                grammar.take([r]))
+        marks.pop(position - self.keep, None)
+
+    def tokens_at(self, r: int, position: int) -> int:
+        return self.marks[r][position].tokens
+
+    def restore(self, r: int, position: int, logits: np.ndarray, state: list, grammar: Any) -> int:
+        """Put row ``r`` back where event ``position`` began; the tokens it had then."""
+        mark = self.marks[r][position]
+        for later in [p for p in self.marks[r] if p > position]:
+            del self.marks[r][later]
+        logits[r] = mark.logits
+        for (h, c), (mh, mc) in zip(state, mark.state):
+            h[r], c[r] = mh, mc
+        for name in self._FIELDS:
+            getattr(grammar, name)[r] = getattr(mark.grammar, name)[0]
+        return mark.tokens
+
+    def bar(self, mask: np.ndarray, written: np.ndarray, tokens: np.ndarray) -> None:
+        """Forbid the barred first tokens of rows standing at the start of a barred place
+        (never every token: a duration always stays)."""
+        for r, barred in enumerate(self.barred):
+            place = barred.get(int(written[r]))
+            mark = self.marks[r].get(int(written[r]))
+            if place and mark is not None and mark.tokens == tokens[r]:
+                allowed = mask[r].copy()
+                mask[r, list(place)] = False
+                if not mask[r].any():
+                    mask[r] = allowed
 
 
 def seed_row(codec: SpelledCodec, piece: Piece, seed_events: int = 50,
