@@ -12,7 +12,8 @@ from the piece's own ticks, never in seconds, so no tempo can hide anything:
   notes of a quarter note or more; ``on_sixteenths``: share of onsets (distinct onset
   times) on the sixteenth grid; ``on_beats``: share of onsets on a beat of the piece's
   time signature. The beat is the denominator's unit, except in compound meters (6, 9 or
-  12 over 8 or 16) where it is the **dotted** unit (a dotted quarter in 6/8);
+  12 over 8 or 16) where it is the **dotted** unit (a dotted quarter in 6/8); ``onset_rate``:
+  distinct onsets per quarter note over the piece's span (how dense the pulse is);
 * voice leading — ``steps``: share of struck notes within 2 semitones of a pitch sounding
   just before them; ``leaps``: share more than an octave away from every such pitch.
   "Just before" is the instant before the onset; after a rest, the last sounding instant.
@@ -86,6 +87,7 @@ LABELS = {
     "long_notes": "notes of a quarter or more",
     "on_sixteenths": "onsets on the sixteenth grid",
     "on_beats": "onsets on a beat of the meter",
+    "onset_rate": "onsets per quarter note",
     "steps": "struck notes within 2 semitones",
     "leaps": "struck notes > an octave away",
     "pitch_class_entropy": "pitch-class entropy (bits)",
@@ -148,10 +150,13 @@ def texture_statistics(piece: Piece) -> dict[str, float]:
 
 
 def rhythm_statistics(piece: Piece) -> dict[str, float]:
-    """Note lengths in quarters and where onsets fall: on the sixteenth grid, on the beats."""
+    """Note lengths in quarters; where onsets fall (on the sixteenth grid, on the beats) and
+    how densely: distinct onsets per quarter note from the first onset to the last note's
+    end (the pulse a listener hears: 400 events spread over 27 bars or over 40)."""
     starts, ends, _ = _arrays(piece)
     if not len(starts):
-        return {"note_length": 0.0, "long_notes": 0.0, "on_sixteenths": 0.0, "on_beats": 0.0}
+        return {"note_length": 0.0, "long_notes": 0.0, "on_sixteenths": 0.0, "on_beats": 0.0,
+                "onset_rate": 0.0}
     quarters = (ends - starts) / piece.resolution
     onsets = np.unique(starts)
     sixteenth = max(1, piece.resolution // 4)
@@ -160,6 +165,7 @@ def rhythm_statistics(piece: Piece) -> dict[str, float]:
         "long_notes": float((quarters >= 1).mean()),
         "on_sixteenths": float((onsets % sixteenth == 0).mean()),
         "on_beats": float((onsets % beat_ticks(piece) == 0).mean()),
+        "onset_rate": float(len(onsets) * piece.resolution / max(1, ends.max() - starts.min())),
     }
 
 

@@ -356,10 +356,10 @@ def test_the_statistics_panel_sets_the_new_music_beside_the_real_fugues():
     for row in report["rows"]:
         assert (row["low"], row["high"]) == band[row["name"]]
         assert row["inside"] is None or row["inside"] == (row["low"] <= row["value"] <= row["high"])
-    summary = f"{report['inside']} of 14 statistics inside the range of the real fugues"
+    summary = f"{report['inside']} of {len(quality.STATISTICS)} statistics inside the range of the real fugues"
     assert any(summary in m.value for m in app.markdown), [m.value for m in app.markdown]
     [table] = [t for t in app.table if "inside" in t.value.columns]
-    assert len(table.value) == 14
+    assert len(table.value) == len(quality.STATISTICS)
     assert set(table.value["inside"]) <= {"✓", "✗", "–"}
     assert list(table.value["statistic"])[1] == "time with ≥ 2 notes sounding"
 

@@ -152,7 +152,7 @@ def test_take_statistics_measure_the_new_music_beside_the_band():
     assert next(r for r in whole["rows"] if r["name"] == "sounding")["value"] > 1
     assert whole["inside"] < whole["total"]
     bare = quality.take_statistics(scale())
-    assert bare["inside"] is None and bare["measured"] == 14
+    assert bare["inside"] is None and bare["measured"] == len(quality.STATISTICS)
     assert all(r["low"] is None and r["high"] is None and r["inside"] is None for r in bare["rows"])
 
 
@@ -166,7 +166,7 @@ def test_take_statistics_leave_out_what_cannot_be_measured(piece, unmeasured):
     report = quality.take_statistics(piece, None, band)
     assert {r["name"] for r in report["rows"] if r["value"] is None} == unmeasured
     assert all(r["inside"] is None for r in report["rows"] if r["value"] is None)
-    assert report["measured"] == report["inside"] == 14 - len(unmeasured)
+    assert report["measured"] == report["inside"] == len(quality.STATISTICS) - len(unmeasured)
     assert quality.take_statistics(piece, 3 * Q, band)["measured"] <= report["measured"]
 
 
@@ -231,7 +231,7 @@ def test_real_bands_for_reads_the_48_fugues_itself(corpus_config, corpus_pieces)
     assert set(band) == set(quality.STATISTICS) and all(low <= high for low, high in band.values())
     assert band["two_plus"][0] > 0.5 and band["leaps"][1] < 0.1  # the fugues are polyphonic and move by step
     inside = quality.take_statistics(quality.stretch(corpus_pieces[1], events=100), None, band)
-    assert inside["inside"] == 14  # a real stretch is inside the band it belongs to
+    assert inside["inside"] == len(quality.STATISTICS)  # a real stretch is inside the band it belongs to
 
 
 # --------------------------------------------------------------------------- the spelled model
