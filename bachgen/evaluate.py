@@ -12,8 +12,8 @@ lacks; this module only counts bits.
 
 Three models, over the same words:
 
-1. the bundle's network (a word bundle such as ``assets/words``; the shipped spelled model
-   is refused for now), run through each held-out piece
+1. the bundle's network (a word bundle such as ``assets/words``), run through each
+   held-out piece
    **continuously**, the LSTM state carried from the first word to the last, exactly as
    generation runs it (not in windows of ``seq_len``);
 2. an interpolated Kneser–Ney trigram (discount 0.75) counted on the fly from the
@@ -32,6 +32,13 @@ words count as misses for accuracy. As *input* (context) an unknown word is repl
 its nearest known word for the networks (:class:`~bachgen.codecs.Targets`),
 and breaks the context of the n-gram (it backs off). The first word of each piece has
 no context; all models score it with the training unigram distribution.
+
+A **spelled** bundle (the shipped ``assets/model``) is scored by
+:func:`evaluate_spelled` over the full piano reduction — onsets, pitches *and
+durations* — against a Kneser–Ney n-gram over the same tokens and the original
+architecture trained on the same tokens (``assets/original``). Its spelling has no
+unknown events, so no escape is needed. Word bundles do not model durations: their bits
+per note are not comparable with a spelled bundle's, and the command says so.
 
 The ``--generated`` option (scoring generated music) is added by
 :mod:`bachgen.quality`, which extends this command's parser through
@@ -52,7 +59,7 @@ import numpy as np
 
 from .codecs import Targets, WordCodec
 from .config import CorpusConfig
-from .errors import BundleError
+from .errors import BundleError, ConfigError
 from .events import Piece
 
 #: Given one piece as context ids (unknown words replaced by their nearest known word)
@@ -265,22 +272,89 @@ def evaluate_all(pieces: Sequence[Piece], model_dir: Path, baseline_dir: Path | 
     }
 
 
+# --------------------------------------------------------------------------- spelled bundles
+
+SPELLED_COLUMNS = ("bits_per_note", "struck", "held", "duration")
+
+
+def _spelled_row(name: str, scores: dict[str, Any]) -> dict[str, Any]:
+    """One row of the spelled comparison: pooled bits per note and their split by token kind."""
+    pooled = scores["pooled"]
+    return {"model": name, **{k: round(float(pooled[k]), 4) for k in SPELLED_COLUMNS},
+            "pieces": sorted(k for k in scores if k != "pooled")}
+
+
+def evaluate_spelled(pieces: Sequence[Piece], model_dir: Path, baseline_dir: Path | None,
+                     ngram_order: int = 6) -> dict:
+    """Held-out bits per note of a spelled bundle, a Kneser–Ney ``ngram_order``-gram over its
+    tokens, and the original architecture trained on the same tokens (``baseline_dir``)."""
+    from .conditioned import load_bundle as load_spelled
+    from .dataset import HELD_OUT
+    from .spelled_eval import held_out_report
+
+    bundle = load_spelled(model_dir)
+    report = held_out_report(bundle, pieces, ngram_order)
+    rows = [_spelled_row("lstm (shipped)", report["lstm"]),
+            _spelled_row(f"kneser-ney {ngram_order}-gram", report[f"kneser_ney_{ngram_order}"])]
+    baseline_error = None
+    if baseline_dir is not None:
+        try:
+            baseline = load_spelled(baseline_dir)
+            if baseline.codec.to_json() != bundle.codec.to_json():
+                raise BundleError(f"{baseline_dir} spells events differently from {model_dir}.")
+            rows.append(_spelled_row("original architecture, same tokens",
+                                     held_out_report(baseline, pieces, None)["lstm"]))
+        except BundleError as exc:
+            baseline_error = str(exc)
+    return {
+        "held_out": list(HELD_OUT), "kind": "spelled",
+        "method": "network run continuously through each held-out fugue in the common key "
+                  "(state carried); bits over every token of the full piano reduction "
+                  "(onsets, pitches, durations) divided by the notes",
+        "models": rows, "not_comparable": "word bundles (assets/words) do not model durations: "
+                                          "their bits per note do not compare with these",
+        **({"baseline_error": baseline_error} if baseline_error else {}),
+    }
+
+
+def print_spelled(report: dict) -> None:
+    """The spelled comparison as a table."""
+    print(f"Held-out fugues: {', '.join(report['held_out'])} (full piano reduction, durations included)")
+    print(f"{'model':<36} {'bits/note':>9} {'struck':>7} {'held':>7} {'duration':>8}")
+    for row in report["models"]:
+        print(f"{row['model']:<36} {row['bits_per_note']:>9.3f} {row['struck']:>7.3f} "
+              f"{row['held']:>7.3f} {row['duration']:>8.3f}")
+    if report.get("baseline_error"):
+        print(f"original architecture not scored: {report['baseline_error']}")
+    print(f"Not comparable: {report['not_comparable']}.")
+
+
 # --------------------------------------------------------------------------- command line
 
 
-def default_baseline_dir() -> Path:
-    """``assets/baseline`` beside the package."""
-    return Path(__file__).resolve().parent.parent / "assets" / "baseline"
+def default_baseline_dir(kind: str = "words") -> Path:
+    """The original architecture beside the package: ``assets/original`` over the spelled
+    tokens, ``assets/baseline`` over the words."""
+    return Path(__file__).resolve().parent.parent / "assets" / ("original" if kind == "spelled" else "baseline")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from . import corpus
-    from .bundle import default_bundle_dir, require_words
+    from .bundle import bundle_kind, default_bundle_dir
 
     model_dir = Path(args.bundle) if args.bundle else default_bundle_dir()
-    require_words(model_dir, "`bachgen evaluate`")
+    kind = bundle_kind(model_dir)
+    if args.ngram_order < 1:
+        raise ConfigError("--ngram-order must be at least 1.")
     pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
-    baseline_dir = None if args.no_baseline else Path(args.baseline or default_baseline_dir())
+    baseline_dir = None if args.no_baseline else Path(args.baseline or default_baseline_dir(kind))
+    if kind == "spelled":
+        report = evaluate_spelled(pieces, model_dir, baseline_dir, args.ngram_order)
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            print_spelled(report)
+        return 0
     report = evaluate_all(pieces, model_dir, baseline_dir)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -302,9 +376,11 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     """
     p = commands.add_parser("evaluate", help="score the model on the held-out fugues")
     p.add_argument("--model", "--bundle", dest="bundle",
-                   help="model bundle folder (default: assets/model or $BACHGEN_MODEL_DIR); "
-                        "held-out bits need a word bundle such as assets/words; --generated takes either kind")
-    p.add_argument("--baseline", help="baseline bundle folder (default: assets/baseline)")
+                   help="model bundle folder, spelled or words (default: assets/model or $BACHGEN_MODEL_DIR)")
+    p.add_argument("--baseline", help="the original architecture's bundle (default: assets/original "
+                                      "for a spelled model, assets/baseline for a word model)")
+    p.add_argument("--ngram-order", type=int, default=6,
+                   help="order of the Kneser-Ney n-gram beside a spelled model (default 6)")
     p.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

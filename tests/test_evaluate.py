@@ -1,5 +1,6 @@
 """Held-out scoring: the n-gram, the unknown-word floor, the word model (``assets/words``)
-against both baselines, and a clear refusal of the spelled model for now."""
+against both baselines; a spelled bundle against an n-gram and the original architecture
+over its own tokens."""
 
 from __future__ import annotations
 
@@ -85,10 +86,27 @@ def test_the_word_model_beats_the_ngram_and_the_original_architecture(corpus_pie
     assert bits["lstm (shipped)"] < bits["original-architecture baseline"]
 
 
-def test_held_out_bits_refuse_a_spelled_bundle_with_the_word_model_named(tmp_path, capsys):
+def test_a_spelled_bundle_is_scored_beside_an_ngram_and_the_original_architecture(tiny_spelled_dir, capsys):
     from bachgen.cli import main
 
-    (tmp_path / "codec.json").write_text(json.dumps({"name": "spelled"}))
-    assert main(["evaluate", "--model", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "spelled model" in err and "--model" in err and "words" in err
+    assert main(["evaluate", "--json", "--model", str(tiny_spelled_dir), "--baseline", str(tiny_spelled_dir),
+                 "--ngram-order", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "spelled" and "durations" in report["not_comparable"]
+    rows = {m["model"]: m for m in report["models"]}
+    assert set(rows) == {"lstm (shipped)", "kneser-ney 2-gram", "original architecture, same tokens"}
+    for row in rows.values():
+        assert row["pieces"] == sorted(report["held_out"])
+        parts = row["struck"] + row["held"] + row["duration"]
+        assert math.isfinite(row["bits_per_note"]) and parts == pytest.approx(row["bits_per_note"], abs=0.01)
+    assert rows["lstm (shipped)"]["bits_per_note"] == rows["original architecture, same tokens"]["bits_per_note"]
+
+
+def test_a_baseline_of_other_tokens_is_named_not_scored(tiny_spelled_dir, tmp_path, capsys):
+    from bachgen.cli import main
+
+    assert main(["evaluate", "--model", str(tiny_spelled_dir), "--baseline", str(words_bundle_dir()),
+                 "--ngram-order", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "original architecture not scored" in out and "kneser-ney 1-gram" in out
+    assert main(["evaluate", "--model", str(tiny_spelled_dir), "--ngram-order", "0"]) == 2
