@@ -39,6 +39,11 @@ class SeedSpec:
     ``start_event`` (0-based) when given; ``random_place``: a random place in the
     corpus chosen by the random seed; ``file_bytes``: the user's own MIDI / MusicXML /
     kern file (its last events are the seed); nothing (``fugue=None``): a neutral start.
+
+    A file can also be a take to shape (spelled model only): ``continue_take`` keeps all
+    of it and adds the new events after its end; ``keep_bars`` keeps its first bars and
+    writes new music from the next bar on. Either way the whole kept part is the seed
+    and stays in the result, note for note.
     """
 
     fugue: str | None = "wtc1f02"
@@ -47,6 +52,22 @@ class SeedSpec:
     file_bytes: bytes | None = None
     file_name: str = ""
     start_event: int | None = None
+    continue_take: bool = False
+    keep_bars: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.continue_take or self.keep_bars is not None) and self.file_bytes is None:
+            raise ConfigError("Continuing a take or keeping its first bars needs the take's file.",
+                              "Pass the take (e.g. --continue take.mid).")
+        if self.continue_take and self.keep_bars is not None:
+            raise ConfigError("Continue a take or keep its first bars, not both.")
+        if self.keep_bars is not None and self.keep_bars < 1:
+            raise ConfigError("keep_bars must be at least 1.")
+
+    @property
+    def shapes_take(self) -> bool:
+        """Whether the file is a take to continue or to regenerate in part."""
+        return self.continue_take or self.keep_bars is not None
 
 
 @dataclass(frozen=True)
@@ -384,6 +405,9 @@ def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Gene
 
 def _make_seed(spec: SeedSpec, engine: Engine, rng: np.random.Generator, notices: list[str]) -> _Seed:
     """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
+    if spec.shapes_take:
+        raise ConfigError("Continuing a take or regenerating part of it needs the spelled model.",
+                          "Use the default model (assets/model).")
     if spec.file_bytes is not None:
         seed, file_notes = _seed_from_file(spec, engine)
         notices += file_notes

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import catalog
-from .codecs.spelled import KeyCondition, SpelledCodec
+from .codecs.spelled import KeyCondition, SpelledCodec, seed_transposition
 from .config import CorpusConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
@@ -39,6 +39,7 @@ class SpelledSeed:
     time_signature: tuple[int, int]
     name: str
     source: str
+    kept: bool = False               # the seed is a take's kept part: it stays in the result
 
 
 @dataclass
@@ -185,6 +186,7 @@ def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str
 
 
 def _seed_from_file(spec: Any, engine: SpelledEngine, notices: list[str]) -> SpelledSeed:
+    """The last events of the user's file; or, for a take to shape, all of it that is kept."""
     from . import harmony, seeds
 
     piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
@@ -194,10 +196,40 @@ def _seed_from_file(spec: Any, engine: SpelledEngine, notices: list[str]) -> Spe
         raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
                             "Use a file with at least a few notes.")
     notices += list(getattr(report, "notes", []) or [])
-    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
     name = Path(spec.file_name).stem if spec.file_name else "seed"
+    if spec.shapes_take:
+        return _kept_seed(spec, engine, piece, name)
+    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
     return SpelledSeed(row, moved_by, piece.key, tuple(piece.time_signature), name,
                        f"file {spec.file_name}")
+
+
+def _kept_seed(spec: Any, engine: SpelledEngine, piece: Piece, name: str) -> SpelledSeed:
+    """A take as the seed: all of it (``continue_take``) or its first ``keep_bars`` bars, cut
+    at the bar line (a rest to the line when its notes end sooner), so the new music
+    begins exactly there. The whole kept part is read by the network and stays in the result."""
+    codec, bar = engine.codec, piece.bar_ticks
+    first = min(n.start for n in piece.notes)
+    end = max(n.end for n in piece.notes)
+    if spec.keep_bars is not None:
+        bars = -(-end // bar)
+        cut = spec.keep_bars * bar
+        if cut <= first or cut >= end:
+            raise ConfigError(f"{spec.file_name or 'The take'} has notes in bars {first // bar + 1}–{bars}: "
+                              f"keeping {spec.keep_bars} bar(s) must keep some and leave some.",
+                              "Choose a bar inside the take, or continue the whole take.")
+        piece = piece.with_notes([replace(n, duration=min(n.end, cut) - n.start)
+                                  for n in piece.notes if n.start < cut])
+        end, how = cut, f"bars 1–{spec.keep_bars} of {spec.file_name or 'a take'} kept"
+    else:
+        end, how = -(-end // codec.grid) * codec.grid, f"{spec.file_name or 'a take'} continued"
+    moved_by, key = seed_transposition(piece.key)
+    events = chordify(piece.transpose(moved_by), codec.token_config)
+    last = events[-1].start + events[-1].duration
+    if last < end:
+        events.append(Event(last, end - last, (), ()))
+    row = SeedRow(tuple(codec.encode_events(events)), events[0].start, tuple(piece.time_signature), key)
+    return SpelledSeed(row, moved_by, piece.key, tuple(piece.time_signature), name, how, kept=True)
 
 
 def _no_seed(engine: SpelledEngine) -> SpelledSeed:
@@ -273,7 +305,7 @@ def decode(seed: SpelledSeed, drawn: SpelledDraw, engine: SpelledEngine, render:
 
     template = Piece((), name=f"bachgen from {seed.name}", key=seed.key,
                      time_signature=seed.time_signature)
-    with_seed = render.include_seed and seed.source != "no seed"
+    with_seed = (render.include_seed or seed.kept) and seed.source != "no seed"
     piece = assemble(engine.codec, seed.row, drawn.ids, seed.moved_by, template, with_seed)
     seed_piece = assemble(engine.codec, seed.row, [], seed.moved_by, template, True)
     boundary = int(piece.meta["seed_end"])
