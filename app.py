@@ -2,10 +2,13 @@
 
 A thin layer over the package: widgets become a :class:`~bachgen.pipeline.ComposeSettings`,
 :func:`~bachgen.pipeline.compose` writes the music, and the page shows what came back.
-The model and synthesizer are loaded once per server (``st.cache_resource``) and shared
-by every session; the engine's lock keeps one inference at a time. Every take of a
-session is kept (bytes in ``st.session_state``) so earlier ones stay playable and
-downloadable. Errors are shown as messages on the page, never as tracebacks.
+The model and synthesizers are loaded once per server (``st.cache_resource``) and shared
+by every session; the engine's lock keeps one inference at a time. The player gets
+compressed audio (FLAC at 22.05 kHz, see :meth:`bachgen.audio.Synthesizer.player_audio`);
+the WAV download is rendered only when it is asked for. Every take of a session is kept
+(bytes in ``st.session_state``) so earlier ones stay playable and downloadable. Errors are
+shown as messages on the page, never as tracebacks. Each take's seconds per stage are
+logged as one ``bachgen take {...}`` line (JSON) on the server's standard error.
 
 Run with ``make run`` (or ``streamlit run app.py``).
 """
@@ -13,11 +16,14 @@ Run with ``make run`` (or ``streamlit run app.py``).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import logging
 import multiprocessing
 import os
 import random
 import re
+import sys
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any
@@ -29,13 +35,19 @@ from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
 from bachgen.errors import BachgenError, OfflineError
 
 log = logging.getLogger("bachgen.app")
+#: One JSON line per take: where its seconds went (read by the load and browser tests).
+timing_log = logging.getLogger("bachgen.timings")
 
 #: How many takes a session keeps (oldest dropped first).
 MAX_TAKES = 10
 #: Longest wait for a take's score (MusicXML, then SVG), in seconds.
 ENGRAVE_TIMEOUT_S = 180
-#: How many of the newest takes keep their audio (a minute of WAV is about 10 MB).
+#: How many of the newest takes keep their audio (a minute of the player's FLAC is about 1.5 MB).
 KEEP_AUDIO = 3
+#: The player's audio: "flac" (the default), "ogg" (Ogg Vorbis: four times smaller, eight
+#: times slower to make) or "wav" (see bachgen.audio.PLAYER_FORMATS); the WAV download is
+#: the same whichever is chosen.
+PLAYER_AUDIO = os.environ.get("BACHGEN_PLAYER_AUDIO", "flac")
 
 SEED_SOURCES = {
     "fugue": "A fugue",
@@ -73,11 +85,59 @@ def load_engine(model_dir: str, corpus_dir: str):
     The arguments are the environment's choices, so a different folder loads anew.
     A failure is not cached: the next run tries again.
     """
+    from bachgen.pipeline import TimedLock
     from bachgen.pipeline import load_engine as load
 
     engine = load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
+    engine.lock = TimedLock()  # shared by the sessions: each take notes its wait for the model
     warm_up(engine)
     return engine
+
+
+@st.cache_resource(show_spinner=False)
+def player_synth(soundfont: str) -> tuple[Any, str | None]:
+    """The synthesizer of the page's player (22.05 kHz), shared by all sessions, or ``None``
+    and the notice saying why there is no audio. Warmed up with one short render."""
+    from bachgen import audio
+    from bachgen.events import Note, Piece
+
+    try:
+        synth = audio.Synthesizer(soundfont or None, sample_rate=audio.PLAYER_SAMPLE_RATE)
+        synth.player_audio(Piece((Note(0, 48, 60),)), 80, tail_seconds=0.1)
+    except BachgenError as exc:
+        return None, f"Audio is off: {exc}"
+    return synth, None
+
+
+def player_audio(piece, render: RenderConfig, engine) -> tuple[bytes | None, str, str | None, dict]:
+    """The take's audio for the player: bytes, their MIME type, a notice when there are none,
+    and the seconds spent (waiting for the synthesizer, rendering, encoding). There is audio
+    when the engine has a synthesizer (the WAV download uses that one)."""
+    if engine.synthesizer(render.soundfont) is None:
+        return None, "", engine.audio_notice or "Audio is off: FluidSynth is not installed.", {}
+    synth, notice = player_synth(render.soundfont or "")
+    if synth is None:
+        return None, "", notice, {}
+    try:
+        made = synth.player_audio(piece, render.tempo_bpm, kind=PLAYER_AUDIO)
+    except BachgenError as exc:
+        return None, "", f"No audio: {exc}", {}
+    return made.data, made.mime, None, made.timings()
+
+
+def log_timings(kind: str, take: dict[str, Any]) -> None:
+    """One line on the server's standard error: the take's seconds per stage, as JSON."""
+    if not timing_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        timing_log.addHandler(handler)
+        timing_log.setLevel(logging.INFO)
+        timing_log.propagate = False
+    record = {"seed": take["seed"], "events": take["stats"].get("events"),
+              "take": take["number"], "audio_bytes": len(take["audio"] or b""),
+              "timings": {k: round(v, 4) for k, v in take["timings"].items()},
+              "trace": take["trace"]}
+    timing_log.info("bachgen %s %s", kind, json.dumps(record, sort_keys=True))
 
 
 def warm_up(engine) -> None:
@@ -322,14 +382,15 @@ def describe(settings, stats: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- generating
 
 
-def generate(engine) -> dict[str, Any] | None:
+def generate(engine, run_started: float) -> dict[str, Any] | None:
     """Compose one take with the page's settings and keep it in the session.
 
-    The score is engraved afterwards (:func:`engrave`), once the audio is on the page:
-    it takes several seconds, the music itself about one.
+    The player's audio is made here, right after the music; the score is engraved
+    afterwards (:func:`engrave`), once the audio is on the page: it takes several
+    seconds, the music itself about one. ``run_started`` (epoch seconds) is when this
+    run of the page began, for the take's timing record.
     """
-    from bachgen.pipeline import compose
-
+    trace = {"run_started_at": run_started, "generate_started_at": time.time()}
     started = time.perf_counter()
     try:
         settings = build_settings()
@@ -337,46 +398,78 @@ def generate(engine) -> dict[str, Any] | None:
         st.error(str(exc))
         return None
     want_score = settings.render.score
-    settings = dataclasses.replace(settings,
-                                   render=dataclasses.replace(settings.render, score=False))
+    settings = dataclasses.replace(settings, render=dataclasses.replace(
+        settings.render, score=False, audio=False))  # audio: the player's own, below
     with st.status("Composing…", expanded=True) as status:
-        bar = st.progress(0.0, text="Starting")
-        shown = {"stage": "", "fraction": -1.0}
-
-        def progress(stage: str, fraction: float) -> None:
-            fraction = min(max(float(fraction), 0.0), 1.0)
-            if stage == shown["stage"] and fraction - shown["fraction"] < 0.05:
-                return  # fewer, larger steps: each update is a message to the browser
-            shown.update(stage=stage, fraction=fraction)
-            bar.progress(fraction, text=STAGES.get(stage, stage.capitalize()))
-
-        try:
-            composition = compose(settings, engine, progress=progress)
-        except BachgenError as exc:
+        made = compose_with_progress(settings, engine)
+        if made is None:
             status.update(label="Could not compose", state="error", expanded=True)
-            st.error(str(exc))
-            return None
-        except Exception as exc:  # a bug: keep the session alive, log the details for us
-            log.exception("compose failed")
-            status.update(label="Could not compose", state="error", expanded=True)
-            st.error(f"Something went wrong while composing ({type(exc).__name__}: {exc}). "
-                     "Try other settings; if it keeps happening, please report it.")
             return None
         elapsed = time.perf_counter() - started
         status.update(label=f"Composed in {elapsed:.1f} s", state="complete", expanded=False)
+    composition, (sound, mime, notice, audio_timings) = made
+    trace["composed_at"] = time.time()
+    take = new_take(settings, composition, want_score)
+    take.update(audio=sound, audio_mime=mime, audio_ok=sound is not None, trace=trace)
+    take["notices"] += [notice] if notice else []
+    take["timings"].update(audio_timings, click_to_music=elapsed)
+    state = st.session_state
+    cancel_engraving(state["takes"])
+    takes = (state["takes"] + [take])[-MAX_TAKES:]
+    for old in takes[:-KEEP_AUDIO]:  # bound the memory a session holds
+        old["audio"] = None
+    state["takes"] = takes
+    if want_score:
+        start_engraving(take)  # the worker starts while the page draws the audio and tables
+    return take
+
+
+def compose_with_progress(settings, engine) -> tuple[Any, tuple] | None:
+    """The composition and the player's audio (see :func:`player_audio`), with a progress
+    bar; ``None`` after showing the error when it could not be composed."""
+    from bachgen.pipeline import compose
+
+    bar = st.progress(0.0, text="Starting")
+    shown = {"stage": "", "fraction": -1.0}
+
+    def progress(stage: str, fraction: float) -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0) * 0.85  # the audio comes after
+        if stage == "done" or (stage == shown["stage"] and fraction - shown["fraction"] < 0.05):
+            return  # fewer, larger steps: each update is a message to the browser
+        shown.update(stage=stage, fraction=fraction)
+        bar.progress(fraction, text=STAGES.get(stage, stage.capitalize()))
+
+    try:
+        composition = compose(settings, engine, progress=progress)
+        progress("audio", 1.0)
+        return composition, player_audio(composition.piece, settings.render, engine)
+    except BachgenError as exc:
+        st.error(str(exc))
+    except Exception as exc:  # a bug: keep the session alive, log the details for us
+        log.exception("compose failed")
+        st.error(f"Something went wrong while composing ({type(exc).__name__}: {exc}). "
+                 "Try other settings; if it keeps happening, please report it.")
+    return None
+
+
+def new_take(settings, composition, want_score: bool) -> dict[str, Any]:
+    """A take as the session keeps it: the music, its files and what happened on the way."""
     state = st.session_state
     state["take_counter"] += 1
     stats = dict(composition.stats or {})
-    take = {
+    return {
         "number": state["take_counter"],
         "label": describe(settings, stats),
+        "seed": settings.sampling.seed,
         "piece": composition.piece,
         "seed_end_tick": composition.seed_end_tick,
         "snap": settings.render.snap,
         "tempo": settings.render.tempo_bpm,
         "soundfont": settings.render.soundfont,
         "midi": composition.midi,
-        "wav": composition.wav,
+        "audio": None,
+        "audio_mime": "",
+        "audio_ok": False,
         "png": composition.png,
         "musicxml": None,
         "svg": None,
@@ -385,14 +478,24 @@ def generate(engine) -> dict[str, Any] | None:
         "score_job": None,
         "stats": stats,
         "notices": list(composition.notices or []),
-        "timings": {**dict(composition.timings or {}), "click_to_music": elapsed},
+        "timings": dict(composition.timings or {}),
+        "trace": {},
     }
-    cancel_engraving(state["takes"])
-    takes = (state["takes"] + [take])[-MAX_TAKES:]
-    for old in takes[:-KEEP_AUDIO]:  # bound the memory a session holds
-        old["wav"] = None
-    state["takes"] = takes
-    return take
+
+
+def start_engraving(take: dict[str, Any]) -> None:
+    """Hand the take's score to the score worker (MusicXML first) unless it has it already.
+    A worker that cannot take it is left for :func:`engrave` to report."""
+    from bachgen import score
+
+    if take.get("score_job") is not None:
+        return
+    try:
+        job = engraver().submit(score.musicxml_bytes, take["piece"], float(take["tempo"]))
+    except Exception:  # noqa: BLE001 (engrave() tries again and says what happened)
+        log.warning("the score worker did not take the score", exc_info=True)
+        return
+    take["score_job"] = {"xml": job, "svg": None, "started": time.perf_counter()}
 
 
 def engrave(take: dict[str, Any], where) -> None:
@@ -420,6 +523,8 @@ def engrave(take: dict[str, Any], where) -> None:
             if job["svg"] is not None and job["svg"].done():
                 take["musicxml"], take["svg"] = job["xml"].result(), job["svg"].result()
                 take["timings"]["engrave"] = waited
+                take["trace"]["score_shown_at"] = time.time()
+                log_timings("score", take)
                 break
             if waited > ENGRAVE_TIMEOUT_S:
                 take["notices"].append("The score took too long to engrave; MIDI and audio "
@@ -455,35 +560,42 @@ def cancel_engraving(takes: list[dict[str, Any]]) -> None:
 
 def replay(take: dict[str, Any], engine) -> None:
     """Render the audio of an older take again (older takes do not keep theirs)."""
-    synth = engine.synthesizer(take["soundfont"]) if engine is not None else None
-    if synth is None:
-        st.warning(getattr(engine, "audio_notice", None) or "Audio is not available.")
+    render = RenderConfig(tempo_bpm=float(take["tempo"]), soundfont=take["soundfont"])
+    sound, mime, notice, _ = player_audio(take["piece"], render, engine)
+    if sound is None:
+        st.warning(notice or "Audio is not available.")
         return
-    try:
-        take["wav"] = synth.wav_bytes(take["piece"], take["tempo"])
-    except BachgenError as exc:
-        st.error(str(exc))
-        return
+    take["audio"], take["audio_mime"] = sound, mime
     takes = st.session_state["takes"]
     for other in takes[:-KEEP_AUDIO]:  # still no more than KEEP_AUDIO + 1 in memory
         if other is not take:
-            other["wav"] = None
+            other["audio"] = None
+
+
+def take_wav(take: dict[str, Any], engine) -> bytes:
+    """The take as a 44.1 kHz WAV file, rendered when its download is asked for (called by
+    the download button on a server thread, so it uses no page element)."""
+    synth = engine.synthesizer(take["soundfont"]) if engine is not None else None
+    if synth is None:
+        raise RuntimeError(getattr(engine, "audio_notice", None) or "Audio is not available.")
+    return synth.wav_bytes(take["piece"], float(take["tempo"]))
 
 
 # --------------------------------------------------------------------------- showing
 
 
-def downloads(take: dict[str, Any], where) -> None:
+def downloads(take: dict[str, Any], where, engine) -> None:
+    """MIDI, WAV (rendered only when clicked) and, once engraved, MusicXML."""
     number = take["number"]
     name = f"bachgen-take{number}"
     cols = where.columns(3)
     cols[0].download_button("MIDI", take["midi"], file_name=f"{name}.mid", mime="audio/midi",
                             on_click="ignore", key=f"dl_midi_{number}",
                             icon=":material/download:")
-    if take["wav"]:
-        cols[1].download_button("WAV", take["wav"], file_name=f"{name}.wav", mime="audio/wav",
-                                on_click="ignore", key=f"dl_wav_{number}",
-                                icon=":material/download:")
+    if take["audio_ok"]:
+        cols[1].download_button("WAV", functools.partial(take_wav, take, engine),
+                                file_name=f"{name}.wav", mime="audio/wav", on_click="ignore",
+                                key=f"dl_wav_{number}", icon=":material/download:")
     if take["musicxml"]:
         cols[2].download_button("MusicXML", take["musicxml"], file_name=f"{name}.musicxml",
                                 mime="application/vnd.recordare.musicxml+xml",
@@ -674,17 +786,18 @@ def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
     number = take["number"]
     for notice in take["notices"]:
         where.info(notice)
-    if take["wav"]:
-        where.audio(take["wav"], format="audio/wav")
-    elif not latest and take["piece"] is not None:
+    if take["audio"]:
+        where.audio(take["audio"], format=take["audio_mime"])
+        take["trace"].setdefault("audio_sent_at", time.time())
+    elif not latest and take["piece"] is not None and take["audio_ok"]:
         if where.button("Play it again", key=f"replay_{number}",
                         help="Older takes do not keep their audio; it is made again."):
             replay(take, engine)
-            if take["wav"]:
-                where.audio(take["wav"], format="audio/wav")
+            if take["audio"]:
+                where.audio(take["audio"], format=take["audio_mime"])
     if take["png"]:
         where.image(take["png"], caption="Piano roll", width="stretch")
-    downloads(take, where)
+    downloads(take, where, engine)
     if latest:
         stats_panel(take, where)
     slot = where.empty()
@@ -726,6 +839,7 @@ def results(engine) -> tuple[dict[str, Any] | None, Any]:
 
 
 def main() -> None:
+    run_started = time.time()
     st.set_page_config(page_title="bachgen — new fugues in the style of Bach", page_icon="🎼",
                        layout="wide")
     init_state()
@@ -751,8 +865,12 @@ def main() -> None:
 
     if st.button("Generate", type="primary", key="generate", disabled=engine is None,
                  icon=":material/music_note:"):
-        generate(engine)
+        generate(engine, run_started)
     latest, slot = results(engine)
+    if latest is not None and latest["trace"].get("audio_sent_at") and \
+            "page_done_at" not in latest["trace"]:
+        latest["trace"]["page_done_at"] = time.time()  # statistics and quality drawn too
+        log_timings("take", latest)
     if latest is not None and latest["score_wanted"] and not latest["score_tried"]:
         engrave(latest, slot)  # after the audio is on the page
         st.rerun()

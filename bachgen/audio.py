@@ -1,9 +1,19 @@
-"""Audio: a Piece played on a General MIDI piano by FluidSynth, as stereo 16-bit WAV.
+"""Audio: a Piece played on a General MIDI piano by FluidSynth, as stereo 16-bit WAV,
+or compressed (FLAC or Ogg Vorbis) for a web page's player.
 
 pyfluidsynth is driven directly: the soundfont is loaded once per
 :class:`Synthesizer` and reused for every render, note-ons and note-offs are
 scheduled at exact sample positions, and the stereo output is pulled in chunks.
 The WAV file is written in memory with the standard-library :mod:`wave` module.
+
+The page's player gets compressed audio (:meth:`Synthesizer.player_audio`), encoded by
+libsndfile (the ``soundfile`` package) block by block as FluidSynth renders. Its
+synthesizer runs at 22.05 kHz (:data:`PLAYER_SAMPLE_RATE`), which halves the rendering and
+the encoding; the WAV download stays 44.1 kHz. FLAC (:data:`PLAYER_FORMAT`) is the player's
+default: for two minutes of music it is about 3 MB instead of 22 MB of WAV and costs a
+tenth of a second of CPU; Ogg Vorbis is four times smaller again but costs about 0.6 s
+(several seconds on a busy machine). A FLAC stream also states its length in its header,
+where for an Ogg one the browser reads the end of the file to learn it.
 
 Which soundfont is used is decided by :func:`find_soundfont` (see
 ``soundfonts/README.md``). When the FluidSynth library is not installed the audio
@@ -15,9 +25,11 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 import wave
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import MissingDependencyError, RenderError
 from .events import Piece
@@ -34,6 +46,19 @@ SAMPLE_WIDTH = 2  # bytes: 16-bit
 TAIL_SECONDS = 1.0
 #: Largest block pulled from FluidSynth at once (samples per channel).
 CHUNK = 8192
+#: Sample rate of the page's player: half of CD rate, half the work.
+PLAYER_SAMPLE_RATE = 22_050
+#: Frames handed to libsndfile's encoder at once. libsndfile 1.2.2 crashes the process
+#: (segmentation fault) when one Ogg Vorbis write holds a few million frames; blocks are safe.
+ENCODE_BLOCK = 4096
+OGG_MIME = "audio/ogg"
+#: What the player can be given: libsndfile's container and codec, and the MIME type.
+#: Ogg Vorbis is the smallest; FLAC (lossless) is about four times larger but eight times
+#: quicker to make; WAV is not compressed at all.
+PLAYER_FORMATS = {"ogg": ("OGG", "VORBIS", OGG_MIME), "flac": ("FLAC", "PCM_16", "audio/flac"),
+                  "wav": ("WAV", "PCM_16", "audio/wav")}
+#: The player's format unless another is asked for (see the module's docstring).
+PLAYER_FORMAT = "flac"
 
 #: Where soundfonts are looked for, after an explicit path (see :func:`find_soundfont`).
 REPO_SOUNDFONT_DIR = Path(__file__).resolve().parent.parent / "soundfonts"
@@ -189,24 +214,41 @@ class Synthesizer:
         """
         import numpy as np
 
+        chunks: list[np.ndarray] = []
+        self.stream(piece, chunks.append, tempo_bpm, tail_seconds)
+        if not chunks:
+            return np.zeros((0, CHANNELS), dtype=np.int16)
+        return np.concatenate(chunks)
+
+    def stream(self, piece: Piece, emit: Callable[["np.ndarray"], None], tempo_bpm: float = 80,
+               tail_seconds: float = TAIL_SECONDS) -> float:
+        """Render the piece block by block, handing each int16 ``(frames, 2)`` block to
+        ``emit`` as soon as FluidSynth has made it (so it can be encoded meanwhile).
+
+        Returns the seconds spent waiting for this synthesizer (another render held it).
+        """
+        import numpy as np
+
         tempo = check_tempo(tempo_bpm)
         events = self._schedule(piece, tempo)
         tail = max(0, round(tail_seconds * self.sample_rate))
         total = (events[-1][0] if events else 0) + tail
+        asked = time.perf_counter()
         with self._lock:
+            waited = time.perf_counter() - asked
             synth = self._synth
             if synth is None:
                 raise RenderError("This synthesizer has been closed.", "Make a new Synthesizer.")
             synth.system_reset()  # silence anything left from a previous render
             synth.program_select(0, self._sfid, 0, self.program)
-            chunks = []
             position = 0
 
             def advance(until: int) -> None:
                 nonlocal position
                 while position < until:
                     count = min(CHUNK, until - position)
-                    chunks.append(np.asarray(synth.get_samples(count), dtype=np.int16))
+                    block = np.asarray(synth.get_samples(count), dtype=np.int16)
+                    emit(block.reshape(-1, CHANNELS))
                     position += count
 
             for sample, kind, pitch in events:
@@ -217,14 +259,108 @@ class Synthesizer:
                     synth.noteoff(0, pitch)
             advance(total)
             synth.all_sounds_off(0)
-        if not chunks:
-            return np.zeros((0, CHANNELS), dtype=np.int16)
-        return np.concatenate(chunks).reshape(-1, CHANNELS)
+        return waited
 
     def wav_bytes(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS
                   ) -> bytes:
         """The piece as a 16-bit stereo WAV file (at ``sample_rate``, 44.1 kHz by default)."""
         return to_wav(self.render(piece, tempo_bpm, tail_seconds), self.sample_rate)
+
+    def player_audio(self, piece: Piece, tempo_bpm: float = 80,
+                     tail_seconds: float = TAIL_SECONDS, kind: str = PLAYER_FORMAT
+                     ) -> "PlayerAudio":
+        """The piece as FLAC (or another of :data:`PLAYER_FORMATS`) for a page's player,
+        each block encoded as soon as FluidSynth has rendered it (no whole-piece array is
+        kept). Without the soundfile package the player gets WAV instead.
+
+        (Rendering on a second thread while this one encodes was measured too: on this
+        project's two-core machine, busy with other work, it was no faster.)
+        """
+        started = time.perf_counter()
+        writer = player_writer(self.sample_rate, kind)
+        try:
+            waited = self.stream(piece, writer.write, tempo_bpm, tail_seconds)
+        finally:
+            data = writer.close()
+        total = time.perf_counter() - started
+        return PlayerAudio(data, writer.mime, self.sample_rate, writer.frames,
+                           max(total - waited - writer.seconds, 0.0), writer.seconds, waited,
+                           total)
+
+
+@dataclass(frozen=True)
+class PlayerAudio:
+    """Compressed audio for a page's player, and what making it cost (seconds)."""
+
+    data: bytes
+    mime: str
+    sample_rate: int
+    frames: int
+    render_s: float   # FluidSynth rendering
+    encode_s: float   # inside the encoder
+    wait_s: float     # waiting for the shared synthesizer (another take was rendering)
+    total_s: float    # all of it
+
+    def timings(self) -> dict[str, float]:
+        """The costs under the names a take's timings use."""
+        return {"audio_synth_wait": self.wait_s, "audio_synth": self.render_s,
+                "audio_encode": self.encode_s, "audio": self.total_s}
+
+
+def _import_soundfile() -> Any:
+    """The ``soundfile`` module, or :class:`MissingDependencyError` saying what to install."""
+    try:
+        import soundfile
+    except (ImportError, OSError) as exc:  # the package, or its libsndfile, is missing
+        raise MissingDependencyError(
+            "Compressed audio needs the soundfile package (libsndfile), which is not installed.",
+            "Install it with: pip install soundfile (the WAV download still works).",
+        ) from exc
+    return soundfile
+
+
+def player_writer(sample_rate: int, kind: str = PLAYER_FORMAT) -> "SoundWriter | WavWriter":
+    """A writer of the player's audio in ``kind`` (see :data:`PLAYER_FORMATS`); WAV when
+    the soundfile package is missing."""
+    if kind not in PLAYER_FORMATS:
+        raise RenderError(f"Unknown audio format {kind!r}.",
+                          f"Choose one of {', '.join(PLAYER_FORMATS)}.")
+    if kind == "wav" or not ogg_available():
+        return WavWriter(sample_rate)
+    return SoundWriter(sample_rate, kind)
+
+
+class SoundWriter:
+    """A compressed stream (Ogg Vorbis or FLAC, see :data:`PLAYER_FORMATS`) written in
+    memory by libsndfile, block by block (stereo int16 frames).
+
+    Blocks are split to :data:`ENCODE_BLOCK` frames: one large write crashes libsndfile.
+    ``seconds`` is the time spent encoding, ``frames`` the frames written.
+    """
+
+    def __init__(self, sample_rate: int, kind: str = "ogg") -> None:
+        soundfile = _import_soundfile()
+        container, codec, self.mime = PLAYER_FORMATS[kind]
+        self._buffer = io.BytesIO()
+        self._file = soundfile.SoundFile(self._buffer, "w", samplerate=int(sample_rate),
+                                         channels=CHANNELS, format=container, subtype=codec)
+        self.frames = 0
+        self.seconds = 0.0
+
+    def write(self, frames: "np.ndarray") -> None:
+        started = time.perf_counter()
+        for start in range(0, len(frames), ENCODE_BLOCK):
+            self._file.write(frames[start:start + ENCODE_BLOCK])
+        self.frames += len(frames)
+        self.seconds += time.perf_counter() - started
+
+    def close(self) -> bytes:
+        """Finish the stream; its bytes (also after an error, for what was written)."""
+        started = time.perf_counter()
+        if not self._file.closed:
+            self._file.close()
+        self.seconds += time.perf_counter() - started
+        return self._buffer.getvalue()
 
 
 def to_wav(frames: "np.ndarray", sample_rate: int = SAMPLE_RATE) -> bytes:
@@ -236,6 +372,51 @@ def to_wav(frames: "np.ndarray", sample_rate: int = SAMPLE_RATE) -> bytes:
         out.setframerate(sample_rate)
         out.writeframes(frames.astype("<i2", copy=False).tobytes())
     return buffer.getvalue()
+
+
+class WavWriter:
+    """A 16-bit stereo WAV file written in memory, block by block (as :class:`SoundWriter`)."""
+
+    mime = "audio/wav"
+
+    def __init__(self, sample_rate: int) -> None:
+        self._buffer = io.BytesIO()
+        self._file = wave.open(self._buffer, "wb")
+        self._file.setnchannels(CHANNELS)
+        self._file.setsampwidth(SAMPLE_WIDTH)
+        self._file.setframerate(int(sample_rate))
+        self.frames = 0
+        self.seconds = 0.0
+
+    def write(self, frames: "np.ndarray") -> None:
+        started = time.perf_counter()
+        self._file.writeframes(frames.astype("<i2", copy=False).tobytes())
+        self.frames += len(frames)
+        self.seconds += time.perf_counter() - started
+
+    def close(self) -> bytes:
+        self._file.close()
+        return self._buffer.getvalue()
+
+
+def to_ogg(frames: "np.ndarray", sample_rate: int = PLAYER_SAMPLE_RATE) -> bytes:
+    """An int16 ``(frames, 2)`` array as Ogg Vorbis bytes, encoded in memory."""
+    writer = SoundWriter(sample_rate, "ogg")
+    try:
+        writer.write(frames)
+    finally:
+        data = writer.close()
+    return data
+
+
+def ogg_available() -> bool:
+    """True when compressed audio (Ogg Vorbis, FLAC) can be written (the soundfile package
+    and its libsndfile load)."""
+    try:
+        _import_soundfile()
+    except MissingDependencyError:
+        return False
+    return True
 
 
 def wav_bytes(piece: Piece, tempo_bpm: float = 80, soundfont: str | Path | None = None) -> bytes:

@@ -130,6 +130,52 @@ def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tup
     return words, version
 
 
+# --------------------------------------------------------------------------- timing
+
+
+class TimedLock:
+    """A lock that notes, for each thread, how long it waited to be acquired.
+
+    Installed as an engine's ``lock`` by a server that shares the engine between
+    sessions, it tells a take's queueing for the model apart from its own sampling
+    (:func:`compose` reports both: ``lock_wait`` and ``sample``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        asked = time.perf_counter()
+        acquired = self._lock.acquire(blocking, timeout)
+        self._local.waited = getattr(self._local, "waited", 0.0) + time.perf_counter() - asked
+        return acquired
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def take_waited(self) -> float:
+        """Seconds this thread waited since the last call (and start counting again)."""
+        waited = getattr(self._local, "waited", 0.0)
+        self._local.waited = 0.0
+        return waited
+
+
+def _lock_waited(engine: Any) -> float:
+    """What the calling thread waited for the engine's lock, if the lock keeps count."""
+    lock = getattr(engine, "lock", None)
+    return lock.take_waited() if isinstance(lock, TimedLock) else 0.0
+
+
 # --------------------------------------------------------------------------- engine
 
 
@@ -243,7 +289,11 @@ def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | Non
                 backend: str = "numpy") -> Any:
     """The engine for the bundle in ``bundle_dir`` (default ``assets/model`` or
     ``$BACHGEN_MODEL_DIR``): a :class:`~bachgen.spelled_pipeline.SpelledEngine` for a spelled
-    bundle, an :class:`Engine` for a word bundle (see :func:`bachgen.bundle.bundle_kind`)."""
+    bundle, an :class:`Engine` for a word bundle (see :func:`bachgen.bundle.bundle_kind`).
+
+    A spelled bundle with the NumPy step (``backend="numpy"``) loads without importing
+    TensorFlow (its weights are read from the archive, :mod:`bachgen.weights`); a word
+    bundle, or ``backend="tf"``, starts TensorFlow here."""
     from .bundle import load_any_bundle
 
     bundle = load_any_bundle(bundle_dir)
@@ -395,11 +445,15 @@ def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Gene
         notices.append("The corpus is not available, so the music is not checked for copies "
                        "of the fugues.")
     timings["index"] = time.perf_counter() - t
+    _lock_waited(engine)  # count this take's wait only
     t = time.perf_counter()
     drawn = spelled.draw(cfg, engine, seed, rng, index)
-    timings["sample"] = time.perf_counter() - t
+    timings["lock_wait"] = _lock_waited(engine)
+    timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
+    t = time.perf_counter()
     piece, seed_piece, seed_end = spelled.decode(seed, drawn, engine, settings.render)
     stats = spelled.stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
+    timings["decode"] = time.perf_counter() - t
     return _Music(piece, seed_piece, seed_end), drawn.ids, stats
 
 
@@ -449,6 +503,7 @@ def _draw(settings: ComposeSettings, engine: Engine, seed: _Seed, rng: np.random
         notices.append("The corpus is not available, so the music is not checked for copies "
                        "of the fugues.")
     timings["index"] = time.perf_counter() - t
+    _lock_waited(engine)  # count this take's wait only
     t = time.perf_counter()
     with engine.lock:
         result = sampling.sample(
@@ -456,7 +511,8 @@ def _draw(settings: ComposeSettings, engine: Engine, seed: _Seed, rng: np.random
             copy_index=copy_index, forms=forms, reseed=reseed, context_len=engine.seq_len,
             progress=lambda f: report("sample", 0.05 + 0.6 * f))
     row = sampling.best_row(result)
-    timings["sample"] = time.perf_counter() - t
+    timings["lock_wait"] = _lock_waited(engine)
+    timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
     return _Drawn(result, row, result.ids[row], copy_index)
 
 
@@ -619,4 +675,4 @@ def _render_score(piece: Piece, render: RenderConfig, notices: list[str], report
 
 
 __all__ = ["SeedSpec", "ComposeSettings", "RenderConfig", "SamplingConfig", "Engine", "Composition",
-           "compose", "fugue_words", "load_engine"]
+           "TimedLock", "compose", "fugue_words", "load_engine"]

@@ -175,5 +175,96 @@ def write_artifact_json(name: str, data: dict) -> Path:
     return path
 
 
+def take_records(log_path: Path, kind: str = "take") -> dict[int, dict]:
+    """The server's timing records (``bachgen take {...}`` / ``bachgen score {...}`` lines of
+    its log), by random seed; the last one wins."""
+    prefix = f"bachgen {kind} "
+    found = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith(prefix):
+            record = json.loads(line[len(prefix):])
+            found[record["seed"]] = record
+    return found
+
+
+def wait_for_records(log_path: Path, seeds: list[int], kind: str = "take",
+                     timeout_s: float = 30.0) -> dict[int, dict]:
+    """The records of these seeds, waiting for the server to write them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = take_records(log_path, kind)
+        if all(seed in found for seed in seeds) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+#: The stages of a take on the server, in the order they happen (see app.py and
+#: bachgen.pipeline.compose): seconds each.
+SERVER_STAGES = ("seed", "index", "lock_wait", "sample", "decode", "midi", "pianoroll",
+                 "audio_synth_wait", "audio_synth", "audio_encode")
+
+
+def breakdown(record: dict, clicked_at: float, audio_ready_at: float,
+              score: dict | None = None) -> dict[str, float]:
+    """Where one take's seconds went, click -> audio ready in the browser (epoch clocks of
+    the test and of the server, on the same machine):
+
+    - ``rerun_start``: click -> the server begins the page's run (websocket, script start);
+    - ``page_before_generate``: the top of the page before composing;
+    - the server stages of :data:`SERVER_STAGES` (``lock_wait``: queueing for the model);
+    - ``server_other``: the rest of composing on the server (status, progress, bookkeeping);
+    - ``to_audio_element``: composed -> the audio element is handed to Streamlit;
+    - ``media_transfer``: audio element handed over -> the browser has the audio's metadata
+      (delta to the browser, media request, the first bytes decoded);
+    - ``page_after_audio``: drawing the rest of the take after the audio (not on the way to
+      it, but it holds the server's interpreter meanwhile);
+    - ``engrave``: the score, in its worker process (queue included), after the audio.
+    """
+    trace, timings = record["trace"], record["timings"]
+    out = {"click_to_audio": audio_ready_at - clicked_at,
+           "rerun_start": trace["run_started_at"] - clicked_at,
+           "page_before_generate": trace["generate_started_at"] - trace["run_started_at"]}
+    out.update({stage: timings.get(stage, 0.0) for stage in SERVER_STAGES})
+    composing = trace["composed_at"] - trace["generate_started_at"]
+    out["server_other"] = composing - sum(out[stage] for stage in SERVER_STAGES)
+    out["to_audio_element"] = trace["audio_sent_at"] - trace["composed_at"]
+    out["media_transfer"] = audio_ready_at - trace["audio_sent_at"]
+    out["page_after_audio"] = trace.get("page_done_at", trace["audio_sent_at"]) \
+        - trace["audio_sent_at"]
+    if score is not None:
+        out["engrave"] = score["timings"].get("engrave", 0.0)
+        out["click_to_score"] = score["trace"]["score_shown_at"] - clicked_at
+    return {name: round(value, 3) for name, value in out.items()}
+
+
+def summarise(breakdowns: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Median and largest value of each stage over several takes."""
+    import statistics
+
+    names = breakdowns[0].keys() if breakdowns else ()
+    return {name: {"p50": round(statistics.median(b[name] for b in breakdowns), 3),
+                   "max": round(max(b[name] for b in breakdowns), 3)}
+            for name in names if all(name in b for b in breakdowns)}
+
+
+def load_average() -> list[float]:
+    """The machine's load average (1, 5, 15 minutes): the figures are noisy when it is high."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def is_wav(data: bytes) -> bool:
     return len(data) > 44 and data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+
+
+def is_ogg(data: bytes | None) -> bool:
+    """An Ogg stream whose first packet is a Vorbis identification header."""
+    return bool(data) and data[:4] == b"OggS" and b"\x01vorbis" in data[:64]
+
+
+def is_flac(data: bytes | None) -> bool:
+    return bool(data) and data[:4] == b"fLaC"
+
+
+def is_compressed_audio(data: bytes | None) -> bool:
+    """What the page's player may get: FLAC (its default) or Ogg Vorbis."""
+    return is_flac(data) or is_ogg(data)

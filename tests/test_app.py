@@ -1,8 +1,8 @@
 """The Streamlit page, driven headless with ``streamlit.testing.v1.AppTest``.
 
 AppTest cannot read media back, so the page keeps every take's bytes in
-``st.session_state["takes"]``; the tests check those bytes are a real MIDI file, a
-real WAV file and a PNG. The engine is the shipped model when ``assets/model`` holds
+``st.session_state["takes"]``; the tests check those bytes are a real MIDI file, the
+player's FLAC (and the WAV its download button makes on demand) and a PNG. The engine is the shipped model when ``assets/model`` holds
 one, else a tiny untrained bundle made for the test (see :mod:`tests.app_support`).
 """
 
@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bachgen import catalog  # noqa: E402
 from tests.app_support import APP, ensure_model  # noqa: E402
-from tests.browser_support import is_wav  # noqa: E402
+from tests.browser_support import is_flac, is_wav  # noqa: E402
 
 #: Generous: the first run loads TensorFlow and the model; a take renders audio and score.
 TIMEOUT_S = 180
@@ -52,6 +52,18 @@ def generate(app: AppTest) -> AppTest:
 
 def takes(app: AppTest) -> list[dict]:
     return app.session_state["takes"]
+
+
+def take_wav(take: dict) -> bytes:
+    """What the take's WAV download button makes when clicked (the page's own function,
+    with the page's shared engine)."""
+    import os
+    import runpy
+
+    page = runpy.run_path(str(APP), run_name="bachgen_app_test")
+    engine = page["load_engine"](os.environ.get("BACHGEN_MODEL_DIR", ""),
+                                 os.environ.get("BACHGEN_CORPUS_DIR", ""))
+    return page["take_wav"](take, engine)
 
 
 def assert_valid_midi(data: bytes) -> None:
@@ -91,13 +103,15 @@ def test_generate_from_a_chosen_fugue_keeps_valid_midi_wav_and_png():
     [take] = takes(app)
     assert_valid_midi(take["midi"])
     assert take["png"][:8] == b"\x89PNG\r\n\x1a\n"
-    if take["wav"] is None:  # no synthesizer on this machine: the page says so
+    if take["audio"] is None:  # no synthesizer on this machine: the page says so
         assert take["notices"], "no audio and no notice explaining why"
     else:
-        assert is_wav(take["wav"])
+        assert take["audio_mime"] == "audio/flac" and is_flac(take["audio"])
+        assert is_wav(take_wav(take))
+        assert take["timings"]["audio_encode"] > 0
     assert "Fugue 5" in take["label"] and "bar 3" in take["label"]
     labels = [b.label for b in app.get("download_button")]
-    assert "MIDI" in labels and "MusicXML" in labels
+    assert "MIDI" in labels and "MusicXML" in labels and "WAV" in labels
     assert take["svg"] and "<svg" in take["svg"]
     assert take["musicxml"] and b"score-partwise" in take["musicxml"]
 
@@ -114,6 +128,47 @@ def test_same_seed_gives_the_same_take_and_earlier_takes_stay_listed():
     assert first["midi"] == second["midi"]
     assert [e.label for e in app.expander if e.label.startswith("Take 1")]
     assert len(app.get("download_button")) >= 2  # the earlier take keeps its downloads
+
+
+def test_a_take_records_where_its_seconds_went():
+    """Each stage of a take has its seconds (waiting for the model apart from sampling,
+    and the player's audio split into waiting, rendering and encoding)."""
+    app = new_app()
+    short(app, 50)
+    app.toggle(key="render_score").set_value(False)
+    app.run()
+    generate(app)
+    [take] = takes(app)
+    timings, trace = take["timings"], take["trace"]
+    for stage in ("lock_wait", "sample", "midi", "pianoroll", "click_to_music"):
+        assert timings[stage] >= 0, stage
+    if take["audio_ok"]:
+        assert timings["audio"] >= timings["audio_encode"] > 0
+        assert timings["audio_synth_wait"] >= 0
+    assert trace["run_started_at"] <= trace["generate_started_at"] <= trace["composed_at"]
+    assert trace["composed_at"] <= trace["audio_sent_at"] <= trace["page_done_at"]
+
+
+def test_the_timed_lock_tells_each_thread_its_own_wait():
+    import threading
+    import time
+
+    from bachgen.pipeline import TimedLock
+
+    lock, waits = TimedLock(), {}
+
+    def second() -> None:
+        with lock:
+            pass
+        waits["second"] = lock.take_waited()
+
+    with lock:
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.2)  # the other thread queues for the lock meanwhile
+    thread.join()
+    assert waits["second"] >= 0.15
+    assert lock.take_waited() < 0.05 and lock.take_waited() == 0.0
 
 
 def test_new_seed_button_changes_the_seed():
@@ -260,7 +315,7 @@ def test_without_fluidsynth_midi_and_piano_roll_still_work(tmp_path, monkeypatch
     generate(app)
     assert not app.error, [e.value for e in app.error]
     [take] = takes(app)
-    assert take["wav"] is None
+    assert take["audio"] is None and not take["audio_ok"]
     assert any("FluidSynth" in n for n in take["notices"])
     assert any("FluidSynth" in i.value for i in app.info)
     assert_valid_midi(take["midi"])
@@ -320,16 +375,17 @@ def test_older_takes_drop_their_audio_and_can_play_again():
     for _ in range(4):  # one more than the takes that keep their audio (3)
         generate(app)
     first, *rest = takes(app)
-    assert first["wav"] is None
-    if rest[-1]["wav"] is not None:  # with a synthesizer on this machine
-        assert all(t["wav"] for t in rest)
+    assert first["audio"] is None
+    if rest[-1]["audio"] is not None:  # with a synthesizer on this machine
+        assert all(t["audio"] for t in rest)
     assert_valid_midi(first["midi"])  # the MIDI file stays
+    if not first["audio_ok"]:
+        return  # no synthesizer on this machine: nothing to play again
     app.button(key="replay_1").click().run()
     assert not app.exception and not app.error
     first = takes(app)[0]
-    if first["wav"] is not None:  # with a synthesizer on this machine
-        assert is_wav(first["wav"])
-        assert sum(1 for t in takes(app) if t["wav"]) <= 4
+    assert is_flac(first["audio"])
+    assert sum(1 for t in takes(app) if t["audio"]) <= 4
 
 
 def test_the_statistics_panel_sets_the_new_music_beside_the_real_fugues():

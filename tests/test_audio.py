@@ -72,6 +72,75 @@ def test_render_time_for_400_events(synth, capsys):
     assert seconds < 10
 
 
+def loudness(frames: np.ndarray, window: int = 1024) -> np.ndarray:
+    """Root-mean-square level of the left channel in windows of ``window`` frames."""
+    left = frames[: len(frames) // window * window, 0].astype(float)
+    return np.sqrt((left.reshape(-1, window) ** 2).mean(axis=1))
+
+
+@pytest.mark.parametrize("kind, mime, magic, codec", [
+    ("flac", "audio/flac", b"fLaC", ("FLAC", "PCM_16")),
+    ("ogg", "audio/ogg", b"OggS", ("OGG", "VORBIS")),
+])
+def test_player_audio_decodes_to_the_whole_piece(kind, mime, magic, codec):
+    """A real FluidSynth render at the player's rate, encoded, decoded again by libsndfile."""
+    import soundfile
+
+    with audio.Synthesizer(sample_rate=audio.PLAYER_SAMPLE_RATE) as player:
+        made = player.player_audio(PIECE, tempo_bpm=120, kind=kind)
+        reference = player.render(PIECE, 120)
+    assert made.mime == mime and made.data[:4] == magic
+    decoded, rate = soundfile.read(io.BytesIO(made.data), dtype="int16")
+    info = soundfile.info(io.BytesIO(made.data))
+    assert (info.format, info.subtype) == codec
+    assert rate == made.sample_rate == audio.PLAYER_SAMPLE_RATE
+    assert decoded.shape == reference.shape == (made.frames, 2)
+    assert np.abs(decoded).max() > 1000  # it is the music, not silence
+    # Two renders differ in phase (the chorus runs on), so compare loudness over time.
+    assert np.corrcoef(loudness(decoded), loudness(reference))[0, 1] > 0.95
+    assert made.total_s >= made.encode_s > 0 and made.wait_s >= 0
+
+
+@pytest.mark.parametrize("kind, smaller", [("flac", 4), ("ogg", 10)])
+def test_a_long_take_is_encoded_in_blocks_and_is_far_smaller_than_wav(kind, smaller, capsys):
+    """Minutes of audio in one piece: libsndfile is given small blocks (one large write
+    of Ogg Vorbis crashes it), and the player's file is a small part of the WAV."""
+    import soundfile
+
+    piece = Piece(tuple(Note(i * 12, 24, 48 + (i * 5) % 36) for i in range(400)))
+    with audio.Synthesizer(sample_rate=audio.PLAYER_SAMPLE_RATE) as player:
+        made = player.player_audio(piece, 80, kind=kind)
+    wav_size = 44 + made.frames * 2 * 2 * 2  # the same music as 44.1 kHz WAV
+    with capsys.disabled():
+        print(f"\n[audio] {made.frames / made.sample_rate:.0f} s: {kind} "
+              f"{len(made.data) / 1e6:.2f} MB (WAV {wav_size / 1e6:.1f} MB), "
+              f"render {made.render_s:.2f} s, encode {made.encode_s:.2f} s")
+    assert soundfile.info(io.BytesIO(made.data)).frames == made.frames
+    assert len(made.data) < wav_size / smaller
+
+
+def test_to_ogg_of_an_array_round_trips_length_rate_and_channels():
+    frames = (np.sin(np.arange(50_000) / 20.0) * 8000).astype(np.int16)
+    stereo = np.stack([frames, frames // 2], axis=1)
+    import soundfile
+
+    decoded, rate = soundfile.read(io.BytesIO(audio.to_ogg(stereo, 32_000)), dtype="int16")
+    assert rate == 32_000 and decoded.shape == stereo.shape
+
+
+def test_an_unknown_player_format_is_a_render_error(synth):
+    with pytest.raises(RenderError, match="flac"):
+        synth.player_audio(PIECE, 120, kind="mp3")
+
+
+def test_without_soundfile_the_player_gets_wav(synth, monkeypatch):
+    monkeypatch.setattr(audio, "ogg_available", lambda: False)
+    made = synth.player_audio(PIECE, 120)
+    assert made.mime == "audio/wav"
+    with wave.open(io.BytesIO(made.data)) as wav:
+        assert wav.getnframes() == made.frames and wav.getframerate() == 44_100
+
+
 def test_find_soundfont_order(tmp_path, monkeypatch):
     system = tmp_path / "system.sf2"
     repo = tmp_path / "repo"

@@ -1,7 +1,10 @@
 """The app in a real browser: a Streamlit server and headless Chromium through Playwright.
 
 Measures the cold start (server launch -> a usable page) and click -> audio ready for
-one generation, and writes them to ``tests/artifacts/timings.json``. With
+one generation, with where that time went (the server's timing record of the take, see
+:func:`tests.browser_support.breakdown`) and the machine's load average, and writes them to
+``tests/artifacts/timings.json``. The player must get compressed audio (FLAC, or Ogg
+Vorbis when chosen); the WAV and MIDI downloads must give a WAV and a MIDI file. With
 ``BACHGEN_SCREENSHOT=1`` the screenshot is also saved as ``assets/screenshot.png``.
 Only generous sanity bounds are asserted; the figures are printed (``pytest -s``).
 """
@@ -18,11 +21,15 @@ from tests.app_support import REPO, shipped_model_dir
 from tests.browser_support import (
     ARTIFACTS,
     GENERATE_TIMEOUT_S,
+    breakdown,
+    is_compressed_audio,
     is_wav,
     launch_options,
+    load_average,
     require_browser,
     start_server,
     wait_for_app_ready,
+    wait_for_records,
     write_artifact_json,
 )
 
@@ -66,6 +73,26 @@ def choose_fugue(page, title: str) -> None:
     expect(combo).to_have_value(title)
 
 
+def download(page, label: str) -> tuple[str, bytes]:
+    """Click the take's download button ``label``; the file's suggested name and bytes."""
+    button = page.locator('[data-testid="stDownloadButton"]').filter(has_text=label).first
+    button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    with page.expect_download(timeout=GENERATE_TIMEOUT_S * 1000) as info:
+        button.locator("button").click()
+    done = info.value
+    with open(done.path(), "rb") as handle:
+        return done.suggested_filename, handle.read()
+
+
+def player_figures(data: bytes) -> dict:
+    """Format, size, rate and length of the player's audio, as libsndfile reads it."""
+    import soundfile
+
+    info = soundfile.info(io.BytesIO(data))
+    return {"format": f"{info.format}/{info.subtype}", "bytes": len(data),
+            "sample_rate": info.samplerate, "seconds": round(info.duration, 1)}
+
+
 def test_pick_a_fugue_generate_listen_and_download(server, browser):
     from bachgen import catalog
 
@@ -80,7 +107,10 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         choose_fugue(page, title)
         # Let the rerun triggered by the choice settle before pressing Generate.
         page.wait_for_timeout(300)
-        clicked = time.perf_counter()
+        seed = int(page.locator('[data-testid="stNumberInput"]').filter(has_text="Random seed")
+                   .locator("input").input_value())
+        load_before = load_average()
+        clicked, clicked_at = time.perf_counter(), time.time()
         page.get_by_role("button", name="Generate").click()
         audio = page.locator("audio").first
         audio.wait_for(state="attached", timeout=GENERATE_TIMEOUT_S * 1000)
@@ -88,26 +118,25 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
                                " return a && a.readyState >= 1; }",
                                timeout=GENERATE_TIMEOUT_S * 1000)
         click_to_audio_s = time.perf_counter() - clicked
+        ready_at = time.time()
 
         src = audio.get_attribute("src")
         assert src, "the audio element has no source"
         response = page.request.get(src if src.startswith("http") else server.url + src)
         assert response.ok
-        wav = response.body()
-        assert is_wav(wav), wav[:16]
+        player = response.body()
+        assert is_compressed_audio(player), player[:40]  # the player's source is compressed
 
-        # Wait for the whole take (score included), then download its MIDI file.
+        # Wait for the whole take (score included), then download its MIDI and WAV files.
         page.get_by_text("Take 1", exact=True).wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
-        button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
-        button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
-        with page.expect_download() as download_info:
-            button.locator("button").click()
-        download = download_info.value
-        assert download.suggested_filename.endswith(".mid")
+        name, midi_bytes = download(page, "MIDI")
+        assert name.endswith(".mid")
+        wav_started = time.perf_counter()
+        name, wav = download(page, "WAV")  # rendered by the server when asked for
+        wav_download_s = time.perf_counter() - wav_started
+        assert name.endswith(".wav") and is_wav(wav), wav[:16]
         import pretty_midi
 
-        with open(download.path(), "rb") as handle:
-            midi_bytes = handle.read()
         midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
         assert sum(len(i.notes) for i in midi.instruments) > 0
 
@@ -129,12 +158,19 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         page.get_by_role("heading", name="Score").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "app-score.png"))
 
+        take = wait_for_records(server.log_path, [seed])[seed]
+        score = wait_for_records(server.log_path, [seed], kind="score").get(seed)
         figures = {
             "health_s": round(server.health_s, 2),
             "cold_start_to_usable_page_s": round(cold_start_s, 2),
             "click_to_audio_ready_s": round(click_to_audio_s, 2),
+            "breakdown_s": breakdown(take, clicked_at, ready_at, score),
+            "player_audio": player_figures(player),
             "wav_bytes": len(wav),
+            "wav_download_s": round(wav_download_s, 2),
             "midi_bytes": len(midi_bytes),
+            "events": take["events"],
+            "load_average_before_after": [load_before, load_average()],
             "model": "shipped" if shipped_model_dir() is not None else "tiny test bundle",
         }
         path = write_artifact_json("timings.json", {"browser": figures})

@@ -3,8 +3,10 @@
 Each session sets its own random seed and presses Generate at the same moment. All must
 finish; each session's MIDI must be exactly what :func:`bachgen.pipeline.compose` gives
 for that session's settings (no cross-talk between sessions through the shared engine).
-p50 / p95 click -> audio latency and the server's peak resident memory are written to
-``tests/artifacts/load.json`` and printed.
+p50 / p95 click -> audio latency, where each take's time went (the server's timing record
+of each take, see :func:`tests.browser_support.breakdown`: median and largest per stage),
+the server's peak resident memory and the machine's load average are written to
+``tests/artifacts/load.json`` and printed. Each session also waits for its score.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ import pytest
 from tests.app_support import shipped_model_dir
 from tests.browser_support import (
     GENERATE_TIMEOUT_S,
-    is_wav,
+    breakdown,
+    is_compressed_audio,
     launch_options,
+    load_average,
     require_browser,
     start_server,
+    summarise,
+    wait_for_records,
     write_artifact_json,
 )
 
@@ -107,11 +113,15 @@ async def open_session(browser, url: str, seed: int):
 
 
 async def run_session(page, url: str) -> dict:
-    clicked = time.perf_counter()
+    clicked, clicked_at = time.perf_counter(), time.time()
     await page.get_by_role("button", name="Generate").click()
     audio = page.locator("audio").first
     await audio.wait_for(state="attached", timeout=GENERATE_TIMEOUT_S * 1000)
-    latency = time.perf_counter() - clicked
+    attached = time.perf_counter() - clicked
+    await page.wait_for_function("() => { const a = document.querySelector('audio');"
+                                 " return a && a.readyState >= 1; }",
+                                 timeout=GENERATE_TIMEOUT_S * 1000)
+    latency, ready_at = time.perf_counter() - clicked, time.time()
     composed = None  # the server's own figure, from the status line ("Composed in 1.8 s")
     status = page.get_by_text("Composed in")
     if await status.count():
@@ -119,7 +129,7 @@ async def run_session(page, url: str) -> dict:
         composed = float(words[2]) if len(words) > 2 else None
     src = await audio.get_attribute("src")
     response = await page.request.get(src if src.startswith("http") else url + src)
-    wav = await response.body()
+    player = await response.body()
     button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
     await button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
     async with page.expect_download() as info:
@@ -128,8 +138,12 @@ async def run_session(page, url: str) -> dict:
     path = await download.path()
     with open(path, "rb") as handle:
         midi = handle.read()
+    await page.get_by_role("heading", name="Score").wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    scored = time.perf_counter() - clicked
     errors = await page.locator('[data-testid="stAlertContentError"]').count()
-    return {"latency": latency, "composed": composed, "wav": wav, "midi": midi, "errors": errors}
+    return {"latency": latency, "attached": attached, "composed": composed, "player": player,
+            "midi": midi, "errors": errors, "clicked_at": clicked_at, "ready_at": ready_at,
+            "scored": scored}
 
 
 async def drive(url: str, seeds: list[int]) -> list[dict]:
@@ -157,10 +171,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def take_breakdowns(server, results: list[dict]) -> list[dict]:
+    """Each session's take: where its seconds went (the server's records, by seed)."""
+    takes = wait_for_records(server.log_path, SEEDS)
+    scores = wait_for_records(server.log_path, SEEDS, kind="score")
+    missing = [seed for seed in SEEDS if seed not in takes]
+    assert not missing, f"no timing record in the server's log for seeds {missing}"
+    return [breakdown(takes[seed], r["clicked_at"], r["ready_at"], scores.get(seed))
+            for seed, r in zip(SEEDS, results)]
+
+
 def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
+    load_before = load_average()
     started = time.perf_counter()
     results = asyncio.run(drive(server.url, SEEDS))
     wall = time.perf_counter() - started
+    load_after = load_average()
     peak_mb = server.peak_rss_mb()
     children_mb = server.children_peak_rss_mb()
     assert server.process.poll() is None, "the server died under load:\n" + server.log_tail()
@@ -168,7 +194,8 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
     assert len(results) == SESSIONS
     for seed, result in zip(SEEDS, results):
         assert result["errors"] == 0, f"session with seed {seed} shows an error"
-        assert is_wav(result["wav"]), f"session with seed {seed} got no WAV"
+        assert is_compressed_audio(result["player"]), (
+            f"session with seed {seed} got no compressed audio")
 
     expected = expected_midi(model_dir, SEEDS)
     for seed, result in zip(SEEDS, results):
@@ -177,12 +204,21 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
     assert len({r["midi"] for r in results}) == SESSIONS, "two sessions got the same piece"
 
     latencies = [r["latency"] for r in results]
+    attached = [r["attached"] for r in results]
     composed = [r["composed"] for r in results if r["composed"] is not None]
+    breakdowns = take_breakdowns(server, results)
     figures = {
         "sessions": SESSIONS,
         "click_to_audio_p50_s": round(statistics.median(latencies), 2),
         "click_to_audio_p95_s": round(percentile(latencies, 0.95), 2),
         "click_to_audio_max_s": round(max(latencies), 2),
+        "click_to_audio_element_p50_s": round(statistics.median(attached), 2),
+        "click_to_audio_element_max_s": round(max(attached), 2),
+        "click_to_score_max_s": round(max(r["scored"] for r in results), 2),
+        "breakdown_s": summarise(breakdowns),
+        "breakdown_per_take_s": {str(seed): b for seed, b in zip(SEEDS, breakdowns)},
+        "player_audio_bytes_p50": int(statistics.median(len(r["player"]) for r in results)),
+        "load_average_before_after": [load_before, load_after],
         "server_compose_p50_s": round(statistics.median(composed), 2) if composed else None,
         "server_compose_max_s": round(max(composed), 2) if composed else None,
         "wall_s": round(wall, 2),
