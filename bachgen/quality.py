@@ -506,6 +506,50 @@ def real_rows(pieces: dict[str, Piece], tokens: TokenConfig | None, seed: int = 
     return real, rows
 
 
+# --------------------------------------------------------------------------- the bar's pulse
+
+
+def bar_slot(piece: Piece) -> int:
+    """Ticks of one slot of a bar profile: a sixteenth, or a 32nd in meters counted in sixteenths."""
+    return max(1, min(piece.resolution // 4, piece.resolution * 4 // piece.time_signature[1] // 2))
+
+
+def bar_profile(piece: Piece) -> np.ndarray:
+    """Share of the struck notes that start at each slot of the bar (:func:`bar_slot`): where
+    the voices come in together is where a listener hears the strong beats."""
+    starts, _, _ = _arrays(piece)
+    slot, bar = bar_slot(piece), piece.bar_ticks
+    counts = np.bincount((starts % bar) // slot, minlength=-(-bar // slot)).astype(float)
+    return counts / max(1.0, counts.sum())
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation (0 when either profile is flat)."""
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def meter_match(generated: Sequence[Piece], real: Sequence[Piece]) -> dict[str, Any]:
+    """Does each generation keep its seed's pulse? Per time signature: the correlation of the
+    generation's bar profile with its own fugue's real stretch, beside the same real profile
+    moved by one slot (the pulse a sixteenth off). Medians, and how many generations follow
+    the real profile better than the moved one."""
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for gen, ref in zip(generated, real):
+        target = bar_profile(ref)
+        pair = (_correlation(bar_profile(gen), target), _correlation(bar_profile(gen), np.roll(target, 1)))
+        groups.setdefault("/".join(map(str, ref.time_signature)), []).append(pair)
+    groups["all"] = [pair for name in list(groups) for pair in groups[name]]
+
+    def summary(pairs: list[tuple[float, float]]) -> dict[str, Any]:
+        return {"pieces": len(pairs), "match": round(float(np.median([m for m, _ in pairs])), 3),
+                "moved": round(float(np.median([o for _, o in pairs])), 3),
+                "better": int(sum(m > o for m, o in pairs))}
+
+    return {name: summary(pairs) for name, pairs in groups.items()}
+
+
 def leave_one_out_inside(values: Sequence[dict[str, float]]) -> int:
     """How many of the real pieces fall inside the band of all the others on every statistic:
     the most that "inside on every statistic" can ask of new music against a band of this size."""
@@ -712,10 +756,11 @@ def seed_summary(seed: int, row: dict[str, Any], made: Generations) -> dict[str,
 
 
 def model_row(engine: Any, config: Any, fugues: Sequence[str], real: Sequence[dict[str, float]],
-              sampling_seeds: Sequence[int], seed: int, say: Callable[[str], None]
-              ) -> tuple[dict[str, Any], dict[str, Any]]:
+              sampling_seeds: Sequence[int], seed: int, say: Callable[[str], None],
+              real_stretches: dict[str, Piece] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model's generated row under each sampling seed: the full row of the first (the
-    headline) with its per-seed figures and their spread, and the headline's per-piece facts."""
+    headline) with its per-seed figures, their spread and (given the real stretches by
+    fugue) the meter check of :func:`meter_match`; and the headline's per-piece facts."""
     runs = []
     for s in sampling_seeds:
         say(f"{getattr(engine, 'kind', 'words')}: generating {len(fugues)} pieces "
@@ -729,6 +774,8 @@ def model_row(engine: Any, config: Any, fugues: Sequence[str], real: Sequence[di
     row["spread"] = {"all_inside": spread([r["all_inside"] for _, _, r in runs]),
                      "accuracy": spread([r["classifier"]["accuracy"] for _, _, r in runs])}
     row["loop_recoveries"] = made.loop_recoveries
+    if real_stretches:
+        row["meter"] = meter_match(made.pieces, [real_stretches[f] for f in made.fugues])
     details = [{"fugue": f, "stuck": st, "longest_copied_run": c, "inside_all": row["inside_each"][b],
                 **made.extra[b], **row["values"][b]}
                for b, (f, st, c) in enumerate(zip(made.fugues, made.stuck, made.copied))]
@@ -777,7 +824,8 @@ def generated_report(engine: Any, events: int = STRETCH_EVENTS, seed: int = QUAL
     generated: dict[str, Any] = {}
     for key, model in (("generated", engine), ("generated_compare", compare_engine)):
         if model is not None:
-            rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say)
+            rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say,
+                                                  {f: stretch(pieces[f], FIRST_EVENT, config.events) for f in chosen})
     say("copied runs of the real fugues against one another")
     real_runs = engine_copy_runs(engine, config)
     for b, f in enumerate(chosen):
@@ -872,6 +920,11 @@ def _generated_lines(report: dict[str, Any]) -> list[str]:
                          f"classifier {s['accuracy']:.2f} +- {s['accuracy_sd']:.2f}, stuck {s['stuck']}, "
                          f"longest copied run median {s['longest_copied_run_median']:g} max "
                          f"{s['longest_copied_run_max']}, sampling {s['sample_seconds']} s")
+        if "meter" in row:
+            lines.append("  the bar's pulse (notes struck per slot of the bar, against the fugue's own; "
+                         "correlation, moved a slot):")
+            lines += [f"    {name:>6}: {m['pieces']:>2} pieces, match {m['match']:.2f} vs moved {m['moved']:.2f}, "
+                      f"closer to the real than to the moved in {m['better']}" for name, m in row["meter"].items()]
         if len(row.get("sampling_seeds", [])) > 1:
             a, c = row["spread"]["all_inside"], row["spread"]["accuracy"]
             lines.append(f"  over {len(row['sampling_seeds'])} seeds: inside {a['mean']:.1f} +- {a['sd']:.1f} "

@@ -314,3 +314,28 @@ def test_evaluate_generated_runs_on_a_spelled_bundle(spelled_folder, capsys):
     assert row["pieces"] == 2 and row["label"] == "spelled T=1 p=0.95 compass 36-84"
     assert [s["seed"] for s in row["sampling_seeds"]] == [5, 6]
     assert "through_spelled" in report["rows"] and report["settings"]["sampling_seeds"] == [5, 6]
+
+
+# --------------------------------------------------------------------------- the bar's pulse
+
+
+def pulse(offset: int = 0, time_signature=(4, 4)) -> Piece:
+    """Two bars: a three-note chord on each beat, one note on each sixteenth between (moved by ``offset``)."""
+    notes = []
+    beat = Q * 4 // time_signature[1]
+    for t in range(0, 2 * time_signature[0] * beat, Q // 4):
+        pitches = (48, 55, 64) if t % beat == 0 else (67,)
+        notes += [(t + offset, Q // 4, p) for p in pitches]
+    return make_piece(*notes, time_signature=time_signature)
+
+
+@pytest.mark.parametrize("time_signature", [(4, 4), (3, 8), (12, 16)])
+def test_the_pulse_of_the_real_piece_matches_itself_and_not_a_slot_later(time_signature):
+    real = pulse(0, time_signature)
+    slot = quality.bar_slot(real)
+    same = quality.meter_match([real], [real])
+    late = quality.meter_match([pulse(slot, time_signature)], [real])
+    name = "/".join(map(str, time_signature))
+    assert same[name]["match"] == pytest.approx(1.0) and same[name]["better"] == 1
+    assert late[name]["moved"] == pytest.approx(1.0) and late[name]["better"] == 0
+    assert same["all"]["pieces"] == 1
