@@ -126,7 +126,8 @@ WORD_ONLY = {"transpose": "--transpose", "holds": "--holds", "epoch_windows": "-
 SPELLED_ONLY = {"budget_minutes": "--budget-minutes", "shifts": "--shifts", "threads": "--threads",
                 "limit_pieces": "--limit-pieces", "clipnorm": "--clipnorm",
                 "quarter_embed": "--quarter-embed", "phase_embed": "--phase-embed",
-                "meter_embed": "--meter-embed", "key_embed": "--key-embed"}
+                "meter_embed": "--meter-embed", "key_embed": "--key-embed", "arch": "--arch",
+                "augment": "--augment", "modes": "--modes"}
 #: Option destinations whose name differs from the spelled settings' field.
 SPELLED_DEST = {"embed": "embed_dim"}
 
@@ -383,6 +384,12 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     s.add_argument("--clipnorm", type=float, help=f"gradient clipping (default: {fit.clipnorm})")
     for name, value in net.embed_sizes().items():
         s.add_argument(f"--{name}-embed", type=int, help=f"{name} condition embedding (default: {value})")
+    s.add_argument("--arch", choices=["conditioned", "original"],
+                   help="network: conditioned, or the original project's (default: conditioned)")
+    s.add_argument("--augment", choices=["shifts", "all12"],
+                   help="common key ± shifts, or every piece in 12 keys (default: shifts)")
+    s.add_argument("--modes", choices=["both", "major", "minor"],
+                   help="train on the fugues of both modes or of one (default: both)")
     w = p.add_argument_group("word model only")
     w.add_argument("--runs", default="runs", help="folder for run outputs (default: runs)")
     w.add_argument("--name", help="run folder name under --runs (default: lstm or baseline)")

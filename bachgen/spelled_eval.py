@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .codecs.spelled import KeyCondition, SpelledCodec
-from .conditioned import INPUTS, common_key, piece_versions
+from .conditioned import INPUTS, common_key, in_modes, piece_versions
 from .config import TokenConfig
 from .dataset import HELD_OUT, VALIDATION, note_count
 from .events import Piece
@@ -40,16 +40,23 @@ def _summarise(bits: np.ndarray, ids: np.ndarray, codec: SpelledCodec, notes: in
     return out
 
 
+def model_input_names(model: Any) -> list[str]:
+    """The names of the inputs ``model`` reads (the conditioned network all of :data:`INPUTS`,
+    the original one only ``tokens``): a network is fed exactly its own inputs."""
+    return [str(t.name) for t in model.inputs]
+
+
 def model_bits(bundle: Any, piece: Piece) -> dict[str, float]:
     """Bits per note of the network on ``piece`` in the common key (one pass, state carried)."""
     codec = bundle.codec
     moved, minor = common_key(piece)
     ids = np.asarray(codec.encode(moved), dtype=np.int64)
     feats = codec.features(ids, moved.time_signature, codec.first_tick(moved), KeyCondition(minor, 0))
-    inputs = {"tokens": ids[None, :]}
-    for i, name in enumerate(INPUTS[1:]):
-        inputs[name] = feats[None, :, i]
-    logits = np.asarray(bundle.model(inputs, training=False))[0].astype(np.float64)
+    columns = {"tokens": ids, **{name: feats[:, i] for i, name in enumerate(INPUTS[1:])}}
+    inputs = {name: columns[name][None, :] for name in model_input_names(bundle.model)}
+    # predict runs the compiled graph: calling the model eagerly steps the LSTM in Python
+    # (minutes for one fugue instead of seconds), with the same logits
+    logits = np.asarray(bundle.model.predict(inputs, verbose=0))[0].astype(np.float64)
     logp = logits - logits.max(axis=1, keepdims=True)
     logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
     bits = np.empty(len(ids))
@@ -119,9 +126,20 @@ def ngram_scores(codec: SpelledCodec, train: Sequence[Piece], test: Sequence[Pie
     return out
 
 
+def bundle_modes(bundle: Any) -> str:
+    """The modes a bundle was trained on (``FitConfig.modes``; ``"both"`` for older bundles)."""
+    return str(bundle.config.get("fit", {}).get("modes", "both"))
+
+
 def held_out_report(bundle: Any, pieces: Sequence[Piece], ngram_order: int | None = 6) -> dict[str, Any]:
-    """The network (and optionally the n-gram) on the :data:`HELD_OUT` fugues: per piece and pooled."""
-    test = [p for p in pieces if p.name in HELD_OUT]
+    """The network (and optionally the n-gram) on the :data:`HELD_OUT` fugues: per piece and pooled.
+
+    Every held-out fugue is scored in the common key, whatever the training augmentation
+    (a 12-key model has seen every key, so the common key is fair to it too). A bundle
+    trained on one mode scores only the held-out fugues of that mode.
+    """
+    modes = bundle_modes(bundle)
+    test = [p for p in pieces if p.name in HELD_OUT and in_modes(p, modes)]
     train = [p for p in pieces if p.name not in HELD_OUT and p.name not in VALIDATION]
     report: dict[str, Any] = {"lstm": {p.name: model_bits(bundle, p) for p in test}}
     if ngram_order:
@@ -152,21 +170,55 @@ def real_statistics(pieces: Sequence[Piece]) -> list[dict[str, float]]:
     return [piece_statistics(stretch(p)) for p in pieces]
 
 
+def told_generations(bundle: Any, pieces: Sequence[Piece], events: int, seed_events: int,
+                     settings: Any, seed: int, step: Any = None) -> list[Any]:
+    """One generation per piece, as :func:`bachgen.spelled_sampling.generate_batch` makes them,
+    but with each row's key condition as the codec tells it (:meth:`SpelledCodec.told_key`).
+
+    The sampler's per-row conditions take the key of the seed row as it is; telling it
+    here keeps the key column of a ``key_told`` ``"mode"``/``"none"`` model as in training
+    (for ``"key"`` the rows, draws and music are the same as ``generate_batch``'s).
+    """
+    from dataclasses import replace
+
+    from .conditioned import require_step
+    from .spelled_sampling import Generation, assemble, load_step, sample_ids, seed_row
+
+    require_step(bundle)
+    codec = bundle.codec
+    step = step or load_step(bundle)
+    made = [seed_row(codec, p, seed_events, 0) for p in pieces]
+    rows = [replace(r, key=codec.told_key(r.key)) for r, _ in made]
+    new = sample_ids(step, codec, rows, events, settings, np.random.default_rng(seed), [m for _, m in made])
+    return [Generation(assemble(codec, r, ids, m, p, False), tuple(ids), r, m)
+            for r, (_, m), ids, p in zip(rows, made, new, pieces)]
+
+
 def generated_report(bundle: Any, pieces: Sequence[Piece], settings: Any, seed: int,
                      real: Sequence[dict[str, float]], index: Any, events: int = 400,
                      seed_events: int = 50, step: Any = None) -> dict[str, Any]:
     """One generation per piece (seed: its first ``seed_events`` events), measured against ``real``."""
+    started = time.perf_counter()
+    made = told_generations(bundle, pieces, events, seed_events, settings, seed, step)
+    return measure_generations(made, bundle.codec, real, index, settings, seed, events, seed_events,
+                               time.perf_counter() - started)
+
+
+def measure_generations(made: Sequence[Any], codec: SpelledCodec, real: Sequence[dict[str, float]],
+                        index: Any, settings: Any, seed: int, events: int, seed_events: int,
+                        seconds: float) -> dict[str, Any]:
+    """The :mod:`bachgen.quality` row of generations (loops, copied runs, statistics against ``real``).
+
+    Separate from the drawing so that generations of several models (one per mode) can be
+    measured as one set.
+    """
     from .guards import find_loops
     from .quality import generated_row
-    from .spelled_sampling import generate_batch
 
-    started = time.perf_counter()
-    made = generate_batch(bundle, pieces, events, seed_events, 0, settings, seed, step=step)
-    seconds = time.perf_counter() - started
     numbers: dict[str, int] = {}
     stuck, copied = [], []
     for g in made:
-        words = [event_word(e, True) for e in bundle.codec.events(g.new_ids)]
+        words = [event_word(e, True) for e in codec.events(g.new_ids)]
         stuck.append(find_loops([numbers.setdefault(w, len(numbers)) for w in words]) > 0)
         copied.append(index.longest_run(words))
     row = generated_row([g.piece for g in made], real, stuck, copied)
@@ -195,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bachgen.spelled_eval BUNDLE [--heldout] [--settings T:P:K ...] [--seeds 1 2]``."""
     import argparse
 
-    from .conditioned import load_bundle
+    from .conditioned import load_bundle, require_step
     from .config import CorpusConfig
     from .corpus import load_corpus
     from .spelled_sampling import SampleSettings, load_step
@@ -215,7 +267,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.heldout:
         result["held_out"] = held_out_report(bundle, pieces, args.ngram_order or None)
         print(json.dumps({k: v["pooled"] for k, v in result["held_out"].items()}, indent=1), flush=True)
-    real, index, step = real_statistics(pieces), corpus_copy_index(pieces), load_step(bundle)
+    if bundle.net.arch != "conditioned" and args.heldout:
+        print(f"not sampled: the {bundle.net.arch!r} network has no step engine", flush=True)
+        args.settings = []
+    else:
+        require_step(bundle)
+    real, index = real_statistics(pieces), corpus_copy_index(pieces)
+    step = load_step(bundle) if args.settings else None
     result["generated"] = []
     for text in args.settings:
         t, p, k, *compass = text.split(":")

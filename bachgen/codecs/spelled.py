@@ -44,6 +44,9 @@ FEATURES = ("quarter", "phase", "meter", "key")
 MAX_SHIFT = 3
 #: Quarter index in the bar is capped here (4/2, 6/4, 3/2 and 12/8 bars fit).
 QUARTERS = 8
+#: What the key column tells the network (:attr:`SpelledCodec.key_told`): mode and shift,
+#: the mode only (shift always 0), or nothing (a constant column).
+KEY_TOLD = ("key", "mode", "none")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ class SpelledCodec:
     to high), then one id per known duration. An event longer than any known duration
     (or of a length the corpus never had) is written as several events, the later ones
     holding every pitch of the first: it decodes to the same notes.
+
+    ``key_told`` (:data:`KEY_TOLD`) says what the key column of the conditioning features
+    holds; being part of the codec (saved in ``codec.json``; ``"key"`` when absent), it
+    keeps training, evaluation and sampling consistent.
     """
 
     name = "spelled"
@@ -125,7 +132,11 @@ class SpelledCodec:
 
     def __init__(self, durations: Sequence[int], max_pitches: int,
                  meters: Sequence[tuple[int, int]] = (), grid: int = 2,
-                 max_event_quarters: float = 8.0, resolution: int = RESOLUTION) -> None:
+                 max_event_quarters: float = 8.0, resolution: int = RESOLUTION,
+                 key_told: str = "key") -> None:
+        if key_told not in KEY_TOLD:
+            raise ConfigError(f"key_told must be one of {', '.join(KEY_TOLD)}, not {key_told!r}.")
+        self.key_told = key_told
         if grid < 1 or resolution % grid:
             raise ConfigError(f"The grid ({grid} ticks) must divide the quarter note ({resolution}).")
         if max_pitches < 1:
@@ -172,7 +183,7 @@ class SpelledCodec:
 
     @classmethod
     def build(cls, pieces: Iterable[Piece], grid: int = 2,
-              max_event_quarters: float = 8.0) -> "SpelledCodec":
+              max_event_quarters: float = 8.0, key_told: str = "key") -> "SpelledCodec":
         """The codec for ``pieces``: their event lengths, widest chord and time signatures."""
         config = TokenConfig(holds=True, grid=grid, max_event_quarters=max_event_quarters)
         durations: set[int] = set()
@@ -182,14 +193,15 @@ class SpelledCodec:
                 durations.add(event.duration)
                 widest = max(widest, len(event.struck) + len(event.held))
             meters.add(tuple(piece.time_signature))
-        return cls(sorted(durations), widest, sorted(meters), grid, max_event_quarters)
+        return cls(sorted(durations), widest, sorted(meters), grid, max_event_quarters,
+                   key_told=key_told)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "durations": list(self.durations),
                 "max_pitches": self.max_pitches, "meters": [list(m) for m in self.meters],
                 "grid": self.grid, "max_event_quarters": self.max_event_quarters,
                 "resolution": self.resolution, "low": self.low, "high": self.high,
-                "spelling": self.spelling}
+                "spelling": self.spelling, "key_told": self.key_told}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SpelledCodec":
@@ -199,11 +211,12 @@ class SpelledCodec:
             kind = {"held": SpelledCodec, "released": ReleasedCodec}[data.get("spelling", "held")]
             codec = kind(data["durations"], int(data["max_pitches"]),
                         [tuple(m) for m in data.get("meters", [])], int(data["grid"]),
-                        float(data["max_event_quarters"]), int(data.get("resolution", RESOLUTION)))
+                        float(data["max_event_quarters"]), int(data.get("resolution", RESOLUTION)),
+                        key_told=str(data.get("key_told", "key")))
             if (data.get("low", codec.low), data.get("high", codec.high)) != (codec.low, codec.high):
                 raise ValueError("pitch range differs from the piano")
             return codec
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise BundleError(f"Cannot read the spelled codec: {exc}.",
                               "Train the bundle again with `bachgen train`.") from exc
 
@@ -393,6 +406,16 @@ class SpelledCodec:
         return {"quarter": QUARTERS, "phase": self.resolution // self.grid,
                 "meter": len(self.meters) + 1, "key": KeyCondition.count()}
 
+    def told_key(self, key: KeyCondition) -> KeyCondition:
+        """The key condition the network is told for ``key`` under :attr:`key_told`.
+
+        ``"key"``: ``key`` itself; ``"mode"``: its mode in the common key (shift 0);
+        ``"none"``: always C major. Idempotent, so a told key can be told again.
+        """
+        if self.key_told == "key":
+            return key
+        return KeyCondition(key.minor and self.key_told == "mode", 0)
+
     def position_features(self, ticks: np.ndarray, time_signature: tuple[int, int],
                           key: KeyCondition) -> np.ndarray:
         """``(n, 4)`` int32 features of event starts at ``ticks`` (tick 0 is a downbeat)."""
@@ -402,7 +425,7 @@ class SpelledCodec:
         out[:, 0] = np.minimum(pos // self.resolution, QUARTERS - 1)
         out[:, 1] = (pos % self.resolution) // self.grid
         out[:, 2] = self.meter_index(time_signature)
-        out[:, 3] = key.index
+        out[:, 3] = self.told_key(key).index
         return out
 
     def features(self, ids: Sequence[int] | np.ndarray, time_signature: tuple[int, int],
