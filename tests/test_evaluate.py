@@ -110,3 +110,16 @@ def test_a_baseline_of_other_tokens_is_named_not_scored(tiny_spelled_dir, tmp_pa
     out = capsys.readouterr().out
     assert "original architecture not scored" in out and "kneser-ney 1-gram" in out
     assert main(["evaluate", "--model", str(tiny_spelled_dir), "--ngram-order", "0"]) == 2
+
+
+@pytest.mark.slow
+def test_the_shipped_spelled_model_beats_the_ngram_and_the_original_architecture(corpus_pieces, capsys):
+    from bachgen.cli import main
+
+    assert main(["evaluate", "--json"]) == 0  # assets/model against assets/original
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "spelled" and "baseline_error" not in report
+    bits = {m["model"]: m["bits_per_note"] for m in report["models"]}
+    assert set(bits) == {"lstm (shipped)", "kneser-ney 6-gram", "original architecture, same tokens"}
+    assert bits["lstm (shipped)"] < bits["kneser-ney 6-gram"]
+    assert bits["lstm (shipped)"] < bits["original architecture, same tokens"]
