@@ -363,7 +363,9 @@ def build_settings():
 def describe(settings, stats: dict[str, Any]) -> str:
     """One line naming the take: length, where it started, creativity and seed."""
     seed = settings.seed
-    if seed.file_bytes is not None:
+    if seed.shapes_take:
+        start = f"— {stats.get('seed_source', seed.file_name)} —"
+    elif seed.file_bytes is not None:
         start = f"from {seed.file_name or 'your file'}"
     elif seed.random_place:
         source = str(stats.get("seed_source", ""))
@@ -382,18 +384,22 @@ def describe(settings, stats: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- generating
 
 
-def generate(engine, run_started: float) -> dict[str, Any] | None:
+def generate(engine, run_started: float, shape: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Compose one take with the page's settings and keep it in the session.
 
     The player's audio is made here, right after the music; the score is engraved
     afterwards (:func:`engrave`), once the audio is on the page: it takes several
     seconds, the music itself about one. ``run_started`` (epoch seconds) is when this
-    run of the page began, for the take's timing record.
+    run of the page began, for the take's timing record. ``shape`` (from the buttons
+    beside a take, :func:`shape_controls`) continues an earlier take or writes it again
+    after its first bars, as a new take.
     """
     trace = {"run_started_at": run_started, "generate_started_at": time.time()}
     started = time.perf_counter()
     try:
         settings = build_settings()
+        if shape is not None:
+            settings = shaped_settings(settings, shape)
     except BachgenError as exc:
         st.error(str(exc))
         return None
@@ -422,6 +428,50 @@ def generate(engine, run_started: float) -> dict[str, Any] | None:
     if want_score:
         start_engraving(take)  # the worker starts while the page draws the audio and tables
     return take
+
+
+def shaped_settings(settings, shape: dict[str, Any]):
+    """The page's settings with an earlier take as the seed: all of it to continue
+    (``shape["events"]`` new events), or its first ``shape["keep_bars"]`` bars kept."""
+    from bachgen.errors import SeedFileError
+    from bachgen.pipeline import SeedSpec
+
+    take = next((t for t in st.session_state["takes"] if t["number"] == shape["take"]), None)
+    if take is None or not take.get("midi"):
+        raise SeedFileError(f"Take {shape['take']} is no longer kept in this session.",
+                            "Shape one of the takes shown below.")
+    seed = SeedSpec(fugue=None, file_bytes=take["midi"], file_name=f"take {shape['take']}.mid",
+                    continue_take="events" in shape, keep_bars=shape.get("keep_bars"))
+    sampling = settings.sampling
+    if "events" in shape:
+        sampling = dataclasses.replace(sampling, events=int(shape["events"]))
+    return dataclasses.replace(settings, seed=seed, sampling=sampling)
+
+
+def ask_to_shape(number: int, how: str) -> None:
+    """Button callback: remember which take to shape and how, for this run of the page."""
+    state = st.session_state
+    if how == "continue":
+        state["shape"] = {"take": number, "events": int(state[f"more_{number}"])}
+    else:
+        state["shape"] = {"take": number, "keep_bars": int(state[f"keep_{number}"])}
+
+
+def shape_controls(take: dict[str, Any], where) -> None:
+    """Keep a take's first bars and write the rest again, or continue it — each as a new take
+    with the sidebar's settings and random seed."""
+    number, piece = take["number"], take["piece"]
+    bars = max(1, -(-piece.end // piece.bar_ticks)) if piece is not None and piece.notes else 1
+    keep, regen, more, cont = where.columns([2, 3, 2, 3], vertical_alignment="bottom")
+    keep.number_input("Keep bars", min_value=1, max_value=max(1, bars - 1), value=max(1, bars // 2),
+                      key=f"keep_{number}", disabled=bars < 2)
+    regen.button("Write the rest again", key=f"regen_{number}", on_click=ask_to_shape,
+                 args=(number, "keep"), disabled=bars < 2,
+                 help="Keeps the bars chosen, note for note, and writes new music after them.")
+    more.number_input("Events to add", min_value=10, max_value=1000, value=200, step=10,
+                      key=f"more_{number}")
+    cont.button("Continue", key=f"continue_{number}", on_click=ask_to_shape, args=(number, "continue"),
+                help="Keeps the whole take and writes more after its end.")
 
 
 def compose_with_progress(settings, engine) -> tuple[Any, tuple] | None:
@@ -798,6 +848,8 @@ def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
     if take["png"]:
         where.image(take["png"], caption="Piano roll", width="stretch")
     downloads(take, where, engine)
+    if getattr(engine, "kind", "") == "spelled":
+        shape_controls(take, where)
     if latest:
         stats_panel(take, where)
     slot = where.empty()
@@ -863,9 +915,12 @@ def main() -> None:
     if engine is not None:
         engraver()  # start the score worker early
 
+    shape = st.session_state.pop("shape", None)
     if st.button("Generate", type="primary", key="generate", disabled=engine is None,
                  icon=":material/music_note:"):
         generate(engine, run_started)
+    elif shape is not None and engine is not None:
+        generate(engine, run_started, shape)
     latest, slot = results(engine)
     if latest is not None and latest["trace"].get("audio_sent_at") and \
             "page_done_at" not in latest["trace"]:

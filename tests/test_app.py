@@ -130,6 +130,33 @@ def test_same_seed_gives_the_same_take_and_earlier_takes_stay_listed():
     assert len(app.get("download_button")) >= 2  # the earlier take keeps its downloads
 
 
+def before(piece, tick):
+    """A take's notes as they sound before ``tick`` (a note held on past it is cut there)."""
+    return sorted((n.start, min(n.end, tick) - n.start, n.pitch) for n in piece.notes if n.start < tick)
+
+
+def test_a_take_is_written_again_after_its_first_bars_and_continued_as_new_takes():
+    app = new_app()
+    short(app, 100)
+    generate(app)
+    [first] = takes(app)
+    app.number_input(key="keep_1").set_value(4)
+    app.button(key="regen_1").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    _, again = takes(app)
+    cut = 4 * first["piece"].bar_ticks
+    assert before(again["piece"], cut) == before(first["piece"], cut)
+    assert again["seed_end_tick"] == cut and again["midi"] != first["midi"]
+    assert "bars 1–4 of take 1" in again["label"]
+    app.number_input(key="more_2").set_value(30)
+    app.button(key="continue_2").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    _, _, longer = takes(app)
+    end = again["piece"].end
+    assert before(longer["piece"], end) == before(again["piece"], end)
+    assert longer["piece"].end > end and "take 2" in longer["label"] and "continued" in longer["label"]
+
+
 def test_a_take_records_where_its_seconds_went():
     """Each stage of a take has its seconds (waiting for the model apart from sampling,
     and the player's audio split into waiting, rendering and encoding)."""
