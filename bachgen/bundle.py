@@ -21,7 +21,10 @@ A spelled bundle holds ``model.keras``, ``codec.json`` (``"name": "spelled"``),
 ``config.json`` (network settings and training summary), ``history.json``, its model card
 ``README.md`` (:func:`bachgen.card.write_spelled_card`, written by ``bachgen train``
 and re-rendered by ``bachgen card FOLDER``) and, once measured, ``evaluation.json``
-(the card's held-out and generated-music figures).
+(the card's held-out and generated-music figures). It is read without TensorFlow: the
+weights come straight from the ``model.keras`` archive (:mod:`bachgen.weights`), which
+is all the NumPy step needs, and the Keras network is loaded only when something asks
+for it (:class:`SavedSpelledBundle`).
 
 Loading checks each file and reports one :class:`~bachgen.errors.BundleError` per
 problem (folder or file missing, model file truncated or corrupt, vocabulary not the
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .codecs import WordCodec, codec_from_json
+from .conditioned import SpelledBundle
 from .config import ModelConfig, TokenConfig, from_dict, to_dict
 from .errors import BachgenError, BundleError
 from .tokens import Vocabulary
@@ -132,23 +137,95 @@ def load_any_bundle(folder: str | Path | None = None) -> Any:
 
 
 def load_spelled_bundle(folder: str | Path | None = None) -> Any:
-    """A spelled bundle, checked as word bundles are (folder, files, whole model archive)
-    before :func:`bachgen.conditioned.load_bundle` reads it."""
-    from .conditioned import load_bundle as load_spelled
-
+    """A spelled bundle, checked as word bundles are (folder, files, whole model archive,
+    network sized for the codec), read without TensorFlow: a :class:`SavedSpelledBundle`."""
     folder = Path(folder) if folder is not None else default_bundle_dir()
     _check_files(folder, SPELLED_REQUIRED_FILES, _RETRAIN_SPELLED)
     if codec_name(folder) != SPELLED:
         raise BundleError(f"The bundle {folder} is not a spelled bundle: its {CODEC_FILE} names the "
                           f"{codec_name(folder)!r} codec.", _RETRAIN_SPELLED)
     _check_archive(folder / MODEL_FILE, _RETRAIN_SPELLED)
+    codec, net, config = _read_spelled_settings(folder)
+    from .weights import read_layer_weights
+
     try:
-        return load_spelled(folder)
-    except BundleError:
-        raise
+        layers = read_layer_weights(folder / MODEL_FILE)
+    except BundleError as exc:
+        raise BundleError(exc.message, _RETRAIN_SPELLED) from exc
+    _check_spelled_sizes(folder, layers, codec.vocab_size)
+    return SavedSpelledBundle(folder / MODEL_FILE, layers, codec, net, config)
+
+
+def _read_spelled_settings(folder: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """The codec, network settings and training summary of the spelled bundle in ``folder``."""
+    from .codecs.spelled import SpelledCodec
+    from .conditioned import NetConfig
+
+    try:
+        codec = SpelledCodec.from_json(json.loads((folder / CODEC_FILE).read_text()))
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        net = NetConfig(**config["net"])
+    except (OSError, ValueError, KeyError, TypeError, BachgenError) as exc:
+        raise BundleError(f"Cannot load the spelled model bundle in {folder}: {exc}.",
+                          _RETRAIN_SPELLED) from exc
+    return codec, net, config
+
+
+def _check_spelled_sizes(folder: Path, layers: dict[str, Any], vocab_size: int) -> None:
+    """A :class:`BundleError` unless the network writes one logit per token of the codec."""
+    logits = layers.get("logits") or []
+    units = int(logits[0].shape[-1]) if logits else None
+    if units != vocab_size:
+        found = "has no layer named 'logits'" if units is None else f"writes {units} logits"
+        raise BundleError(f"The bundle {folder} does not fit together: the network {found} and "
+                          f"the codec has {vocab_size} tokens.",
+                          "Copy all files of one bundle together. " + _RETRAIN_SPELLED)
+
+
+def _load_spelled_network(path: Path) -> Any:
+    """The Keras network of a spelled bundle (starts TensorFlow), a :class:`BundleError` when
+    Keras cannot load it."""
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a bad archive
-        raise BundleError(f"The model file {folder / MODEL_FILE} cannot be loaded: "
-                          f"{type(exc).__name__}: {exc}", _RETRAIN_SPELLED) from exc
+        raise BundleError(f"The model file {path} cannot be loaded: {type(exc).__name__}: {exc}",
+                          _RETRAIN_SPELLED) from exc
+
+
+class SavedSpelledBundle(SpelledBundle):
+    """A spelled bundle read from its folder without TensorFlow.
+
+    ``layer_weights`` holds the network's arrays by layer name (all the NumPy step needs,
+    see :func:`bachgen.spelled_sampling.load_step`); ``model``, the Keras network, is loaded
+    from ``model_path`` the first time something asks for it (evaluation, the TensorFlow
+    step, the original loop of ``bachgen bench``), so only those start TensorFlow.
+    """
+
+    def __init__(self, model_path: Path, layer_weights: dict[str, Any], codec: Any, net: Any,
+                 config: dict[str, Any]) -> None:
+        self.model_path = Path(model_path)
+        self.layer_weights = layer_weights
+        self.codec, self.net, self.config = codec, net, config
+        self._model: Any = None
+        self._model_lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The Keras network (loaded once, on first use)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = _load_spelled_network(self.model_path)
+            return self._model
+
+    def __repr__(self) -> str:
+        return f"SavedSpelledBundle({str(self.model_path)!r}, net={self.net!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
 
 
 @dataclass

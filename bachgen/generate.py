@@ -57,16 +57,12 @@ def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
+    """The compose settings the options ask for, checked (:class:`ConfigError` for a value
+    out of range, :class:`SeedFileError` for a seed file that cannot be used)."""
     from .pipeline import ComposeSettings, SeedSpec
 
     if args.seed_file:
-        path = Path(args.seed_file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SeedFileError(f"Cannot read the seed file {path}: {exc.strerror or exc}.",
-                                "Check the path.") from exc
-        seed = SeedSpec(fugue=None, file_bytes=data, file_name=path.name)
+        seed = _seed_file_spec(Path(args.seed_file))
     elif fugue == "random":
         seed = SeedSpec(fugue=None, random_place=True)
     elif fugue in (None, "none"):
@@ -80,6 +76,79 @@ def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
                           audio=bool(args.wav) or all_outputs,
                           score=bool(args.musicxml or args.svg), soundfont=args.soundfont)
     return ComposeSettings(seed=seed, sampling=sampling, render=render)
+
+
+def _seed_file_spec(path: Path):
+    """The seed from the user's file, read and parsed now, before any model is loaded, so a
+    file that is missing, empty or not music is refused at once (compose reads the bytes
+    again later: milliseconds)."""
+    from . import seeds
+    from .pipeline import SeedSpec
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SeedFileError(f"Cannot read the seed file {path}: {exc.strerror or exc}.",
+                            "Check the path.") from exc
+    piece, _ = seeds.load_seed_file(data, path.name)
+    if not piece.notes:
+        raise SeedFileError(f"{path.name} holds no notes to start from.",
+                            "Use a file with at least a few notes.")
+    return SeedSpec(fugue=None, file_bytes=data, file_name=path.name)
+
+
+def check_options(args: argparse.Namespace, corpus: CorpusConfig) -> None:
+    """Refuse options that cannot work together or name nothing, before the model loads."""
+    if args.fugue == "all":
+        if not args.out_dir:
+            raise ConfigError("--fugue all needs --out-dir FOLDER.")
+        if args.seed_file:
+            raise ConfigError("--fugue all and --seed-file cannot be used together.")
+        for flag in ("midi", "wav", "pianoroll", "musicxml", "svg", "compare"):
+            if getattr(args, flag):
+                raise ConfigError(f"--fugue all writes into --out-dir; leave out --{flag}.")
+    elif args.fugue not in ("none", "random"):
+        try:
+            catalog.fugue(args.fugue)
+        except KeyError:
+            raise ConfigError(f"Unknown fugue {args.fugue!r}.",
+                              "Use an id from `bachgen corpus list` (e.g. wtc1f02), random, none or all.") from None
+    if args.soundfont and not Path(args.soundfont).expanduser().is_file():
+        raise ConfigError(f"The soundfont {args.soundfont} does not exist.",
+                          "Give the path of an .sf2 file, or leave out --soundfont for the default piano.")
+    for flag in ("midi", "wav", "pianoroll", "musicxml", "svg", "compare"):
+        if getattr(args, flag) and Path(getattr(args, flag)).is_dir():
+            raise ConfigError(f"--{flag} {getattr(args, flag)} is a folder; give a file name.")
+    if args.compare:
+        _check_compare(args)
+    _check_start_bar(args, corpus)
+
+
+def _check_compare(args: argparse.Namespace) -> None:
+    """``--compare`` draws the fugue's own continuation: it needs a fugue seed and the
+    spelled model."""
+    from .bundle import SPELLED, bundle_kind, default_bundle_dir
+
+    if args.seed_file or args.fugue in ("none", "random"):
+        raise ConfigError("Only a seed from a fugue has a real continuation to compare with.",
+                          "Choose a fugue (e.g. --fugue wtc1f02) or leave out --compare.")
+    if bundle_kind(args.model or default_bundle_dir()) != SPELLED:
+        raise ConfigError("--compare needs the spelled model (the default bundle).")
+
+
+def _check_start_bar(args: argparse.Namespace, corpus: CorpusConfig) -> None:
+    """``--start-bar`` within the seed fugue (its bars are counted from the corpus file,
+    which a fugue seed needs anyway)."""
+    if args.start_bar < 1:
+        raise ConfigError("--start-bar must be 1 or more.")
+    if args.start_bar == 1 or args.seed_file or args.fugue in ("all", "none", "random"):
+        return
+    from . import corpus as kern
+
+    piece = kern.load_piece(args.fugue, corpus)
+    bars = max(1, -(-piece.end // piece.bar_ticks))
+    if args.start_bar > bars:
+        raise ConfigError(f"--start-bar must be between 1 and {bars} for {args.fugue}.")
 
 
 def _comparison(settings, engine: Any, composition) -> bytes:
@@ -129,48 +198,49 @@ def _summary(composition, written: list[str]) -> dict:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .pipeline import compose, load_engine
+    """``bachgen generate``: every option and the seed file are checked first; only then is
+    the model loaded (a spelled bundle without TensorFlow, a word bundle with it)."""
+    from .pipeline import load_engine
 
     corpus = CorpusConfig.from_env(corpus_dir=args.corpus_dir)
-    if args.fugue == "all":
-        if not args.out_dir:
-            raise ConfigError("--fugue all needs --out-dir FOLDER.")
-        if args.seed_file:
-            raise ConfigError("--fugue all and --seed-file cannot be used together.")
-        for flag in ("midi", "wav", "pianoroll", "musicxml", "svg", "compare"):
-            if getattr(args, flag):
-                raise ConfigError(f"--fugue all writes into --out-dir; leave out --{flag}.")
-    elif args.fugue not in ("none", "random"):
-        try:
-            catalog.fugue(args.fugue)
-        except KeyError:
-            raise ConfigError(f"Unknown fugue {args.fugue!r}.",
-                              "Use an id from `bachgen corpus list` (e.g. wtc1f02), random, none or all.") from None
-    engine = load_engine(args.model, corpus, backend=args.step)
+    check_options(args, corpus)
     if args.fugue != "all":
         settings = _settings(args, args.fugue, all_outputs=False)
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON summary
-            composition = compose(settings, engine)
-        written: list[str] = []
-        _write(args.midi, composition.midi, written)
-        _write(args.wav, composition.wav, written)
-        _write(args.pianoroll, composition.png, written)
-        _write(args.musicxml, composition.musicxml, written)
-        _write(args.svg, composition.svg, written)
-        if args.compare:
-            _write(args.compare, _comparison(settings, engine, composition), written)
-        print(json.dumps(_summary(composition, written), indent=2))
-        return 0
-    out = Path(args.out_dir)
+        return _generate_one(args, settings, load_engine(args.model, corpus, backend=args.step))
+    plans = [(fugue_id, _settings(args, fugue_id, all_outputs=True)) for fugue_id in catalog.fugue_ids()]
+    return _generate_all(Path(args.out_dir), plans, load_engine(args.model, corpus, backend=args.step))
+
+
+def _generate_all(out: Path, plans: list[tuple[str, Any]], engine: Any) -> int:
+    """One piece per fugue into ``out`` as ``<fugue>.mid/.wav/.png``; one JSON summary."""
+    from .pipeline import compose
+
     pieces = []
-    for fugue_id in catalog.fugue_ids():
-        settings = _settings(args, fugue_id, all_outputs=True)
+    for fugue_id, settings in plans:
         with contextlib.redirect_stdout(sys.stderr):
             composition = compose(settings, engine)
-        written = []
+        written: list[str] = []
         _write(str(out / f"{fugue_id}.mid"), composition.midi, written)
         _write(str(out / f"{fugue_id}.wav"), composition.wav, written)
         _write(str(out / f"{fugue_id}.png"), composition.png, written)
         pieces.append({"fugue": fugue_id, **_summary(composition, written)})
     print(json.dumps({"pieces": pieces}, indent=2))
+    return 0
+
+
+def _generate_one(args: argparse.Namespace, settings: Any, engine: Any) -> int:
+    """One piece into the files the options name; the JSON summary on stdout."""
+    from .pipeline import compose
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON summary
+        composition = compose(settings, engine)
+    written: list[str] = []
+    _write(args.midi, composition.midi, written)
+    _write(args.wav, composition.wav, written)
+    _write(args.pianoroll, composition.png, written)
+    _write(args.musicxml, composition.musicxml, written)
+    _write(args.svg, composition.svg, written)
+    if args.compare:
+        _write(args.compare, _comparison(settings, engine, composition), written)
+    print(json.dumps(_summary(composition, written), indent=2))
     return 0

@@ -63,20 +63,22 @@ class StepWeights:
 
 
 def step_weights(model: Any) -> StepWeights:
-    """Read a :func:`bachgen.conditioned.build_model` network's weights by layer name."""
-    embeds = [model.get_layer("token_embed").get_weights()[0]]
-    embeds += [model.get_layer(f"{name}_embed").get_weights()[0] for name in FEATURES]
+    """Read a :func:`bachgen.conditioned.build_model` network's weights by layer name.
+
+    ``model`` is the Keras network, or its arrays by layer name as
+    :func:`bachgen.weights.read_layer_weights` reads them from the saved file (the same
+    arrays, without starting TensorFlow); both give the same weights, bit for bit.
+    """
+    layers = model if isinstance(model, dict) else {l.name: l.get_weights() for l in model.layers}
+    embeds = [layers["token_embed"][0]] + [layers[f"{name}_embed"][0] for name in FEATURES]
     lstms = []
-    while True:
-        try:
-            lstms.append(model.get_layer(f"lstm_{len(lstms) + 1}").get_weights())
-        except ValueError:
-            break
+    while f"lstm_{len(lstms) + 1}" in layers:
+        lstms.append(layers[f"lstm_{len(lstms) + 1}"])
     kernel0, tables, at = lstms[0][0], [], 0
     for table in embeds:
         tables.append((table @ kernel0[at:at + table.shape[1]]).astype(np.float32))
         at += table.shape[1]
-    out, out_bias = model.get_layer("logits").get_weights()
+    out, out_bias = layers["logits"]
     f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
     return StepWeights(tables, f32(lstms[0][2]), [f32(l[1]) for l in lstms],
                        [f32(l[0]) for l in lstms[1:]], [f32(l[2]) for l in lstms[1:]],
@@ -183,8 +185,17 @@ class TfStep:
 
 
 def load_step(bundle: Any, engine: str = "numpy") -> NumpyStep | TfStep:
-    """The step engine for a :class:`bachgen.conditioned.SpelledBundle` (``numpy`` or ``tf``)."""
-    weights = step_weights(bundle.model)
+    """The step engine for a :class:`bachgen.conditioned.SpelledBundle` (``numpy`` or ``tf``).
+
+    A bundle read from its folder (:func:`bachgen.bundle.load_spelled_bundle`) carries its
+    arrays as ``layer_weights``, so the NumPy step starts without TensorFlow; otherwise the
+    weights come from the Keras network ``bundle.model``.
+    """
+    from .conditioned import require_step
+
+    require_step(bundle)  # the original network has no embeddings to fold into tables
+    layers = getattr(bundle, "layer_weights", None)
+    weights = step_weights(layers if layers is not None else bundle.model)
     if engine == "numpy":
         return NumpyStep(weights)
     if engine == "tf":
@@ -270,7 +281,7 @@ class RowConditions:
     def of(cls, codec: SpelledCodec, rows: Sequence[SeedRow]) -> "RowConditions":
         return cls(np.array([codec.bar_ticks(r.time_signature) for r in rows], dtype=np.int64),
                    np.array([codec.meter_index(r.time_signature) for r in rows], dtype=np.int64),
-                   np.array([r.key.index for r in rows], dtype=np.int64))
+                   np.array([codec.told_key(r.key).index for r in rows], dtype=np.int64))
 
     def features(self, codec: SpelledCodec, ticks: np.ndarray) -> np.ndarray:
         """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`)."""

@@ -84,13 +84,20 @@ def test_a_seed_file_and_no_seed(bundle_dir, tmp_path, capsys):
     (["--seed-file", "MISSING"], "Cannot read the seed file"),
     (["--fugue", "wtc9f99"], "Unknown fugue"),
     (["--fugue", "all"], "--out-dir"),
-    (["--start-bar", "9999"], "start_bar"),
+    (["--start-bar", "9999"], "--start-bar must be between 1 and"),
+    (["--start-bar", "0"], "--start-bar must be 1 or more"),
     (["--temperature", "0"], "temperature"),
+    (["--events", "0"], "events must be between 1 and"),
+    (["--soundfont", "MISSING"], "soundfont"),
+    (["--midi", "FOLDER"], "is a folder"),
+    (["--fugue", "none", "--compare", "x.png"], "real continuation"),
+    (["--compare", "x.png"], "spelled model"),
 ])
 def test_bad_input_is_one_line_and_status_2(bundle_dir, tmp_path, capsys, argv, message):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd this is not a midi file at all")
-    argv = [str(bad) if a == "BAD" else str(tmp_path / "nope.mid") if a == "MISSING" else a for a in argv]
+    places = {"BAD": str(bad), "MISSING": str(tmp_path / "nope.mid"), "FOLDER": str(tmp_path)}
+    argv = [places.get(a, a) for a in argv]
     code, out, err = run(capsys, "generate", "--model", bundle_dir, "--events", 10, *argv)
     assert code == 2
     assert out == ""
