@@ -107,16 +107,6 @@ def required_files(kind: str) -> tuple[str, ...]:
     return SPELLED_REQUIRED_FILES if kind == SPELLED else REQUIRED_FILES
 
 
-def require_words(folder: str | Path | None, command: str) -> None:
-    """A :class:`BundleError` when ``folder`` (default :func:`default_bundle_dir`) holds a
-    spelled bundle: ``command`` runs on word bundles only so far, and the error says to
-    pass the word model."""
-    folder = Path(folder) if folder else default_bundle_dir()
-    if bundle_kind(folder) == SPELLED:
-        raise BundleError(f"{command} measures word bundles only so far, and {folder} holds the "
-                          "spelled model.", f"Pass the word model: --model {_shown(words_bundle_dir())}.")
-
-
 def _shown(path: Path) -> str:
     """``path`` relative to the working folder when it lies inside it (``assets/words``)."""
     try:

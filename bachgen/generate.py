@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
                         "seed, or 'all' for one piece per fugue (needs --out-dir)")
     p.add_argument("--start-bar", type=int, default=1, help="bar of the fugue the seed starts at")
     p.add_argument("--seed-file", help="your own MIDI / MusicXML / kern file as the seed")
+    p.add_argument("--continue", dest="continue_take", metavar="TAKE",
+                   help="a take (its MIDI file) to continue: all of it is kept and --events new "
+                        "events follow its end (spelled model)")
+    p.add_argument("--keep-bars", type=int, default=None, metavar="N",
+                   help="with --continue: keep only the take's first N bars and write the rest again")
     p.add_argument("--events", type=int, default=SamplingConfig.events, help="new events to write")
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
     p.add_argument("--top-k", type=int, default=None)
@@ -61,7 +67,10 @@ def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
     out of range, :class:`SeedFileError` for a seed file that cannot be used)."""
     from .pipeline import ComposeSettings, SeedSpec
 
-    if args.seed_file:
+    if args.continue_take:
+        seed = replace(_seed_file_spec(Path(args.continue_take)), continue_take=args.keep_bars is None,
+                       keep_bars=args.keep_bars)
+    elif args.seed_file:
         seed = _seed_file_spec(Path(args.seed_file))
     elif fugue == "random":
         seed = SeedSpec(fugue=None, random_place=True)
@@ -99,6 +108,10 @@ def _seed_file_spec(path: Path):
 
 def check_options(args: argparse.Namespace, corpus: CorpusConfig) -> None:
     """Refuse options that cannot work together or name nothing, before the model loads."""
+    if args.keep_bars is not None and not args.continue_take:
+        raise ConfigError("--keep-bars needs --continue TAKE (the take whose first bars are kept).")
+    if args.continue_take and (args.seed_file or args.fugue == "all"):
+        raise ConfigError("--continue takes its seed from the take; leave out --seed-file and --fugue all.")
     if args.fugue == "all":
         if not args.out_dir:
             raise ConfigError("--fugue all needs --out-dir FOLDER.")
@@ -129,7 +142,7 @@ def _check_compare(args: argparse.Namespace) -> None:
     spelled model."""
     from .bundle import SPELLED, bundle_kind, default_bundle_dir
 
-    if args.seed_file or args.fugue in ("none", "random"):
+    if args.seed_file or args.continue_take or args.fugue in ("none", "random"):
         raise ConfigError("Only a seed from a fugue has a real continuation to compare with.",
                           "Choose a fugue (e.g. --fugue wtc1f02) or leave out --compare.")
     if bundle_kind(args.model or default_bundle_dir()) != SPELLED:
@@ -141,7 +154,7 @@ def _check_start_bar(args: argparse.Namespace, corpus: CorpusConfig) -> None:
     which a fugue seed needs anyway)."""
     if args.start_bar < 1:
         raise ConfigError("--start-bar must be 1 or more.")
-    if args.start_bar == 1 or args.seed_file or args.fugue in ("all", "none", "random"):
+    if args.start_bar == 1 or args.seed_file or args.continue_take or args.fugue in ("all", "none", "random"):
         return
     from . import corpus as kern
 

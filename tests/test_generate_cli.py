@@ -121,3 +121,45 @@ def test_all_fugues_into_a_folder(bundle_dir, tmp_path, capsys, monkeypatch):
     assert [p["fugue"] for p in json.loads(out)["pieces"]] == ["wtc1f01", "wtc2f24"]
     assert (tmp_path / "all" / "wtc2f24.mid").read_bytes().startswith(b"MThd")
     assert (tmp_path / "all" / "wtc1f01.png").is_file()
+
+
+def _notes_before(path, seconds):
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(str(path))
+    return sorted((round(n.start, 4), round(min(n.end, seconds) - n.start, 4), n.pitch)
+                  for inst in midi.instruments for n in inst.notes if n.start < seconds - 1e-6)
+
+
+def test_a_take_is_continued_or_written_again_after_its_first_bars(tmp_path, capsys):
+    """With the shipped model: a take of music, written by the network and read back from MIDI."""
+    import pretty_midi
+
+    take, more, again = tmp_path / "take.mid", tmp_path / "more.mid", tmp_path / "again.mid"
+    common = ("--tempo", 60)
+    assert run(capsys, "generate", *common, "--events", 60, "--seed", 1, "--midi", take)[0] == 0
+    end = pretty_midi.PrettyMIDI(str(take)).get_end_time()
+    code, out, err = run(capsys, "generate", *common, "--continue", take, "--events", 20, "--seed", 2,
+                         "--midi", more)
+    assert code == 0, err
+    assert "continued" in json.loads(out)["seed"] and pretty_midi.PrettyMIDI(str(more)).get_end_time() > end
+    assert _notes_before(more, end) == _notes_before(take, end)
+    code, out, err = run(capsys, "generate", *common, "--continue", take, "--keep-bars", 2, "--events", 20,
+                         "--seed", 2, "--midi", again)
+    assert code == 0, err
+    assert "bars 1–2" in json.loads(out)["seed"]
+    assert _notes_before(again, 8.0) == _notes_before(take, 8.0)  # two 4/4 bars at 60 a minute
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--keep-bars", 2), "--keep-bars needs --continue"),
+    (("--continue", "{take}", "--keep-bars", 0), "keep_bars must be at least 1"),
+    (("--continue", "{take}", "--keep-bars", 400), "must keep some and leave some"),
+    (("--continue", "{missing}",), "Cannot read"),
+])
+def test_shaping_a_take_refuses_what_cannot_work(tiny_spelled_dir, tmp_path, capsys, argv, message):
+    take = tmp_path / "take.mid"
+    assert run(capsys, "generate", "--model", tiny_spelled_dir, "--events", 30, "--seed", 1, "--midi", take)[0] == 0
+    argv = [str(a).format(take=take, missing=tmp_path / "missing.mid") for a in argv]
+    code, _, err = run(capsys, "generate", "--model", tiny_spelled_dir, *argv, "--midi", tmp_path / "x.mid")
+    assert code == 2 and message in err, err
