@@ -526,10 +526,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_bench_parser
     from .generate import add_generate_parser
     from .quality import extend_evaluate_parser
+    from .voices import extend_evaluate_parser as extend_evaluate_voices
 
     add_generate_parser(commands)
     add_bench_parser(commands)
     extend_evaluate_parser(commands.choices["evaluate"])
+    extend_evaluate_voices(commands.choices["evaluate"])
 
     # Further commands register here (train, evaluate, generate, bench).
     for command in [parser, *commands.choices.values(), *corpus_sub.choices.values(),

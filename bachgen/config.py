@@ -215,6 +215,9 @@ class RenderConfig:
     ``snap``: ``"c-major"`` moves every note onto a white key, ``"to-c"`` transposes
     to C major / A minor, ``"off"`` keeps the notes. ``include_seed`` puts the seed
     excerpt before the new music. ``soundfont`` is an .sf2 path (``None``: default).
+    ``voices``: split the take into voices (:mod:`bachgen.voices`) for every output — one
+    MIDI track per voice, a piano roll coloured by voice, the voices on the score's staves;
+    off, the take is one part as the network wrote it.
     """
 
     tempo_bpm: float = 80.0
@@ -223,6 +226,7 @@ class RenderConfig:
     audio: bool = True
     score: bool = True
     soundfont: str | None = None
+    voices: bool = True
 
     def __post_init__(self) -> None:
         _check(10.0 <= self.tempo_bpm <= 600.0, "tempo_bpm must be between 10 and 600.")

@@ -1,4 +1,9 @@
-"""A Piece as a standard MIDI file (one acoustic-grand-piano track).
+"""A Piece as a standard MIDI file: one piano track, or one track per voice.
+
+A piece whose notes carry several voices (:func:`bachgen.voices.split_voices`) is
+written with one track and one channel per voice, named Soprano, Alto, Tenor, Bass
+(or Voice 1…n, :func:`bachgen.voices.voice_names`), so a sequencer shows the lines of
+the fugue; a piece in a single voice (today's generations) stays one track.
 
 The file is written with pretty_midi at :data:`MIDI_RESOLUTION` ticks per quarter,
 an exact multiple of the piece's ticks, so every onset lands on its own MIDI tick
@@ -14,6 +19,7 @@ import math
 from .errors import ConfigError
 from .events import Piece, key_is_minor, key_tonic_pc
 from .tokens import normalise
+from .voices import voice_names, voices_of
 
 #: Ticks per quarter in written files (480 is what most sequencers use; 48 divides it).
 MIDI_RESOLUTION = 480
@@ -56,10 +62,11 @@ def _key_number(key: str | None) -> int | None:
 def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -> bytes:
     """The piece as a format-1 MIDI file in memory (program 0 = acoustic grand piano).
 
-    The piece is played as a piano reduction (:func:`bachgen.tokens.normalise`): a
-    key struck again ends its earlier note, so overlapping unisons cannot leave
-    hanging or cut-short notes in the file. Tempo, time signature and (when the
-    piece knows it) key signature are written at the start.
+    Each voice is played as a piano reduction (:func:`bachgen.tokens.normalise`): a
+    key struck again in the same voice ends its earlier note, so overlapping unisons
+    cannot leave hanging or cut-short notes in the file (two voices on one key sound
+    on their own channels). Tempo, time signature and (when the piece knows it) key
+    signature are written at the start.
     """
     import pretty_midi  # imported here: only needed for writing files
 
@@ -72,15 +79,28 @@ def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -
     key_number = _key_number(piece.key)
     if key_number is not None:
         midi.key_signature_changes.append(pretty_midi.KeySignature(key_number, 0.0))
-    instrument = pretty_midi.Instrument(program=program, name=piece.name or "Piano")
-    for note in normalise(piece).notes:
-        instrument.notes.append(pretty_midi.Note(
-            velocity=VELOCITY,
-            pitch=note.pitch,
-            start=note.start * seconds_per_tick,
-            end=note.end * seconds_per_tick,
-        ))
-    midi.instruments.append(instrument)
+    for name, part in voice_parts(piece):
+        instrument = pretty_midi.Instrument(program=program, name=name)
+        for note in normalise(part).notes:
+            instrument.notes.append(pretty_midi.Note(
+                velocity=VELOCITY,
+                pitch=note.pitch,
+                start=note.start * seconds_per_tick,
+                end=note.end * seconds_per_tick,
+            ))
+        midi.instruments.append(instrument)
     buffer = io.BytesIO()
     midi.write(buffer)
     return buffer.getvalue()
+
+
+def voice_parts(piece: Piece) -> list[tuple[str, Piece]]:
+    """``(track name, notes of one voice)`` for each voice, highest first; a piece in a
+    single voice is one part named after the piece (or "Piano"). pretty_midi gives each
+    track its own channel (never the drum channel)."""
+    voices = voices_of(piece)
+    if len(voices) <= 1:
+        return [(piece.name or "Piano", piece)]
+    names = voice_names(voices[-1] + 1)
+    return [(names[voice], piece.with_notes([n for n in piece.notes if n.voice == voice]))
+            for voice in voices]

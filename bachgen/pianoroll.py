@@ -1,5 +1,9 @@
 """A piano-roll picture (PNG) of a piece: time across, pitch up, seed and new music in two colours.
 
+A piece whose notes carry several voices (:func:`bachgen.voices.split_voices`) is drawn
+with one colour per voice (a colour-blind-safe palette, Okabe & Ito), the seed in a
+lighter shade of each; a piece in a single voice keeps the two colours.
+
 Drawn with matplotlib's object API on an Agg canvas (a :class:`matplotlib.figure.Figure`
 of its own, never pyplot), so concurrent app sessions cannot disturb each other's
 figures and nothing is left open after a call.
@@ -12,11 +16,16 @@ import io
 from .errors import ConfigError, MissingDependencyError
 from .events import Piece, pitch_name
 from .midi import check_tempo
+from .voices import voice_names, voices_of
 
 AXES = ("seconds", "bars")
 SEED_COLOUR = "#7f8c99"   # slate grey: the music the user brought
 NEW_COLOUR = "#c0392b"    # brick red: what the model wrote
 SEED_LINE_COLOUR = "#2c3e50"
+#: One colour per voice, highest first (Okabe & Ito's colour-blind-safe palette).
+VOICE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
+#: Opacity of the seed's notes when the colours show voices.
+SEED_ALPHA = 0.4
 
 
 def _pitch_ticks(low: int, high: int) -> list[int]:
@@ -99,9 +108,6 @@ def _png(figure) -> bytes:
 def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, title: str,
           legend: bool = True) -> None:
     """One piano roll on ``ax``: boxes for notes, pitch names up the side."""
-    from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Patch
-
     if axis == "seconds":
         scale = 60.0 / tempo / piece.resolution
         offset = 0.0
@@ -111,20 +117,7 @@ def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, 
         offset = 1.0
         xlabel = "bar"
 
-    boxes: dict[bool, list[list[tuple[float, float]]]] = {True: [], False: []}
-    for note in piece.notes:
-        is_seed = seed_end_tick is not None and note.start < seed_end_tick
-        x0 = offset + note.start * scale
-        x1 = offset + note.end * scale
-        y0, y1 = note.pitch - 0.4, note.pitch + 0.4
-        boxes[is_seed].append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
-    handles = []
-    for is_seed, colour, label in ((True, SEED_COLOUR, "seed"), (False, NEW_COLOUR, "new music")):
-        if boxes[is_seed]:
-            ax.add_collection(PolyCollection(boxes[is_seed], facecolors=colour,
-                                             edgecolors="none"))
-            handles.append(Patch(facecolor=colour, label=label))
-
+    handles = _draw_notes(ax, piece, seed_end_tick, scale, offset)
     if piece.notes:
         low = min(n.pitch for n in piece.notes)
         high = max(n.pitch for n in piece.notes)
@@ -149,5 +142,46 @@ def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, 
     if title:
         ax.set_title(title, loc="left")
     if handles and legend:  # above the plot, right, so it never hides notes
-        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
-                  fontsize="small", frameon=False, borderaxespad=0.2)
+        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                  ncol=min(len(handles), 6), fontsize="small", frameon=False, borderaxespad=0.2)
+
+
+def _draw_notes(ax, piece: Piece, seed_end_tick: int | None, scale: float, offset: float) -> list:
+    """The notes as boxes on ``ax``, one PolyCollection per colour; the legend's handles.
+
+    One voice: seed grey and new music red. Several: a colour per voice (seed notes
+    lighter), labelled with the voice names.
+    """
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    voices = voices_of(piece)
+    by_voice = len(voices) > 1
+    boxes: dict[tuple[int, bool], list[list[tuple[float, float]]]] = {}
+    for note in piece.notes:
+        is_seed = seed_end_tick is not None and note.start < seed_end_tick
+        x0, x1 = offset + note.start * scale, offset + note.end * scale
+        y0, y1 = note.pitch - 0.4, note.pitch + 0.4
+        slot = (note.voice if by_voice else 0, is_seed)
+        boxes.setdefault(slot, []).append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+    if not by_voice:
+        handles = []
+        for is_seed, colour, label in ((True, SEED_COLOUR, "seed"), (False, NEW_COLOUR, "new music")):
+            if boxes.get((0, is_seed)):
+                ax.add_collection(PolyCollection(boxes[(0, is_seed)], facecolors=colour,
+                                                 edgecolors="none"))
+                handles.append(Patch(facecolor=colour, label=label))
+        return handles
+    names = voice_names(voices[-1] + 1)
+    for (voice, is_seed), polygons in sorted(boxes.items()):
+        ax.add_collection(PolyCollection(polygons, facecolors=voice_colour(voice),
+                                         edgecolors="none", alpha=SEED_ALPHA if is_seed else 1.0))
+    handles = [Patch(facecolor=voice_colour(v), label=names[v]) for v in voices]
+    if any(is_seed for _, is_seed in boxes):
+        handles.append(Patch(facecolor=SEED_COLOUR, alpha=SEED_ALPHA, label="seed (lighter)"))
+    return handles
+
+
+def voice_colour(voice: int) -> str:
+    """The piano-roll colour of voice ``voice`` (0 = highest); the palette repeats."""
+    return VOICE_COLOURS[voice % len(VOICE_COLOURS)]

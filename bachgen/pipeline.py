@@ -407,6 +407,10 @@ def compose(settings: ComposeSettings, engine: Any, progress: Progress | None = 
     else:
         music, ids, stats, words = _compose_words(settings, engine, rng, seed_used, notices, timings,
                                                   report)
+    if settings.render.voices:
+        from .voices import split_take
+
+        music.piece = split_take(music.piece, settings.seed, timings)
     out = _render(music.piece, music.seed_end_tick, settings.render, engine, notices, timings, report)
     timings["total"] = time.perf_counter() - t_all
     report("done", 1.0)

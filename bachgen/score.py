@@ -1,12 +1,12 @@
 """Sheet music: a Piece as MusicXML (music21) and as SVG engraved by verovio.
 
-The piece is written for piano on a grand staff: notes from middle C (MIDI 60) up
-on the treble staff, lower notes on the bass staff. Each staff is *chordified*
-(notes sounding together become one chord, notes held across a change are tied),
-which always gives valid notation for any generated texture (one voice per staff,
-no independent voice lines). Times are first snapped to the nearer of a 32nd-note
-or 16th-triplet grid (:func:`bachgen.seeds.snap_tick`), so no unreadable durations
-appear.
+The piece is written for piano on a grand staff (treble and bass). A piece in one voice
+(today's generations before :func:`bachgen.voices.split_voices`) is split at middle C
+(MIDI 60) and each staff is *chordified* (notes sounding together become one chord, notes
+held across a change are tied), which always gives valid notation for any texture. A
+piece in several voices keeps each voice whole, as a music21 ``Voice`` on the staff of its
+mean pitch, each voice chordified on its own — so the fugue's lines read as lines. Times are first snapped to the nearer of a 32nd-note or
+16th-triplet grid (:func:`bachgen.seeds.snap_tick`), so no unreadable durations appear.
 """
 
 from __future__ import annotations
@@ -53,16 +53,11 @@ def _tie(music21, previous):
     return music21.tie.Tie("start")
 
 
-def _staff(music21, notes: list[Note], piece: Piece, part_name: str, clef, tempo: float | None):
-    """One staff (a music21 ``PartStaff``) holding ``notes``, chordified with ties.
-
-    The chords are made by :func:`bachgen.tokens.chordify` (much faster than
-    music21's own) and appended in order; held pitches are tied from the chord before.
+def _staff(music21, lines: list[list[Note]], piece: Piece, part_name: str, clef,
+           tempo: float | None):
+    """One staff (a music21 ``PartStaff``) holding ``lines``: one list of notes is one
+    chordified line; several are the staff's voices (music21 ``Voice``s), each its own line.
     """
-    from .config import TokenConfig
-    from .tokens import chordify
-
-    resolution = piece.resolution
     staff = music21.stream.PartStaff()
     staff.partName = part_name
     staff.append(clef)
@@ -74,6 +69,28 @@ def _staff(music21, notes: list[Note], piece: Piece, part_name: str, clef, tempo
             pass
     if tempo is not None:
         staff.append(music21.tempo.MetronomeMark(number=round(tempo)))
+    if len(lines) == 1:
+        staff.append(_line(music21, lines[0], piece))
+        return staff
+    offset = staff.highestTime
+    for number, notes in enumerate(lines, start=1):
+        voice = music21.stream.Voice(id=str(number))
+        voice.append(_line(music21, notes, piece))
+        staff.insert(offset, voice)
+    return staff
+
+
+def _line(music21, notes: list[Note], piece: Piece) -> list:
+    """``notes`` as music21 notes, chords and rests in order, chordified with ties.
+
+    The chords are made by :func:`bachgen.tokens.chordify` (much faster than
+    music21's own) and appended in order; held pitches are tied from the chord before.
+    The line is padded with rests to the end of the piece (at least one bar).
+    """
+    from .config import TokenConfig
+    from .tokens import chordify
+
+    resolution = piece.resolution
     events = chordify(piece.with_notes(notes), TokenConfig(grid=1, max_event_quarters=1e9))
     elements = []
     position = 0
@@ -101,19 +118,41 @@ def _staff(music21, notes: list[Note], piece: Piece, part_name: str, clef, tempo
         previous = current
         position = event.start + event.duration
     end = max(piece.end, piece.bar_ticks)
-    if end > position:  # pad the staff to the same length as the other one
+    if end > position:  # pad the line to the same length as the others
         elements.append(music21.note.Rest(quarterLength=Fraction(end - position, resolution)))
-    staff.append(elements)
-    return staff
+    return elements
+
+
+def staff_lines(piece: Piece) -> tuple[list[list[Note]], list[list[Note]]]:
+    """The notes of the treble and of the bass staff, each as a list of lines.
+
+    A piece in one voice is split at middle C (:data:`SPLIT_PITCH`), one line a staff.
+    A piece in several voices (:func:`bachgen.voices.split_voices`) keeps each voice
+    whole on the staff of its mean pitch (middle C and up: treble), highest first, so a
+    staff holds one to three voices; an empty staff is one line of rests.
+    """
+    from .voices import voices_of
+
+    voices = voices_of(piece)
+    if len(voices) <= 1:
+        return ([[n for n in piece.notes if n.pitch >= SPLIT_PITCH]],
+                [[n for n in piece.notes if n.pitch < SPLIT_PITCH]])
+    upper: list[list[Note]] = []
+    lower: list[list[Note]] = []
+    for voice in voices:
+        notes = [n for n in piece.notes if n.voice == voice]
+        mean = sum(n.pitch for n in notes) / len(notes)
+        (upper if mean >= SPLIT_PITCH else lower).append(notes)
+    return upper or [[]], lower or [[]]
 
 
 def piece_to_score(piece: Piece, tempo_bpm: float = 80):
-    """The piece as a music21 ``Score`` (grand staff, measures, ties made)."""
+    """The piece as a music21 ``Score`` (grand staff, measures, ties made; voices as
+    voices when the notes carry several, see :func:`staff_lines`)."""
     music21 = _music21()
     tempo = check_tempo(tempo_bpm)
     piece = notation_grid(piece)
-    upper = [n for n in piece.notes if n.pitch >= SPLIT_PITCH]
-    lower = [n for n in piece.notes if n.pitch < SPLIT_PITCH]
+    upper, lower = staff_lines(piece)
     score = music21.stream.Score()
     score.insert(0, music21.metadata.Metadata())
     score.metadata.title = piece.name or "bachgen"

@@ -55,9 +55,60 @@ def test_same_piece_same_bytes():
 
 
 def test_overlapping_unisons_become_one_key():
-    piece = make_piece((0, 96, 60, 0), (48, 96, 60, 1))
+    piece = make_piece((0, 96, 60), (48, 96, 60))
     _, notes = read_notes(piece_to_midi_bytes(piece))
     assert notes == [(0, 480, 60), (480, 1440, 60)]
+
+
+def tracks(data: bytes) -> list[tuple[str, set[int], list[int]]]:
+    """(name, channels, pitches) of every track that holds notes."""
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    result = []
+    for track in midi.tracks:
+        name = next((m.name for m in track if m.type == "track_name"), "")
+        notes = [m for m in track if m.type == "note_on" and m.velocity]
+        if notes:
+            result.append((name, {m.channel for m in notes}, [m.note for m in notes]))
+    return result
+
+
+@pytest.mark.parametrize("count, names", [
+    (2, ["Soprano", "Bass"]),
+    (3, ["Soprano", "Alto", "Bass"]),
+    (4, ["Soprano", "Alto", "Tenor", "Bass"]),
+    (5, ["Soprano 1", "Soprano 2", "Alto", "Tenor", "Bass"]),
+    (6, [f"Voice {i}" for i in range(1, 7)]),
+])
+def test_one_named_track_and_channel_per_voice(count, names):
+    piece = make_piece(*[(i * 48, 48, 80 - 7 * v, v) for v in range(count) for i in range(3)],
+                       name="voices")
+    found = tracks(piece_to_midi_bytes(piece))
+    assert [name for name, _, _ in found] == names
+    assert [pitches for _, _, pitches in found] == [[80 - 7 * v] * 3 for v in range(count)]
+    channels = [channel for _, chans, _ in found for channel in chans]
+    assert len(set(channels)) == count and 9 not in channels
+
+
+def test_a_single_voice_piece_stays_one_piano_track():
+    found = tracks(piece_to_midi_bytes(make_piece((0, 48, 60), (0, 48, 64), name="tiny")))
+    assert [(name, pitches) for name, _, pitches in found] == [("tiny", [60, 64])]
+
+
+def test_two_voices_on_one_key_each_keep_their_note():
+    piece = make_piece((0, 96, 60, 0), (48, 96, 60, 1))
+    _, notes = read_notes(piece_to_midi_bytes(piece))
+    assert notes == [(0, 960, 60), (480, 1440, 60)]
+
+
+def test_voices_read_back_as_voices():
+    from bachgen.seeds import load_seed_file
+    from bachgen.voices import split_voices
+
+    piece = split_voices(make_piece(*[(i * 48, 48, 72 - i) for i in range(4)],
+                                    *[(i * 48, 48, 48 + i) for i in range(4)]), 2)
+    back, _ = load_seed_file(piece_to_midi_bytes(piece), "voices.mid")
+    assert sorted((n.start, n.pitch, n.voice) for n in back.notes) == sorted(
+        (n.start, n.pitch, n.voice) for n in piece.notes)
 
 
 def test_empty_piece_is_a_valid_file():

@@ -80,3 +80,41 @@ def test_a_comparison_of_nothing_is_refused():
 
     with pytest.raises(ConfigError, match="at least one piece"):
         comparison_png([])
+
+
+def colours_drawn(data: bytes) -> set[str]:
+    """The distinct opaque colours of a PNG, as hex strings."""
+    from io import BytesIO
+
+    from matplotlib.image import imread
+
+    pixels = imread(BytesIO(data))
+    opaque = pixels[pixels[..., 3] > 0.99][:, :3]
+    return {"#%02x%02x%02x" % tuple(int(round(c * 255)) for c in rgb) for rgb in opaque}
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5])
+def test_each_voice_is_drawn_in_its_own_colour(count):
+    from bachgen.pianoroll import NEW_COLOUR, VOICE_COLOURS
+
+    piece = Piece(tuple(Note(i * 48, 48, 80 - 7 * v, v) for v in range(count) for i in range(8)))
+    drawn = colours_drawn(pianoroll_png(piece))
+    assert set(VOICE_COLOURS[:count]) <= drawn
+    assert not set(VOICE_COLOURS[count:]) & drawn and NEW_COLOUR not in drawn
+
+
+def test_a_single_voice_keeps_the_seed_and_new_music_colours():
+    from bachgen.pianoroll import NEW_COLOUR, SEED_COLOUR, VOICE_COLOURS
+
+    drawn = colours_drawn(pianoroll_png(PIECE, seed_end_tick=240))
+    assert {NEW_COLOUR, SEED_COLOUR} <= drawn and not set(VOICE_COLOURS) & drawn
+
+
+def test_voices_keep_the_seed_lighter():
+    from bachgen.pianoroll import VOICE_COLOURS
+
+    piece = Piece(tuple(Note(i * 48, 48, 80 - 12 * v, v) for v in range(2) for i in range(8)))
+    seeded = colours_drawn(pianoroll_png(piece, seed_end_tick=4 * 48))
+    assert set(VOICE_COLOURS[:2]) <= seeded        # the new music in full colour
+    plain = colours_drawn(pianoroll_png(piece))
+    assert seeded - plain                          # and the seed in lighter shades
