@@ -16,6 +16,11 @@ Every figure of a report is measured in the same run, so they can be compared.
    of all rows together.
 4. **End to end** — 400 events to MIDI, WAV and piano roll through :func:`compose` on a
    loaded engine (as the app runs it), with the seconds of each stage.
+5. **Takes at once** — 8 takes (the app's settings, guards on, each from another fugue)
+   one after another against one batch (:func:`bachgen.spelled_sampling.sample_takes`),
+   checking that each gets the same ids both ways; what row-stable steps
+   (:class:`bachgen.batching.RowStableStep`) cost a lone take; and the 8 asking at once
+   from their own threads through the engine's queue: seconds until each has its music.
 
 Targets: one candidate at least 1,000 events a second; end to end at most 1 s.
 
@@ -69,8 +74,9 @@ def _load_average() -> list[float] | None:
 
 def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
               original_events: int | None = None, events: int = 400, batch: int = 16,
-              progress: Say | None = None, repeats: int = 3) -> dict[str, Any]:
-    """Measure the bundle in ``bundle_dir`` (default: the default bundle), spelled or word model."""
+              progress: Say | None = None, repeats: int = 3, takes: int = 8) -> dict[str, Any]:
+    """Measure the bundle in ``bundle_dir`` (default: the default bundle), spelled or word model
+    (``takes``: takes asking at once, spelled model)."""
     from .pipeline import load_engine
 
     say = progress or (lambda message: None)
@@ -79,7 +85,7 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
     kind = getattr(engine, "kind", "words")
     n_original = original_events if original_events is not None else ORIGINAL_EVENTS[kind]
     if kind == "spelled":
-        report = bench_spelled(engine, n_original, events, batch, repeats, say)
+        report = bench_spelled(engine, n_original, events, batch, repeats, say, takes)
     else:
         report = bench_words(engine, n_original, events, batch, say)
     report["load_average"] = {"start": load_before, "end": _load_average()}
@@ -201,7 +207,7 @@ def _measure_spelled(engine: Any, original_events: int, events: int, batch: int,
 
 
 def bench_spelled(engine: Any, original_events: int, events: int, batch: int, repeats: int,
-                  say: Say) -> dict[str, Any]:
+                  say: Say, takes: int = 8) -> dict[str, Any]:
     """The report for a spelled engine (see the module docstring)."""
     raw = _measure_spelled(engine, original_events, events, batch, repeats, say)
     original_eps = raw["original"]["events_per_s"]
@@ -220,6 +226,8 @@ def bench_spelled(engine: Any, original_events: int, events: int, batch: int, re
         "numpy_vs_tf": _sig(raw["numpy"]["events_per_s"] / raw["tf"]["events_per_s"]),
         "batch": raw["batch"],
         "end_to_end": _end_to_end_report(seconds, composition, events),
+        "takes_at_once": {"sampler": bench_batched(engine, takes, events, say, repeats),
+                          "queue": bench_queue(engine, takes, events, say)},
     }
     report["targets"] = {
         "one_candidate_events_per_s":
@@ -251,6 +259,25 @@ def print_spelled(report: dict[str, Any]) -> None:
     print(f"batch of {b['rows']} (NumPy step): {b['events_per_s']:,.1f} events/s of all rows "
           f"= {b['vs_one']:.2f}x one candidate")
     _print_end_to_end(report["end_to_end"], SPELLED_TARGETS["end_to_end_s"], t["end_to_end_s"])
+    _print_takes_at_once(report["takes_at_once"])
+
+
+def _print_takes_at_once(r: dict[str, Any]) -> None:
+    """The lines of :func:`bench_batched` and :func:`bench_queue`."""
+    s, q, lone = r["sampler"], r["queue"], r["sampler"]["lone_take"]
+    print(f"{s['takes']} takes of {s['events']} events at once (sampler, best of {s['repeats']}): "
+          f"one after another {s['one_after_another_s']:.3f} s, one batch {s['batched_s']:.3f} s "
+          f"= {s['speedup']:.2f}x; CPU time {s['one_after_another_cpu_s']:.3f} s against "
+          f"{s['batched_cpu_s']:.3f} s = {s['speedup_cpu']:.2f}x; every take the same ids both ways: "
+          f"{'yes' if s['identical'] else 'NO'}")
+    print(f"a lone take with row-stable steps (products row by row): {lone['row_stable_s']:.3f} s "
+          f"against {lone['plain_step_s']:.3f} s with the plain step = {lone['ratio']:.2f}x "
+          f"(CPU time {lone['row_stable_cpu_s']:.3f} s against {lone['plain_step_cpu_s']:.3f} s "
+          f"= {lone['ratio_cpu']:.2f}x)")
+    print(f"{q['takes']} takes asking at once through the queue: music after "
+          f"p50 {q['at_once']['p50']:.3f} s, max {q['at_once']['max']:.3f} s (batches of {q['batches']} "
+          f"takes); one after another: p50 {q['one_after_another']['p50']:.3f} s, "
+          f"max {q['one_after_another']['max']:.3f} s")
 
 
 def _print_end_to_end(e: dict[str, Any], target: float, met: bool) -> None:
@@ -260,6 +287,117 @@ def _print_end_to_end(e: dict[str, Any], target: float, met: bool) -> None:
           f"(target <= {target:g} s: {'ok' if met else 'MISSED'}); stages (s): {stages}")
     for notice in e["notices"]:
         print(f"note: {notice}")
+
+
+# --------------------------------------------------------------------------- takes at once
+
+
+def _takes_at_once(engine: Any, takes: int, events: int) -> list[tuple[Any, Any, Any]]:
+    """``takes`` takes as the app draws them (its default settings, guards on), each from
+    another fugue's opening (or the neutral seed without the corpus) with its own generator:
+    ``(config, seed, copy index)`` each."""
+    from . import catalog, spelled_pipeline
+    from .pipeline import SeedSpec
+
+    made = []
+    for i in range(takes):
+        spec = SeedSpec(catalog.fugue_ids()[i % 48]) if engine.corpus_available else SeedSpec(fugue=None)
+        cfg = SamplingConfig(events=events, seed=100 + i)
+        seed = spelled_pipeline.make_seed(spec, engine, np.random.default_rng(0), [])
+        index = engine.copy_index(cfg.copy_limit) if engine.corpus_available else None
+        made.append((cfg, seed, index))
+    return made
+
+
+def _draw_rows(engine: Any, plan: list[tuple[Any, Any, Any]]) -> list[Any]:
+    """The plan's takes as rows to draw, each with a fresh generator and guard."""
+    from .spelled_pipeline import sample_settings, watch
+    from .spelled_sampling import TakeRows
+
+    return [TakeRows([seed.row] * cfg.candidates, cfg.events, sample_settings(cfg),
+                     np.random.default_rng(cfg.seed), [seed.moved_by] * cfg.candidates,
+                     watch(cfg, engine, [seed] * cfg.candidates, index)) for cfg, seed, index in plan]
+
+
+def bench_batched(engine: Any, takes: int, events: int, say: Say, repeats: int = 3) -> dict[str, Any]:
+    """``takes`` takes one after another against one batch (the sampler alone, one BLAS
+    thread; the two ways alternate, best of ``repeats`` each, as the machine's load comes
+    and goes), whether each take got the same ids both ways, and what row-stable steps
+    cost a lone take against the plain step (alternating too)."""
+    from .batching import RowStableStep
+    from .spelled_sampling import sample_takes
+
+    plan, step, codec = _takes_at_once(engine, takes, events), RowStableStep(engine.step), engine.codec
+    ways = {"apart": lambda: [sample_takes(step, codec, [t])[0] for t in _draw_rows(engine, plan)],
+            "batched": lambda: sample_takes(step, codec, _draw_rows(engine, plan)),
+            "plain": lambda: sample_takes(engine.step, codec, _draw_rows(engine, plan[:1])),
+            "row_stable": lambda: sample_takes(step, codec, _draw_rows(engine, plan[:1]))}
+    say(f"{takes} takes one after another and as one batch; a lone take with either step")
+    best, cpu, ids = _best_alternating(ways, repeats)
+    return {"takes": takes, "events": events, "repeats": repeats,
+            "one_after_another_s": _sig(best["apart"]), "batched_s": _sig(best["batched"]),
+            "speedup": _sig(best["apart"] / best["batched"]),
+            "one_after_another_cpu_s": _sig(cpu["apart"]), "batched_cpu_s": _sig(cpu["batched"]),
+            "speedup_cpu": _sig(cpu["apart"] / cpu["batched"]), "identical": ids["apart"] == ids["batched"],
+            "lone_take": {"plain_step_s": _sig(best["plain"]), "row_stable_s": _sig(best["row_stable"]),
+                          "ratio": _sig(best["row_stable"] / best["plain"]),
+                          "plain_step_cpu_s": _sig(cpu["plain"]), "row_stable_cpu_s": _sig(cpu["row_stable"]),
+                          "ratio_cpu": _sig(cpu["row_stable"] / cpu["plain"])}}
+
+
+def _best_alternating(ways: dict[str, Callable[[], Any]], repeats: int
+                      ) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
+    """Best seconds of each way over ``repeats`` rounds of all of them in turn (one BLAS
+    thread): on the clock, and of this thread's CPU time (what the way costs, whatever
+    else keeps the cores busy); and what each way gave."""
+    from .step import blas_single_thread
+
+    best, cpu, made = {name: math.inf for name in ways}, {name: math.inf for name in ways}, {}
+    with blas_single_thread():
+        next(iter(ways.values()))()  # warm
+        for _ in range(max(1, repeats)):
+            for name, way in ways.items():
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                made[name] = way()
+                best[name] = min(best[name], time.perf_counter() - started)
+                cpu[name] = min(cpu[name], time.thread_time() - started_cpu)
+    return best, cpu, made
+
+
+def bench_queue(engine: Any, takes: int, events: int, say: Say) -> dict[str, Any]:
+    """Seconds from asking to getting the music for ``takes`` takes that ask at once from
+    their own threads through the engine's queue (:func:`bachgen.spelled_pipeline.draw`),
+    against the same takes one after another (as behind one lock: each waits for those
+    before it); median and largest."""
+    import threading
+
+    from .spelled_pipeline import draw
+
+    plan = _takes_at_once(engine, takes, events)
+    say(f"{takes} takes one after another through the queue")
+    waits, started = [], time.perf_counter()
+    for cfg, seed, index in plan:
+        draw(cfg, engine, seed, np.random.default_rng(cfg.seed), index)
+        waits.append(time.perf_counter() - started)
+    say(f"{takes} takes asking at once from {takes} threads")
+    latency, batches = [0.0] * takes, [0] * takes
+    gate = threading.Barrier(takes)
+
+    def one(i: int) -> None:
+        cfg, seed, index = plan[i]
+        gate.wait()
+        asked = time.perf_counter()
+        batches[i] = draw(cfg, engine, seed, np.random.default_rng(cfg.seed), index).batch
+        latency[i] = time.perf_counter() - asked
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(takes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    figures = lambda xs: {"p50": _sig(float(np.median(xs))), "max": _sig(max(xs))}  # noqa: E731
+    return {"takes": takes, "events": events, "one_after_another": figures(waits),
+            "at_once": figures(latency), "batches": sorted(set(batches))}
 
 
 # --------------------------------------------------------------------------- word model
@@ -401,6 +539,8 @@ def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--repeats", type=int, default=3,
                    help="draws per figure of the spelled model; the best counts")
+    p.add_argument("--takes", type=int, default=8,
+                   help="takes asking at once, one after another against batched (spelled model)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_bench)
     return p
@@ -414,7 +554,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"... {message}", file=sys.stderr, flush=True)
 
     report = run_bench(args.model, CorpusConfig.from_env(corpus_dir=args.corpus_dir),
-                       args.original_events, args.events, args.batch, say, args.repeats)
+                       args.original_events, args.events, args.batch, say, args.repeats, args.takes)
     if args.json:
         print(json.dumps(report, indent=2))
     elif report["kind"] == "spelled":

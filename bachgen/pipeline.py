@@ -452,7 +452,7 @@ def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Gene
     _lock_waited(engine)  # count this take's wait only
     t = time.perf_counter()
     drawn = spelled.draw(cfg, engine, seed, rng, index)
-    timings["lock_wait"] = _lock_waited(engine)
+    timings["lock_wait"] = _lock_waited(engine) + drawn.queued  # the draw queue, then the lock
     timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
     t = time.perf_counter()
     piece, seed_piece, seed_end = spelled.decode(seed, drawn, engine, settings.render)

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import catalog
+from .batching import DrawQueue, RowStableStep
 from .codecs.spelled import KeyCondition, SpelledCodec, seed_transposition
 from .config import CorpusConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
-from .spelled_sampling import SampleSettings, SeedRow, assemble, load_step, sample_ids, seed_row
+from .spelled_sampling import (SampleSettings, SeedRow, TakeRows, assemble, check_take, load_step,
+                               sample_takes, seed_row)
 from .tokens import chordify, events_to_piece
 
 #: Events of the seed the network reads before writing (the original project's 50).
@@ -53,10 +56,13 @@ class SpelledDraw:
     candidate: int
     loops_taken_back: int = 0
     copies_refused: int = 0
+    queued: float = 0.0              # seconds it waited in the queue (for a batch before its own)
+    batch: int = 1                   # takes drawn together with it (itself included)
 
 
 class SpelledEngine:
-    """The loaded spelled bundle and what compositions share (thread-safe, one draw at a time)."""
+    """The loaded spelled bundle and what compositions share (thread-safe). Takes that ask
+    to draw at the same time are drawn together in one batch (``draws``, see :func:`draw`)."""
 
     kind = "spelled"
 
@@ -68,6 +74,7 @@ class SpelledEngine:
         self.seq_len = SEED_EVENTS
         self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
         self.lock = threading.Lock()
+        self.draws: DrawQueue[TakeRows] = DrawQueue(partial(_draw_batch, self))
         self._init_lock = threading.Lock()
         self._pieces: dict[str, Piece] | None = None
         self._events: dict[str, list[Event]] = {}
@@ -254,25 +261,37 @@ def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.
          copy_index: Any | None) -> SpelledDraw:
     """Draw ``cfg.candidates`` continuations of the seed together, loops and copies of the
     corpus taken back as they are drawn (:func:`watch`); keep the best: not stuck in a
-    loop, then the shortest run copied from the corpus, then the first."""
-    from .guards import find_loops
-    from .step import blas_single_thread
+    loop, then the shortest run copied from the corpus, then the first.
 
-    rows = [seed.row] * cfg.candidates
+    The rows join the engine's draw queue: takes of other threads asking at the same time
+    share the network's steps, and each gets exactly the ids it gets alone."""
+    from .guards import find_loops
+
     guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
-    with engine.lock, blas_single_thread():  # tiny matrix products: threads only wait on each other
-        drawn = sample_ids(engine.step, engine.codec, rows, cfg.events, sample_settings(cfg), rng,
-                           moved_by=[seed.moved_by] * cfg.candidates, watch=guard)
+    take = TakeRows([seed.row] * cfg.candidates, cfg.events, sample_settings(cfg), rng,
+                    [seed.moved_by] * cfg.candidates, guard)
+    check_take(engine.step, take)
+    served = engine.draws.draw(take)
     tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
     found = []
-    for b, ids in enumerate(drawn):
+    for b, ids in enumerate(served.result):
         events = engine.codec.events(ids, tick)
         stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
                            cfg.loop_min_events)
         run = copy_index.longest_run(events) if copy_index is not None else None
         found.append(SpelledDraw(list(ids), events, stuck, run, b, guard.loops_taken_back[b],
-                                 guard.copies_refused[b]))
+                                 guard.copies_refused[b], served.queued, served.batch))
     return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
+
+
+def _draw_batch(engine: SpelledEngine, takes: Sequence[TakeRows], done: Any) -> None:
+    """Draw the takes of one batch (:class:`~bachgen.batching.DrawQueue`) with the model to
+    itself: row-stable steps, BLAS on this thread (tiny products: threads only wait on
+    each other)."""
+    from .step import blas_single_thread
+
+    with engine.lock, blas_single_thread():
+        sample_takes(RowStableStep(engine.step), engine.codec, takes, on_done=done)
 
 
 def watch(cfg: SamplingConfig, engine: SpelledEngine, seeds: Sequence[SpelledSeed], copy_index: Any | None

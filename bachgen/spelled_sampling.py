@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -250,10 +250,13 @@ def token_probabilities(logits: np.ndarray, mask: np.ndarray, settings: SampleSe
 def draw(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings,
          rng: np.random.Generator) -> np.ndarray:
     """One allowed token per row, drawn from :func:`token_probabilities` with ``rng``."""
-    p = token_probabilities(logits, mask, settings)
-    cdf = np.cumsum(p, axis=1)
-    u = rng.random(len(p)) * cdf[:, -1]
-    return np.argmax(cdf > u[:, None], axis=1)
+    cdf = np.cumsum(token_probabilities(logits, mask, settings), axis=1)
+    return _pick(cdf, rng.random(len(cdf)))
+
+
+def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The token of each row where its cumulative probabilities pass ``u`` (in [0, 1)) of the total."""
+    return np.argmax(cdf > (u * cdf[:, -1])[:, None], axis=1)
 
 
 # --------------------------------------------------------------------------- rows
@@ -298,16 +301,17 @@ def warm_up(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRo
     """Read each row's seed; the logits after its last token ``(B, V)`` and the batched state."""
     if any(not r.ids for r in rows):
         raise ConfigError("Every row needs a seed of at least one whole event.")
-    logits, states = [], []
+    read: dict[SeedRow, tuple[np.ndarray, Any]] = {}  # a seed shared by rows is read once
     for row in rows:
+        if row in read:
+            continue
         ids = np.asarray(row.ids, dtype=np.int64)
         feats = codec.features(ids, row.time_signature, row.start, row.key).astype(np.int64)
         state = step.zero_state(1)
         for t in range(len(ids)):
             out, state = step(ids[t:t + 1], feats[t:t + 1], state)
-        logits.append(out[0])
-        states.append(state)
-    return np.stack(logits), _stack_states(states)
+        read[row] = (out[0], state)
+    return np.stack([read[r][0] for r in rows]), _stack_states([read[r][1] for r in rows])
 
 
 def _stack_states(states: list) -> Any:
@@ -319,6 +323,35 @@ def _stack_states(states: list) -> Any:
     import tensorflow as tf
 
     return tf.concat([s[0] for s in states], axis=1), tf.concat([s[1] for s in states], axis=1)
+
+
+@dataclass(frozen=True)
+class TakeRows:
+    """One take's part of a draw: its seed rows (its candidates) and how they are drawn.
+
+    Takes drawn together (:func:`sample_takes`) share the network's steps but nothing else:
+    each has its own events to write, settings, generator (one ``rng.random(rows)`` a step,
+    as alone), seeds' moves (``moved_by``, to place the compass) and guard (``watch``).
+    """
+
+    rows: Sequence[SeedRow]
+    events: int
+    settings: SampleSettings
+    rng: np.random.Generator
+    moved_by: Sequence[int] | None = None
+    watch: EventWatch | None = None
+
+
+def check_take(step: Any, take: TakeRows) -> None:
+    """Refuse a take that cannot be drawn (before it joins others)."""
+    if take.events < 1:
+        raise ConfigError("events must be at least 1.")
+    if not take.rows or any(not r.ids for r in take.rows):
+        raise ConfigError("Every row needs a seed of at least one whole event.")
+    if take.moved_by is not None and len(take.moved_by) != len(take.rows):
+        raise ConfigError("moved_by needs one number per row.")
+    if take.watch is not None and not isinstance(getattr(step, "inner", step), NumpyStep):
+        raise ConfigError("The loop and copy guards need the NumPy step (engine 'numpy').")
 
 
 def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow], events: int,
@@ -337,49 +370,134 @@ def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[See
     is barred at that place, so the row goes another way. With no event sent back the ids
     are the same as without a watch.
     """
-    if events < 1:
-        raise ConfigError("events must be at least 1.")
-    if watch is not None and not isinstance(step, NumpyStep):
-        raise ConfigError("The loop and copy guards need the NumPy step (engine 'numpy').")
-    logits, state = warm_up(step, codec, rows)
-    grammar = codec.start_states([r.ids for r in rows], [r.start for r in rows])
-    if settings.compass is not None:
-        low, high = settings.compass
-        grammar.compass = np.stack([codec.compass_mask(low + m, high + m)
-                                    for m in (moved_by or [0] * len(rows))])
-    conditions = RowConditions.of(codec, rows)
-    written = np.zeros(len(rows), dtype=np.int64)
-    out: list[list[int]] = [[] for _ in rows]
-    rewind = _Rewind(len(rows), 2 * watch.loops.window) if watch is not None else None
-    if rewind is not None:
-        for r in range(len(rows)):
-            rewind.mark(r, 0, 0, logits, state, grammar)
-    limit = (events + (max(watch.budget) * rewind.keep if watch else 0)) * (codec.max_pitches + 1)
-    for _ in range(limit):
+    return sample_takes(step, codec, [TakeRows(rows, events, settings, rng, moved_by, watch)])[0]
+
+
+def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
+                 on_done: Callable[[int, list[list[int]]], None] | None = None) -> list[list[list[int]]]:
+    """:func:`sample_ids` for several takes at once: their rows share every step of the
+    network, each take is drawn as it would be alone (same ids, given a step whose rows do
+    not depend on the batch, :class:`bachgen.batching.RowStableStep`). A take stops drawing
+    when its rows are done (``on_done(take, ids)`` is told then); its rows are stepped no
+    more."""
+    for take in takes:
+        check_take(step, take)
+    if not takes:
+        return []
+    b = _Batch(codec, takes)
+    logits, state = warm_up(step, codec, b.rows)
+    grammar = codec.start_states([r.ids for r in b.rows], [r.start for r in b.rows])
+    grammar.compass = b.compass()
+    conditions = RowConditions.of(codec, b.rows)
+    rewind = _Rewind(b.keeps) if b.watched.any() else None
+    for r in np.nonzero(b.watched)[0]:
+        rewind.mark(r, 0, 0, logits, state, grammar)
+    for count in range(max(b.limits)):
         mask = codec.allowed(grammar)
         if rewind is not None:
-            rewind.bar(mask, written, np.asarray([len(o) for o in out]))
-        tokens = draw(logits, mask, settings, rng)
-        active = np.nonzero(written < events)[0]
+            rewind.bar(mask, b.written, np.asarray([len(o) for o in b.out]))
+        tokens = b.draw(logits, mask)
+        active = np.nonzero(b.live & (b.written < b.events))[0]
         for r in active:
-            out[r].append(int(tokens[r]))
+            b.out[r].append(int(tokens[r]))
         ended = active[codec.kind[tokens[active]] == codec.KIND_DURATION]
-        if rewind is None:
-            written[ended] += 1
-            if (written >= events).all():
-                break
+        b.written[ended[~b.watched[ended]]] += 1
+        if b.all_written():
+            break
         codec.advance_inplace(grammar, tokens)
-        logits, state = step(tokens, conditions.features(codec, grammar.tick), state)
-        if rewind is not None:
-            for r in ended:
-                written[r] = _watch_event(codec, watch, rewind, r, int(written[r]) + 1, out[r],
-                                          logits, state, grammar)
-            if (written >= events).all():
-                break
-    return out
+        logits, state = _step_live(step, tokens, conditions.features(codec, grammar.tick), state, logits,
+                                   b.live)
+        for r in ended[b.watched[ended]]:
+            b.written[r] = _watch_event(codec, b, rewind, r, int(b.written[r]) + 1, b.out[r],
+                                        logits, state, grammar)
+        b.finish(count + 1, on_done)
+        if all(b.done):
+            break
+    b.finish(max(b.limits), on_done)
+    return [[b.out[r] for r in range(s.start, s.stop)] for s in b.slices]
 
 
-def _watch_event(codec: SpelledCodec, watch: EventWatch, rewind: "_Rewind", r: int, position: int,
+def _step_live(step: Any, tokens: np.ndarray, features: np.ndarray, state: Any, logits: np.ndarray,
+               live: np.ndarray) -> tuple[np.ndarray, Any]:
+    """The step for the rows of takes still drawing; the other rows keep their logits and
+    state (their tokens are not used). Only when takes are drawn together (with a step
+    whose rows do not depend on the batch) are some rows left out."""
+    if live.all():
+        return step(tokens, features, state)
+    rows = np.nonzero(live)[0]
+    new_logits, new_state = step(tokens[rows], features[rows], [(h[rows], c[rows]) for h, c in state])
+    logits[rows] = new_logits
+    for (h, c), (new_h, new_c) in zip(state, new_state):
+        h[rows], c[rows] = new_h, new_c
+    return logits, state
+
+
+class _Batch:
+    """The rows of several takes drawn together: where each take's rows are, what each row
+    needs (events, guard, how far back it may go) and which takes are still drawing."""
+
+    def __init__(self, codec: SpelledCodec, takes: Sequence[TakeRows]) -> None:
+        self.codec, self.takes = codec, list(takes)
+        sizes = np.cumsum([0] + [len(t.rows) for t in takes])
+        self.slices = [slice(int(a), int(z)) for a, z in zip(sizes[:-1], sizes[1:])]
+        self.take_of = np.repeat(np.arange(len(takes)), np.diff(sizes))
+        self.rows = [r for t in takes for r in t.rows]
+        each = lambda f: np.concatenate([np.full(len(t.rows), f(t)) for t in takes])  # noqa: E731
+        self.events = each(lambda t: t.events).astype(np.int64)
+        self.watched = each(lambda t: t.watch is not None).astype(bool)
+        self.keeps = [int(k) for k in each(lambda t: 2 * t.watch.loops.window if t.watch else 0)]
+        self.limits = [(t.events + (max(t.watch.budget) * 2 * t.watch.loops.window if t.watch else 0))
+                       * (codec.max_pitches + 1) for t in takes]
+        self.written = np.zeros(len(self.rows), dtype=np.int64)
+        self.live = np.ones(len(self.rows), dtype=bool)
+        self.done = [False] * len(takes)
+        self.out: list[list[int]] = [[] for _ in self.rows]
+
+    def compass(self) -> np.ndarray | None:
+        """Each row's compass mask in the model's key (``None``: no take has a compass)."""
+        if all(t.settings.compass is None for t in self.takes):
+            return None
+        masks = []
+        for t in self.takes:
+            for m in (t.moved_by or [0] * len(t.rows)):
+                low, high = t.settings.compass or (-1000, 1000)
+                masks.append(self.codec.compass_mask(low + m, high + m))
+        return np.stack(masks)
+
+    def draw(self, logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One token per row: drawn for the takes still drawing (settings shared by takes are
+        worked out on their rows at once, each take's generator drawn as alone); any allowed
+        token for the rows of takes that are done."""
+        tokens = np.argmax(mask, axis=1)
+        drawing = [i for i, done in enumerate(self.done) if not done]
+        by_settings: dict[SampleSettings, list[int]] = {}
+        for i in drawing:
+            by_settings.setdefault(self.takes[i].settings, []).append(i)
+        for settings, group in by_settings.items():
+            rows = np.concatenate([np.arange(self.slices[i].start, self.slices[i].stop) for i in group])
+            cdf = np.cumsum(token_probabilities(logits[rows], mask[rows], settings), axis=1)
+            u = np.concatenate([self.takes[i].rng.random(len(self.takes[i].rows)) for i in group])
+            tokens[rows] = _pick(cdf, u)
+        return tokens
+
+    def all_written(self) -> bool:
+        return bool((self.written[self.live] >= self.events[self.live]).all())
+
+    def finish(self, count: int, on_done: Callable[[int, list[list[int]]], None] | None) -> None:
+        """Stop the takes whose rows are all written, or that reached their step limit."""
+        for i, s in enumerate(self.slices):
+            if not self.done[i] and (count >= self.limits[i] or (self.written[s] >= self.events[s]).all()):
+                self.done[i], self.live[s] = True, False
+                if on_done is not None:
+                    on_done(i, self.out[s])
+
+    def push(self, r: int, event: Any, reach: int | None = None) -> int:
+        """Show row ``r``'s event to its take's guard (:meth:`EventWatch.push`)."""
+        i = int(self.take_of[r])
+        return self.takes[i].watch.push(r - self.slices[i].start, event, reach)
+
+
+def _watch_event(codec: SpelledCodec, watch: Any, rewind: "_Rewind", r: int, position: int,
                  row_out: list[int], logits: np.ndarray, state: list, grammar: Any) -> int:
     """Show row ``r``'s event that just ended to the watch; keep it (and mark where the next
     begins) or take events back. Returns the row's events written after that."""
@@ -406,22 +524,22 @@ class _Mark:
 
 
 class _Rewind:
-    """The last ``keep`` event beginnings of every row (NumPy step state), and the first
-    tokens barred at each place after an event there was taken back. After a row went
+    """The last ``keeps[r]`` event beginnings of every row ``r`` (NumPy step state), and the
+    first tokens barred at each place after an event there was taken back. After a row went
     back, fewer beginnings may be left behind it: the watch is told how far it can go."""
 
     _FIELDS = ("last", "count", "cur", "prev", "tick")
 
-    def __init__(self, rows: int, keep: int) -> None:
-        self.keep = keep
-        self.marks: list[dict[int, _Mark]] = [{} for _ in range(rows)]
-        self.barred: list[dict[int, set[int]]] = [{} for _ in range(rows)]
+    def __init__(self, keeps: Sequence[int]) -> None:
+        self.keeps = list(keeps)
+        self.marks: list[dict[int, _Mark]] = [{} for _ in self.keeps]
+        self.barred: list[dict[int, set[int]]] = [{} for _ in self.keeps]
 
     def mark(self, r: int, position: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> None:
         marks = self.marks[r]
         marks[position] = _Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
                                 grammar.take([r]))
-        marks.pop(position - self.keep, None)
+        marks.pop(position - self.keeps[r], None)
 
     def tokens_at(self, r: int, position: int) -> int:
         return self.marks[r][position].tokens

@@ -71,6 +71,18 @@ def test_spelled_figures_are_positive_and_ratios_match_them(spelled_report):
     assert r["targets"]["one_candidate_events_per_s"] == (numpy_one >= 1000)
 
 
+def test_takes_at_once_are_timed_both_ways_and_get_the_same_ids(spelled_report):
+    s, q = spelled_report["takes_at_once"]["sampler"], spelled_report["takes_at_once"]["queue"]
+    assert s["takes"] == q["takes"] == 8 and s["events"] == 12 and s["identical"] is True
+    assert s["one_after_another_s"] > 0 and s["batched_s"] > 0
+    assert s["speedup"] == pytest.approx(s["one_after_another_s"] / s["batched_s"], rel=2e-3)
+    assert s["speedup_cpu"] == pytest.approx(s["one_after_another_cpu_s"] / s["batched_cpu_s"], rel=2e-3)
+    assert s["lone_take"]["ratio"] > 0
+    for figures in (q["one_after_another"], q["at_once"]):
+        assert 0 < figures["p50"] <= figures["max"]
+    assert all(1 <= b <= 8 for b in q["batches"])
+
+
 def test_spelled_end_to_end_is_split_by_stage(spelled_report):
     e = spelled_report["end_to_end"]
     assert e["events"] == 12 and e["seconds"] > 0
