@@ -48,6 +48,8 @@ KEEP_AUDIO = 3
 #: times slower to make) or "wav" (see bachgen.audio.PLAYER_FORMATS); the WAV download is
 #: the same whichever is chosen.
 PLAYER_AUDIO = os.environ.get("BACHGEN_PLAYER_AUDIO", "flac")
+#: Takes rendered for the player side by side (one per CPU core, at most 2: more only share them).
+PLAYER_SYNTHS = max(1, min(2, os.cpu_count() or 1))
 
 SEED_SOURCES = {
     "fugue": "A fugue",
@@ -96,13 +98,15 @@ def load_engine(model_dir: str, corpus_dir: str):
 
 @st.cache_resource(show_spinner=False)
 def player_synth(soundfont: str) -> tuple[Any, str | None]:
-    """The synthesizer of the page's player (22.05 kHz), shared by all sessions, or ``None``
-    and the notice saying why there is no audio. Warmed up with one short render."""
+    """The synthesizers of the page's player (22.05 kHz, :data:`PLAYER_SYNTHS` of them side
+    by side), shared by all sessions, or ``None`` and the notice saying why there is no
+    audio. Warmed up with one short render."""
     from bachgen import audio
     from bachgen.events import Note, Piece
 
     try:
-        synth = audio.Synthesizer(soundfont or None, sample_rate=audio.PLAYER_SAMPLE_RATE)
+        synth = audio.SynthesizerPool(soundfont or None, size=PLAYER_SYNTHS,
+                                      sample_rate=audio.PLAYER_SAMPLE_RATE)
         synth.player_audio(Piece((Note(0, 48, 60),)), 80, tail_seconds=0.1)
     except BachgenError as exc:
         return None, f"Audio is off: {exc}"

@@ -307,6 +307,56 @@ class PlayerAudio:
                 "audio_encode": self.encode_s, "audio": self.total_s}
 
 
+class SynthesizerPool:
+    """A few :class:`Synthesizer` s with the same soundfont, so the takes of several
+    listeners are rendered side by side instead of one after another (a Synthesizer
+    renders one piece at a time). Each call takes a free one, waiting when all are busy;
+    the wait is counted in :attr:`PlayerAudio.wait_s`. ``size`` 1 is one shared
+    Synthesizer; beyond the number of CPU cores more instances only share the same cores.
+    """
+
+    def __init__(self, soundfont: str | Path | None = None, size: int = 2, **options: Any) -> None:
+        import queue
+
+        if size < 1:
+            raise RenderError("A synthesizer pool needs at least one synthesizer.")
+        first = Synthesizer(soundfont, **options)
+        self.soundfont, self.sample_rate, self.size = first.soundfont, first.sample_rate, size
+        self._free: "queue.Queue[Synthesizer]" = queue.Queue()
+        self._free.put(first)
+        for _ in range(size - 1):
+            self._free.put(Synthesizer(self.soundfont, **options))
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+        """``method`` of a free synthesizer, and the seconds spent waiting for one."""
+        asked = time.perf_counter()
+        synth = self._free.get()
+        waited = time.perf_counter() - asked
+        try:
+            return getattr(synth, method)(*args, **kwargs), waited
+        finally:
+            self._free.put(synth)
+
+    def render(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS) -> "np.ndarray":
+        return self._call("render", piece, tempo_bpm, tail_seconds)[0]
+
+    def wav_bytes(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS) -> bytes:
+        return self._call("wav_bytes", piece, tempo_bpm, tail_seconds)[0]
+
+    def player_audio(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS,
+                     kind: str = PLAYER_FORMAT) -> "PlayerAudio":
+        """As :meth:`Synthesizer.player_audio`, the wait for a free synthesizer included."""
+        from dataclasses import replace
+
+        made, waited = self._call("player_audio", piece, tempo_bpm, tail_seconds, kind)
+        return replace(made, wait_s=made.wait_s + waited, total_s=made.total_s + waited)
+
+    def close(self) -> None:
+        """Free every synthesizer of the pool."""
+        while not self._free.empty():
+            self._free.get_nowait().close()
+
+
 def _import_soundfile() -> Any:
     """The ``soundfile`` module, or :class:`MissingDependencyError` saying what to install."""
     try:

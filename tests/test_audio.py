@@ -213,3 +213,32 @@ def test_missing_pyfluidsynth_package_is_also_clear(monkeypatch):
     with pytest.raises(MissingDependencyError, match="pip install pyfluidsynth"):
         audio.Synthesizer()
     assert audio.fluidsynth_available() is False
+
+
+def test_a_pool_renders_takes_side_by_side_and_counts_the_wait():
+    """Four listeners at once on a pool of two: every take is whole; a take that finds both
+    synthesizers busy waits for one, and says how long."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = audio.SynthesizerPool(size=2, sample_rate=audio.PLAYER_SAMPLE_RATE)
+    try:
+        alone = pool.render(PIECE, 120)
+        with ThreadPoolExecutor(4) as workers:
+            made = list(workers.map(lambda _: pool.player_audio(PIECE, 120, kind="wav"), range(4)))
+        busy = [pool._free.get(), pool._free.get()]  # both taken by other listeners
+        late: list = []
+        waiting = threading.Thread(target=lambda: late.append(pool.player_audio(PIECE, 120, kind="wav")))
+        waiting.start()
+        time.sleep(0.3)
+        pool._free.put(busy.pop())
+        waiting.join()
+        pool._free.put(busy.pop())
+        with pytest.raises(RenderError, match="at least one"):
+            audio.SynthesizerPool(size=0)
+    finally:
+        pool.close()
+    assert pool.size == 2 and pool.sample_rate == audio.PLAYER_SAMPLE_RATE
+    for take in made + late:
+        assert take.frames == len(alone) and take.total_s >= take.wait_s >= 0
+    assert late[0].wait_s >= 0.25
