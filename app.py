@@ -211,14 +211,22 @@ def real_bands(corpus_dir: str, cache_dir: str, events: int) -> dict[str, tuple[
 
 
 def corpus_ready() -> bool:
-    """Whether all 48 kern files are here and verified (remembered once true)."""
+    """Whether kern files are here and verified — all 48, or all but damaged or missing
+    ones, which :func:`usable_fugues` leaves out (remembered once true)."""
     if st.session_state.get("corpus_ready"):
         return True
     from bachgen import corpus
 
-    ready = corpus.is_complete(corpus_config())
-    st.session_state["corpus_ready"] = ready
-    return ready
+    usable, broken = corpus.usable(corpus_config())
+    st.session_state["usable_fugues"] = usable
+    st.session_state["broken_notice"] = corpus.broken_notice(broken, len(usable)) if broken else None
+    st.session_state["corpus_ready"] = bool(usable)
+    return bool(usable)
+
+
+def usable_fugues() -> list[str]:
+    """The fugues the dropdown offers: those whose files are verified."""
+    return st.session_state.get("usable_fugues") or FUGUE_IDS
 
 
 # --------------------------------------------------------------------------- state
@@ -244,6 +252,8 @@ def corpus_panel() -> bool:
     """Offer the corpus download when it is missing; True when the fugues are usable."""
     try:
         if corpus_ready():
+            if st.session_state.get("broken_notice"):
+                st.warning(st.session_state["broken_notice"])
             return True
     except BachgenError as exc:
         st.error(str(exc))
@@ -302,7 +312,8 @@ def controls(have_corpus: bool) -> None:
                            key="seed_source",
                            help="The model continues the music it is given.")
     if source == "fugue":
-        sidebar.selectbox("Fugue", FUGUE_IDS, index=FUGUE_IDS.index("wtc1f02"),
+        offered = usable_fugues()
+        sidebar.selectbox("Fugue", offered, index=offered.index("wtc1f02") if "wtc1f02" in offered else 0,
                           format_func=TITLES.get, key="fugue")
         sidebar.number_input("Start bar", min_value=1, max_value=500, value=1, step=1,
                              key="start_bar",

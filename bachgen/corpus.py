@@ -88,6 +88,27 @@ def is_complete(config: CorpusConfig) -> bool:
         return False
 
 
+def usable(config: CorpusConfig) -> tuple[list[str], list[FileStatus]]:
+    """The fugues whose files are present and verified, and the files that are not — when
+    some are: one damaged or missing file loses its fugue, not the corpus. With no
+    verified file at all (a machine that never downloaded it) both lists are empty of
+    use: ``([], [])``, the corpus is simply not here."""
+    try:
+        states = status(config)
+    except CorpusError:
+        return [], []
+    good = [s.fugue.id for s in states if s.verified]
+    return good, ([s for s in states if not s.verified] if good else [])
+
+
+def broken_notice(broken: list[FileStatus], kept: int) -> str:
+    """One sentence naming the damaged or missing files, what is lost and what to do."""
+    names = ", ".join(f"{s.path.name} ({'damaged' if s.present else 'missing'})" for s in broken)
+    return (f"{names}: {'that fugue is' if len(broken) == 1 else 'those fugues are'} left out, and "
+            f"the copy guard checks against the other {kept}. Run `bachgen corpus download` "
+            "to fetch good copies.")
+
+
 def verified_path(fugue_id: str, config: CorpusConfig) -> Path:
     """Path of a fugue's kern file after checking it exists and matches its checksum."""
     try:

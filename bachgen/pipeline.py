@@ -445,6 +445,10 @@ def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Gene
     report("sample", 0.05)
     t = time.perf_counter()
     index = engine.copy_index(cfg.copy_limit or 12) if engine.corpus_available else None
+    if index is not None and engine.broken_files:
+        from .corpus import broken_notice
+
+        notices.append(broken_notice(engine.broken_files, len(engine.usable_fugues)))
     if index is None and (spec.file_bytes is not None or not spec.fugue):
         notices.append("The corpus is not available, so the music is not checked for copies "
                        "of the fugues.")

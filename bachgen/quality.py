@@ -392,11 +392,12 @@ SHARES = frozenset({"two_plus", "three_plus", "silence", "long_notes", "on_sixte
 
 
 def real_bands_for(config: CorpusConfig, events: int = STRETCH_EVENTS) -> dict[str, Band]:
-    """The band of every statistic over the ``events``-event stretches of the 48 real fugues,
-    read from the corpus ``config`` names (a second or two: compute once and keep)."""
+    """The band of every statistic over the ``events``-event stretches of the 48 real fugues
+    (those whose files are verified, when some are damaged), read from the corpus ``config``
+    names (a second or two: compute once and keep)."""
     from . import corpus
 
-    return real_bands(corpus.load_corpus(config), events)
+    return real_bands(corpus.load_corpus(config, corpus.usable(config)[0] or None), events)
 
 
 def new_music(piece: Piece, seed_end_tick: int | None) -> Piece:

@@ -80,19 +80,28 @@ class SpelledEngine:
         self._events: dict[str, list[Event]] = {}
         self._copy_index: dict[int, Any] = {}
         self._corpus_ok: bool | None = None
+        self._usable: list[str] = []
+        self.broken_files: list[Any] = []
         self._synths: dict[str | None, Any] = {}
         self.audio_notice: str | None = None
 
     @property
     def corpus_available(self) -> bool:
+        """Whether fugues can be read: all 48, or all but damaged or missing files."""
+        return bool(self.usable_fugues)
+
+    @property
+    def usable_fugues(self) -> list[str]:
+        """The fugues whose kern files are present and verified (looked for once)."""
         if self._corpus_ok is None:
             from . import corpus
 
-            self._corpus_ok = corpus.is_complete(self.corpus_config)
-        return self._corpus_ok
+            self._usable, self.broken_files = corpus.usable(self.corpus_config)
+            self._corpus_ok = bool(self._usable)
+        return self._usable
 
     def corpus_pieces(self) -> dict[str, Piece]:
-        """The 48 fugues in their own keys (read once)."""
+        """The usable fugues in their own keys (read once)."""
         from . import corpus
 
         with self._init_lock:
@@ -100,12 +109,17 @@ class SpelledEngine:
                 if not self.corpus_available:
                     raise CorpusError("The corpus of the 48 fugues is not available.",
                                       "Run `bachgen corpus download` or set BACHGEN_CORPUS_DIR.")
-                self._pieces = {p.name: p for p in corpus.load_corpus(self.corpus_config)}
+                self._pieces = {p.name: p for p in corpus.load_corpus(self.corpus_config, self.usable_fugues)}
             return self._pieces
 
     def fugue_events(self, fugue_id: str) -> list[Event]:
-        """A fugue's events (its piano reduction, chordified once)."""
+        """A fugue's events (its piano reduction, chordified once); a damaged or missing
+        file is named (:class:`CorpusError`)."""
+        from . import corpus
+
         pieces = self.corpus_pieces()
+        if fugue_id not in pieces:
+            corpus.verified_path(fugue_id, self.corpus_config)  # raises, naming the file
         with self._init_lock:
             if fugue_id not in self._events:
                 self._events[fugue_id] = chordify(pieces[fugue_id], self.codec.token_config)
@@ -141,7 +155,8 @@ def make_seed(spec: Any, engine: SpelledEngine, rng: np.random.Generator, notice
 
 def _seed_from_fugue(spec: Any, engine: SpelledEngine, rng: np.random.Generator) -> SpelledSeed:
     if spec.random_place:
-        fugue_id = catalog.fugue_ids()[int(rng.integers(len(catalog.fugue_ids())))]
+        usable = engine.usable_fugues
+        fugue_id = usable[int(rng.integers(len(usable)))]
         events = engine.fugue_events(fugue_id)
         start = int(rng.integers(max(1, len(events) - engine.seq_len + 1)))
         source = f"{fugue_id} from event {start}"
