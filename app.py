@@ -249,7 +249,8 @@ def new_seed() -> None:
 
 
 def corpus_panel() -> bool:
-    """Offer the corpus download when it is missing; True when the fugues are usable."""
+    """Fetch the corpus on a session's first visit when it is missing (with a progress bar;
+    offline, say so once and offer the rest of the page); True when the fugues are usable."""
     try:
         if corpus_ready():
             if st.session_state.get("broken_notice"):
@@ -269,11 +270,14 @@ def corpus_panel() -> bool:
         return False
     st.info(
         "The 48 fugues (half a megabyte of kern files) are not on this machine yet. "
-        "Download them to seed new pieces from Bach's own music — or compose from "
-        "your own file or from no seed."
+        "They are fetched now, once, to seed new pieces from Bach's own music — or compose "
+        "from your own file or from no seed."
     )
-    if st.button("Download the corpus", key="corpus_download", type="primary"):
+    first_visit = not st.session_state.get("corpus_tried")  # fetch once without being asked
+    if st.button("Download the corpus", key="corpus_download", type="primary") or first_visit:
         from bachgen import corpus
+
+        st.session_state["corpus_tried"] = True
 
         bar = st.progress(0.0, text="Connecting…")
 

@@ -291,17 +291,19 @@ def test_missing_model_is_a_message_not_a_traceback(tmp_path, monkeypatch):
     assert app.button(key="generate").disabled is True
 
 
-def test_without_the_corpus_the_page_offers_the_download_and_works_offline(tmp_path, monkeypatch):
+def test_without_the_corpus_the_page_tries_the_download_once_and_works_offline(tmp_path, monkeypatch):
     monkeypatch.delenv("BACHGEN_CORPUS_DIR", raising=False)
     monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
-    app = new_app()
-    assert app.button(key="corpus_download")
+    app = new_app()  # the first visit tries to fetch the corpus by itself, and says it cannot
     assert app.radio(key="seed_source").options == ["Your own file", "No seed"]
     assert app.radio(key="seed_source").value == "none"
-    app.button(key="corpus_download").click().run()
     assert not app.exception
-    assert app.warning and "offline" in app.warning[0].value.lower()
+    assert len(app.warning) == 1 and "offline" in app.warning[0].value.lower()
+    app.run()
+    assert len(app.warning) == 1  # said once, not fetched again on every rerun
+    app.button(key="corpus_retry").click().run()
+    assert app.button(key="corpus_download") and not app.warning  # asked again: the button is back
     short(app, 60).run()
     generate(app)
     assert not app.error, [e.value for e in app.error]
@@ -350,7 +352,7 @@ def test_without_fluidsynth_midi_and_piano_roll_still_work(tmp_path, monkeypatch
     assert "WAV" not in [b.label for b in app.get("download_button")]
 
 
-def test_downloading_the_corpus_shows_progress_then_offers_the_fugues(tmp_path, monkeypatch):
+def test_the_first_visit_downloads_the_corpus_then_offers_the_fugues(tmp_path, monkeypatch):
     import functools
     import http.server
     import os
@@ -377,9 +379,7 @@ def test_downloading_the_corpus_shows_progress_then_offers_the_fugues(tmp_path, 
         monkeypatch.delenv("BACHGEN_CORPUS_DIR")
         monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
         monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", f"http://127.0.0.1:{mirror.server_port}/")
-        app = new_app()
-        assert app.radio(key="seed_source").options == ["Your own file", "No seed"]
-        app.button(key="corpus_download").click().run()
+        app = new_app()  # a newcomer's first page fetches the fugues by itself
         assert not app.exception and not app.error, [e.value for e in app.error]
         assert len(list((tmp_path / "cache" / "corpus").glob("*.krn"))) == 48
         assert "A fugue" in app.radio(key="seed_source").options
