@@ -340,17 +340,8 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     Options shared by both codecs default to ``None`` and take each codec's own default
     (the spelled model's ``NetConfig``/``FitConfig``, the word model's settings).
     """
-    from .conditioned import FitConfig, NetConfig
-    from .studies import STUDIES
-
     p = commands.add_parser("train", help="train the spelled model (default) or the word model; "
                                           "word studies and baseline")
-    net, fit = NetConfig(), FitConfig()
-    m, d = ModelConfig(vocab_size=2), TrainConfig()
-
-    def both(spelled: Any, words: Any) -> str:
-        return f"(default: {spelled} spelled, {words} words)"
-
     p.add_argument("--codec", choices=["spelled", "words"],
                    help="spelled: events as sub-tokens, the shipped model (default); words: one "
                         "word per event, the previous model (default for --study, --baseline, "
@@ -358,7 +349,23 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
     p.add_argument("--bundle-dir", help="save the trained bundle (with its model card) here; "
                                         "required for the spelled model")
-    g = p.add_argument_group("both codecs")
+    _add_shared_train_options(p.add_argument_group("both codecs"))
+    _add_spelled_train_options(p.add_argument_group("spelled model only"))
+    _add_word_train_options(p.add_argument_group("word model only"))
+    p.set_defaults(handler=cmd_train)
+    return p
+
+
+def _add_shared_train_options(g: Any) -> None:
+    """Network and fitting options both codecs read (each with its own default)."""
+    from .conditioned import FitConfig, NetConfig
+
+    net, fit = NetConfig(), FitConfig()
+    m, d = ModelConfig(vocab_size=2), TrainConfig()
+
+    def both(spelled: Any, words: Any) -> str:
+        return f"(default: {spelled} spelled, {words} words)"
+
     g.add_argument("--embed-dim", "--embed", dest="embed_dim", type=int,
                    help="token embedding " + both(net.embed, m.embed_dim))
     g.add_argument("--units", type=int, help="LSTM units " + both(net.units, m.units))
@@ -380,7 +387,13 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
                         f"(default: {fit.devices})")
     g.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="TensorFlow op determinism (default: on)")
-    s = p.add_argument_group("spelled model only")
+
+
+def _add_spelled_train_options(s: Any) -> None:
+    """Options only the spelled model reads: budget, augmentation, conditioning, study switches."""
+    from .conditioned import FitConfig, NetConfig
+
+    net, fit = NetConfig(), FitConfig()
     s.add_argument("--budget-minutes", type=float,
                    help=f"stop before the next epoch would pass this wall-clock time (default: "
                         f"{fit.budget_minutes})")
@@ -399,7 +412,12 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
                    help="common key ± shifts, or every piece in 12 keys (default: shifts)")
     s.add_argument("--modes", choices=["both", "major", "minor"],
                    help="train on the fugues of both modes or of one (default: both)")
-    w = p.add_argument_group("word model only")
+
+
+def _add_word_train_options(w: Any) -> None:
+    """Options only the word model reads: its run folders, studies, card and words."""
+    from .studies import STUDIES
+
     w.add_argument("--runs", default="runs", help="folder for run outputs (default: runs)")
     w.add_argument("--name", help="run folder name under --runs (default: lstm or baseline)")
     w.add_argument("--study", nargs="+", choices=[*STUDIES, "all"],
@@ -414,8 +432,6 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     w.add_argument("--holds", action=argparse.BooleanOptionalAction, default=None,
                    help="mark held pitches in the words (default: no, as the original)")
     w.add_argument("--epoch-windows", type=int, help="windows one epoch shows (default: all)")
-    p.set_defaults(handler=cmd_train)
-    return p
 
 
 # --------------------------------------------------------------------------- card
