@@ -71,9 +71,16 @@ _LIBRARY_MISSING = (
 
 
 def _import_fluidsynth() -> Any:
-    """The ``fluidsynth`` module, or :class:`MissingDependencyError` saying what to install."""
+    """The ``fluidsynth`` module, or :class:`MissingDependencyError` saying what to install.
+
+    pyfluidsynth prints where it found the library when ``CI`` is set in the environment;
+    that line is kept off the output (stdout carries a command's JSON summary).
+    """
+    import contextlib
+
     try:
-        import fluidsynth
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth
     except ModuleNotFoundError as exc:
         if exc.name == "fluidsynth" and "halted" not in str(exc):
             raise MissingDependencyError(

@@ -13,8 +13,10 @@ of :mod:`bachgen.seeds`. This module imports neither TensorFlow nor music21.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+from typing import Any
 
 from .errors import ConfigError
 from .events import Piece, key_is_minor, key_tonic_pc
@@ -59,6 +61,14 @@ def _key_number(key: str | None) -> int | None:
         return None
 
 
+def _import_pretty_midi() -> Any:
+    """pretty_midi, imported when a file is written, quietly: it imports pyfluidsynth, which
+    prints where it found its library when ``CI`` is set (stdout carries a command's JSON)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pretty_midi
+    return pretty_midi
+
+
 def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -> bytes:
     """The piece as a format-1 MIDI file in memory (program 0 = acoustic grand piano).
 
@@ -68,7 +78,7 @@ def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -
     on their own channels). Tempo, time signature and (when the piece knows it) key
     signature are written at the start.
     """
-    import pretty_midi  # imported here: only needed for writing files
+    pretty_midi = _import_pretty_midi()
 
     tempo = check_tempo(tempo_bpm)
     program = _check_program(program)
