@@ -148,13 +148,13 @@ def write_card(folder: str | Path, pieces: Sequence[Piece], studies_dir: Path | 
                note: str | None = None) -> dict:
     """Score the saved bundle in ``folder`` on the held-out fugues and (re)write its card.
 
-    The shipped network is compared with the n-gram and the baseline in
-    ``assets/baseline``; a baseline bundle gets a card with its own figures only.
+    The network is compared with the n-gram (a baseline bundle no longer ships for the
+    words); a baseline bundle gets a card with its own figures only.
     ``note`` (markdown) says how the settings were chosen. Returns the evaluation.
     """
     from .bundle import load_bundle, save_bundle
     from .dataset import split_pieces
-    from .evaluate import default_baseline_dir, evaluate_all, evaluate_bundle
+    from .evaluate import evaluate_all, evaluate_bundle
 
     bundle = load_bundle(folder)
     if note:
@@ -170,7 +170,7 @@ def write_card(folder: str | Path, pieces: Sequence[Piece], studies_dir: Path | 
                            f"scalar input, one LSTM({bundle.model_config.units}), softmax "
                            f"over the same words as the shipped model. Not for generation.")
     else:
-        evaluation = evaluate_all(pieces, Path(folder), default_baseline_dir())
+        evaluation = evaluate_all(pieces, Path(folder), None)
         card = build_card(bundle, studies_dir, evaluation)
     bundle.card = card
     save_bundle(bundle, folder)

@@ -19,7 +19,8 @@ Three models, over the same words:
 2. an interpolated Kneser–Ney trigram (discount 0.75) counted on the fly from the
    training pieces of the same split;
 3. the original project's architecture (word index / vocabulary size as one scalar
-   input, one LSTM, softmax), kept in ``assets/baseline``.
+   input, one LSTM, softmax), given with ``--baseline`` (it no longer ships for the words;
+   its figures are in ``assets/words/README.md``).
 
 **Unknown words.** A held-out piece may use a chord the training pieces never had. No
 model can name it, and mapping it to a known word would hide the miss, so every model
@@ -332,10 +333,11 @@ def print_spelled(report: dict) -> None:
 # --------------------------------------------------------------------------- command line
 
 
-def default_baseline_dir(kind: str = "words") -> Path:
+def default_baseline_dir(kind: str = "spelled") -> Path | None:
     """The original architecture beside the package: ``assets/original`` over the spelled
-    tokens, ``assets/baseline`` over the words."""
-    return Path(__file__).resolve().parent.parent / "assets" / ("original" if kind == "spelled" else "baseline")
+    tokens. The one over the previous model's words no longer ships (its figures are in
+    ``assets/words/README.md``); pass ``--baseline`` to score one."""
+    return Path(__file__).resolve().parent.parent / "assets" / "original" if kind == "spelled" else None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -347,7 +349,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.ngram_order < 1:
         raise ConfigError("--ngram-order must be at least 1.")
     pieces = corpus.load_corpus(CorpusConfig.from_env(corpus_dir=args.corpus_dir))
-    baseline_dir = None if args.no_baseline else Path(args.baseline or default_baseline_dir(kind))
+    baseline_dir = None if args.no_baseline else (Path(args.baseline) if args.baseline
+                                                  else default_baseline_dir(kind))
     if kind == "spelled":
         report = evaluate_spelled(pieces, model_dir, baseline_dir, args.ngram_order)
         if args.json:
@@ -369,6 +372,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_evaluate_mode(parser: argparse.ArgumentParser, flag: str, run: Callable[[argparse.Namespace], int],
+                      help: str) -> None:
+    """Let another module add a mode to ``bachgen evaluate``: with ``--<flag>`` the command
+    runs ``run``; without it, whatever ran before."""
+    previous = parser.get_default("handler")
+    parser.add_argument(f"--{flag}", action="store_true", help=help)
+
+    def handler(args: argparse.Namespace) -> int:
+        return run(args) if getattr(args, flag) else previous(args)
+
+    parser.set_defaults(handler=handler)
+
+
 def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``bachgen evaluate`` on the ``commands`` sub-parsers; returns its parser.
 
@@ -378,7 +394,7 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--model", "--bundle", dest="bundle",
                    help="model bundle folder, spelled or words (default: assets/model or $BACHGEN_MODEL_DIR)")
     p.add_argument("--baseline", help="the original architecture's bundle (default: assets/original "
-                                      "for a spelled model, assets/baseline for a word model)")
+                                      "for a spelled model; none ships for a word model)")
     p.add_argument("--ngram-order", type=int, default=6,
                    help="order of the Kneser-Ney n-gram beside a spelled model (default 6)")
     p.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")
