@@ -987,9 +987,10 @@ def cmd_generated(args: argparse.Namespace) -> int:
 
 def extend_evaluate_parser(parser: argparse.ArgumentParser) -> None:
     """Add ``--generated`` (and its options) to ``bachgen evaluate``."""
-    previous = parser.get_default("handler")
-    parser.add_argument("--generated", action="store_true",
-                        help="measure generated music against the real fugues instead")
+    from .evaluate import add_evaluate_mode
+
+    add_evaluate_mode(parser, "generated", cmd_generated,
+                      "measure generated music against the real fugues instead")
     parser.add_argument("--events", type=int, default=STRETCH_EVENTS, help="with --generated: events per piece")
     parser.add_argument("--quality-seed", type=int, default=QUALITY_SEED,
                         help="with --generated: random seed of the classifier (and of the generations "
@@ -1006,9 +1007,3 @@ def extend_evaluate_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fugues", type=int, default=None,
                         help="with --generated: generate from the first N fugues only (quick checks)")
 
-    def handler(args: argparse.Namespace) -> int:
-        if args.generated:
-            return cmd_generated(args)
-        return previous(args)
-
-    parser.set_defaults(handler=handler)

@@ -527,13 +527,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 def extend_evaluate_parser(parser: argparse.ArgumentParser) -> None:
     """Add ``--voices`` to ``bachgen evaluate`` (other modes keep their own handler)."""
-    previous = parser.get_default("handler")
-    parser.add_argument("--voices", action="store_true",
-                        help="measure the voice splitting on the fugues' own voices instead")
+    from .evaluate import add_evaluate_mode
 
-    def handler(args: argparse.Namespace) -> int:
-        if args.voices:
-            return cmd_voices(args)
-        return previous(args)
-
-    parser.set_defaults(handler=handler)
+    add_evaluate_mode(parser, "voices", cmd_voices,
+                      "measure the voice splitting on the fugues' own voices instead")
