@@ -24,6 +24,7 @@ import os
 import random
 import re
 import sys
+import threading
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any
@@ -38,6 +39,13 @@ log = logging.getLogger("bachgen.app")
 #: One JSON line per take: where its seconds went (read by the load and browser tests).
 timing_log = logging.getLogger("bachgen.timings")
 
+#: How long a thread of the server may hold Python's interpreter lock before another gets it
+#: (Python's default is 5 ms). The model's steps, FluidSynth and the encoder let go of the
+#: lock thousands of times a take and must wait for it again each time; behind a session
+#: drawing its page, every wait lasted the whole 5 ms (a take's audio took 15 s instead of
+#: 0.34 s beside one busy thread; 0.8 s at 1 ms).
+sys.setswitchinterval(0.001)
+
 #: How many takes a session keeps (oldest dropped first).
 MAX_TAKES = 10
 #: Longest wait for a take's score (MusicXML, then SVG), in seconds.
@@ -50,6 +58,10 @@ KEEP_AUDIO = 3
 PLAYER_AUDIO = os.environ.get("BACHGEN_PLAYER_AUDIO", "flac")
 #: Takes rendered for the player side by side (one per CPU core, at most 2: more only share them).
 PLAYER_SYNTHS = max(1, min(2, os.cpu_count() or 1))
+#: Longest wait of a page's after-audio work for other listeners' audio (see AudioFirst).
+AFTER_AUDIO_WAIT_S = 20.0
+#: A take that has not got its audio after this long no longer holds the others back.
+HOLD_EXPIRES_S = 60.0
 
 SEED_SOURCES = {
     "fugue": "A fugue",
@@ -98,19 +110,63 @@ def load_engine(model_dir: str, corpus_dir: str):
 
 @st.cache_resource(show_spinner=False)
 def player_synth(soundfont: str) -> tuple[Any, str | None]:
-    """The synthesizers of the page's player (22.05 kHz, :data:`PLAYER_SYNTHS` of them side
-    by side), shared by all sessions, or ``None`` and the notice saying why there is no
-    audio. Warmed up with one short render."""
+    """The synthesizers of the page's player (22.05 kHz, :data:`PLAYER_SYNTHS` worker
+    processes side by side, see :class:`bachgen.audio.SynthesizerProcesses`), shared by all
+    sessions, or ``None`` and the notice saying why there is no audio."""
     from bachgen import audio
-    from bachgen.events import Note, Piece
 
     try:
-        synth = audio.SynthesizerPool(soundfont or None, size=PLAYER_SYNTHS,
-                                      sample_rate=audio.PLAYER_SAMPLE_RATE)
-        synth.player_audio(Piece((Note(0, 48, 60),)), 80, tail_seconds=0.1)
+        return audio.SynthesizerProcesses(soundfont or None, size=PLAYER_SYNTHS), None
     except BachgenError as exc:
         return None, f"Audio is off: {exc}"
-    return synth, None
+
+
+@st.cache_resource(show_spinner=False)
+def audio_first() -> "AudioFirst":
+    """The server's :class:`AudioFirst`, shared by all sessions."""
+    return AudioFirst()
+
+
+class AudioFirst:
+    """Takes still waiting for their audio go before everything else on the server.
+
+    A take is *held* from the press of Generate until its audio is on the page. What a
+    page draws after its audio (piano roll, statistics, the score's engraving) waits
+    while other takes are held — at most :data:`AFTER_AUDIO_WAIT_S` — so the two cores
+    serve every listener's music first. A hold older than :data:`HOLD_EXPIRES_S` (a
+    session that went away mid-take) no longer counts.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[int, float] = {}
+        self._guard = threading.Lock()
+        self._next = 0
+
+    def hold(self) -> int:
+        """A new take starts: its ticket."""
+        with self._guard:
+            self._next += 1
+            self._held[self._next] = time.monotonic()
+            return self._next
+
+    def release(self, ticket: int | None) -> None:
+        """The take's audio is on the page (or it ended without): it no longer holds."""
+        with self._guard:
+            self._held.pop(ticket, None)
+
+    def busy(self) -> bool:
+        """Whether a take (not expired) is still waiting for its audio."""
+        now = time.monotonic()
+        with self._guard:
+            return any(now - started < HOLD_EXPIRES_S for started in self._held.values())
+
+    def wait(self) -> float:
+        """Wait (without the interpreter lock) until no take is held, at most
+        :data:`AFTER_AUDIO_WAIT_S`; the seconds waited."""
+        started = time.perf_counter()
+        while self.busy() and time.perf_counter() - started < AFTER_AUDIO_WAIT_S:
+            time.sleep(0.05)
+        return time.perf_counter() - started
 
 
 def player_audio(piece, render: RenderConfig, engine) -> tuple[bytes | None, str, str | None, dict]:
@@ -424,18 +480,21 @@ def generate(engine, run_started: float, shape: dict[str, Any] | None = None) ->
         return None
     want_score = settings.render.score
     settings = dataclasses.replace(settings, render=dataclasses.replace(
-        settings.render, score=False, audio=False))  # audio: the player's own, below
-    with st.status("Composing…", expanded=True) as status:
+        settings.render, score=False, audio=False, pianoroll=False))  # the page makes these after
+    ticket, made = audio_first().hold(), None
+    try:
         made = compose_with_progress(settings, engine)
+    finally:
         if made is None:
-            status.update(label="Could not compose", state="error", expanded=True)
-            return None
-        elapsed = time.perf_counter() - started
-        status.update(label=f"Composed in {elapsed:.1f} s", state="complete", expanded=False)
+            audio_first().release(ticket)
+    if made is None:
+        return None
+    elapsed = time.perf_counter() - started
+    st.caption(f"Composed in {elapsed:.1f} s")
     composition, (sound, mime, notice, audio_timings) = made
     trace["composed_at"] = time.time()
     take = new_take(settings, composition, want_score)
-    take.update(audio=sound, audio_mime=mime, audio_ok=sound is not None, trace=trace)
+    take.update(audio=sound, audio_mime=mime, audio_ok=sound is not None, trace=trace, ticket=ticket)
     take["notices"] += [notice] if notice else []
     take["timings"].update(audio_timings, click_to_music=elapsed)
     state = st.session_state
@@ -444,8 +503,6 @@ def generate(engine, run_started: float, shape: dict[str, Any] | None = None) ->
     for old in takes[:-KEEP_AUDIO]:  # bound the memory a session holds
         old["audio"] = None
     state["takes"] = takes
-    if want_score:
-        start_engraving(take)  # the worker starts while the page draws the audio and tables
     return take
 
 
@@ -495,15 +552,18 @@ def shape_controls(take: dict[str, Any], where) -> None:
 
 def compose_with_progress(settings, engine) -> tuple[Any, tuple] | None:
     """The composition and the player's audio (see :func:`player_audio`), with a progress
-    bar; ``None`` after showing the error when it could not be composed."""
+    bar (gone when done); ``None`` after showing the error when it could not be composed.
+
+    A progress bar rather than a spinner: each waiting page's spinner costs its browser a
+    tenth of a CPU core, and eight pages waiting together share two cores with the server."""
     from bachgen.pipeline import compose
 
-    bar = st.progress(0.0, text="Starting")
+    bar = st.progress(0.0, text="Composing…")
     shown = {"stage": "", "fraction": -1.0}
 
     def progress(stage: str, fraction: float) -> None:
         fraction = min(max(float(fraction), 0.0), 1.0) * 0.85  # the audio comes after
-        if stage == "done" or (stage == shown["stage"] and fraction - shown["fraction"] < 0.05):
+        if stage == "done" or (stage == shown["stage"] and fraction - shown["fraction"] < 0.2):
             return  # fewer, larger steps: each update is a message to the browser
         shown.update(stage=stage, fraction=fraction)
         bar.progress(fraction, text=STAGES.get(stage, stage.capitalize()))
@@ -518,6 +578,8 @@ def compose_with_progress(settings, engine) -> tuple[Any, tuple] | None:
         log.exception("compose failed")
         st.error(f"Something went wrong while composing ({type(exc).__name__}: {exc}). "
                  "Try other settings; if it keeps happening, please report it.")
+    finally:
+        bar.empty()
     return None
 
 
@@ -552,21 +614,6 @@ def new_take(settings, composition, want_score: bool) -> dict[str, Any]:
     }
 
 
-def start_engraving(take: dict[str, Any]) -> None:
-    """Hand the take's score to the score worker (MusicXML first) unless it has it already.
-    A worker that cannot take it is left for :func:`engrave` to report."""
-    from bachgen import score
-
-    if take.get("score_job") is not None:
-        return
-    try:
-        job = engraver().submit(score.musicxml_bytes, take["piece"], float(take["tempo"]))
-    except Exception:  # noqa: BLE001 (engrave() tries again and says what happened)
-        log.warning("the score worker did not take the score", exc_info=True)
-        return
-    take["score_job"] = {"xml": job, "svg": None, "started": time.perf_counter()}
-
-
 def engrave(take: dict[str, Any], where) -> None:
     """Engrave the take's score (MusicXML, then SVG) in the score worker, showing the wait.
 
@@ -576,7 +623,7 @@ def engrave(take: dict[str, Any], where) -> None:
     from bachgen import score
 
     piece, tempo = take["piece"], float(take["tempo"])
-    box = where.empty()
+    box, shown = where.empty(), -1
     try:
         pool = engraver()
         job = take.get("score_job")
@@ -599,7 +646,9 @@ def engrave(take: dict[str, Any], where) -> None:
                 take["notices"].append("The score took too long to engrave; MIDI and audio "
                                        "are ready.")
                 break
-            box.caption(f":material/hourglass_top: Engraving the score… {waited:.0f} s")
+            if int(waited) != shown:  # a message to the browser once a second, not more
+                shown = int(waited)
+                box.caption(f":material/hourglass_top: Engraving the score… {shown} s")
             time.sleep(0.3)
     except BachgenError as exc:
         take["notices"].append(f"No engraved score: {exc}")
@@ -851,7 +900,8 @@ def show_score(svg: str, where) -> None:
 
 
 def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
-    """One take on the page; returns the placeholder where its score goes."""
+    """One take on the page; returns the placeholder where its score goes. A take just made
+    shows its audio first; the rest waits for other listeners' audio (:class:`AudioFirst`)."""
     number = take["number"]
     for notice in take["notices"]:
         where.info(notice)
@@ -864,6 +914,11 @@ def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
             replay(take, engine)
             if take["audio"]:
                 where.audio(take["audio"], format=take["audio_mime"])
+    if take.get("ticket") is not None:
+        audio_first().release(take.pop("ticket"))
+        take["timings"]["after_audio_wait"] = audio_first().wait()
+    if take["png"] is None and take["piece"] is not None:
+        take["png"] = draw_pianoroll(take)
     if take["png"]:
         where.image(take["png"], caption="Piano roll", width="stretch")
     downloads(take, where, engine)
@@ -883,6 +938,23 @@ def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
             take["score_wanted"] = True
             take["score_tried"] = False
     return slot
+
+
+def draw_pianoroll(take: dict[str, Any]) -> bytes:
+    """The take's piano roll (PNG), drawn after its audio; empty, with a notice, if it fails."""
+    from bachgen import pianoroll
+
+    started = time.perf_counter()
+    piece = take["piece"]
+    try:
+        png = pianoroll.pianoroll_png(piece, take.get("seed_end_tick"), float(take["tempo"]),
+                                      title=piece.name)
+    except Exception as exc:  # noqa: BLE001 (keep the take; say what happened)
+        log.exception("drawing the piano roll failed")
+        take["notices"].append(f"No piano roll ({type(exc).__name__}: {exc}).")
+        return b""
+    take["timings"]["pianoroll"] = time.perf_counter() - started
+    return png
 
 
 def results(engine) -> tuple[dict[str, Any] | None, Any]:
@@ -932,7 +1004,8 @@ def main() -> None:
         st.error(f"The model could not be loaded ({type(exc).__name__}: {exc}).")
         engine = None
     if engine is not None:
-        engraver()  # start the score worker early
+        engraver()  # start the score worker and the player's synthesizers early
+        player_synth("")
 
     shape = st.session_state.pop("shape", None)
     if st.button("Generate", type="primary", key="generate", disabled=engine is None,

@@ -13,7 +13,9 @@ the encoding; the WAV download stays 44.1 kHz. FLAC (:data:`PLAYER_FORMAT`) is t
 default: for two minutes of music it is about 3 MB instead of 22 MB of WAV and costs a
 tenth of a second of CPU; Ogg Vorbis is four times smaller again but costs about 0.6 s
 (several seconds on a busy machine). A FLAC stream also states its length in its header,
-where for an Ogg one the browser reads the end of the file to learn it.
+where for an Ogg one the browser reads the end of the file to learn it. A server renders
+its listeners' takes in worker processes (:class:`SynthesizerProcesses`), out of the way
+of its own threads.
 
 Which soundfont is used is decided by :func:`find_soundfont` (see
 ``soundfonts/README.md``). When the FluidSynth library is not installed the audio
@@ -314,54 +316,101 @@ class PlayerAudio:
                 "audio_encode": self.encode_s, "audio": self.total_s}
 
 
-class SynthesizerPool:
-    """A few :class:`Synthesizer` s with the same soundfont, so the takes of several
-    listeners are rendered side by side instead of one after another (a Synthesizer
-    renders one piece at a time). Each call takes a free one, waiting when all are busy;
-    the wait is counted in :attr:`PlayerAudio.wait_s`. ``size`` 1 is one shared
-    Synthesizer; beyond the number of CPU cores more instances only share the same cores.
+class SynthesizerProcesses:
+    """Synthesizers in worker processes of their own, for the player's audio of a server's
+    sessions: ``size`` processes, each with one :class:`Synthesizer` (the soundfont loaded
+    once, when the process starts), each rendering and encoding one take at a time.
+
+    Why processes: FluidSynth and the encoder let go of Python's interpreter lock at every
+    note and block (thousands of times a take) and must take it back each time; in a busy
+    server, beside the threads drawing other sessions' pages, every take back waits its
+    turn. In a process of its own a take's audio runs at full speed on its core. A worker
+    ends when the process that started it does.
     """
 
-    def __init__(self, soundfont: str | Path | None = None, size: int = 2, **options: Any) -> None:
-        import queue
-
+    def __init__(self, soundfont: str | Path | None = None, size: int = 2,
+                 sample_rate: int = PLAYER_SAMPLE_RATE) -> None:
         if size < 1:
-            raise RenderError("A synthesizer pool needs at least one synthesizer.")
-        first = Synthesizer(soundfont, **options)
-        self.soundfont, self.sample_rate, self.size = first.soundfont, first.sample_rate, size
-        self._free: "queue.Queue[Synthesizer]" = queue.Queue()
-        self._free.put(first)
-        for _ in range(size - 1):
-            self._free.put(Synthesizer(self.soundfont, **options))
+            raise RenderError("Audio workers: at least one is needed.")
+        _import_fluidsynth()
+        self.soundfont, self.sample_rate, self.size = find_soundfont(soundfont), int(sample_rate), size
+        self._pool = self._start()
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
-        """``method`` of a free synthesizer, and the seconds spent waiting for one."""
-        asked = time.perf_counter()
-        synth = self._free.get()
-        waited = time.perf_counter() - asked
+    def _start(self) -> Any:
+        """New worker processes, each with its soundfont loaded and warmed up."""
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker,
+                                   initargs=(str(self.soundfont), self.sample_rate, os.getpid()))
         try:
-            return getattr(synth, method)(*args, **kwargs), waited
-        finally:
-            self._free.put(synth)
-
-    def render(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS) -> "np.ndarray":
-        return self._call("render", piece, tempo_bpm, tail_seconds)[0]
-
-    def wav_bytes(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS) -> bytes:
-        return self._call("wav_bytes", piece, tempo_bpm, tail_seconds)[0]
+            for future in [pool.submit(_worker_ready) for _ in range(self.size)]:
+                future.result()
+        except Exception as exc:  # noqa: BLE001 - a worker that cannot start is reported here
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise RenderError(f"The audio worker could not start: {exc}.") from exc
+        return pool
 
     def player_audio(self, piece: Piece, tempo_bpm: float = 80, tail_seconds: float = TAIL_SECONDS,
                      kind: str = PLAYER_FORMAT) -> "PlayerAudio":
-        """As :meth:`Synthesizer.player_audio`, the wait for a free synthesizer included."""
+        """As :meth:`Synthesizer.player_audio`, in a free worker: the wait for one (and for
+        the piece to get there and the audio back) is counted in ``wait_s``. Workers that
+        stopped (a crash) are started again once, and the take tried again."""
+        from concurrent.futures import BrokenExecutor
         from dataclasses import replace
 
-        made, waited = self._call("player_audio", piece, tempo_bpm, tail_seconds, kind)
-        return replace(made, wait_s=made.wait_s + waited, total_s=made.total_s + waited)
+        asked = time.perf_counter()
+        try:
+            made = self._pool.submit(_worker_player_audio, piece, tempo_bpm, tail_seconds, kind).result()
+        except BrokenExecutor:
+            self._pool = self._start()
+            try:
+                made = self._pool.submit(_worker_player_audio, piece, tempo_bpm, tail_seconds, kind).result()
+            except BrokenExecutor as exc:
+                raise RenderError("The audio worker stopped twice on this take.",
+                                  "Try other settings or a shorter take.") from exc
+        total = time.perf_counter() - asked
+        return replace(made, wait_s=made.wait_s + max(total - made.total_s, 0.0), total_s=total)
 
     def close(self) -> None:
-        """Free every synthesizer of the pool."""
-        while not self._free.empty():
-            self._free.get_nowait().close()
+        """Stop the worker processes."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: The synthesizer of a worker process of :class:`SynthesizerProcesses`.
+_WORKER_SYNTH: Synthesizer | None = None
+
+
+def _start_worker(soundfont: str, sample_rate: int, parent: int) -> None:
+    """Load the worker's synthesizer; end the process when ``parent`` is gone (a pool's
+    worker holds both ends of its own job queue, so it would otherwise wait for ever)."""
+    import os
+
+    global _WORKER_SYNTH
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="bachgen-audio-watch", daemon=True).start()
+    _WORKER_SYNTH = Synthesizer(soundfont, sample_rate=sample_rate)
+
+
+def _worker_ready() -> bool:
+    """Warm up: a short render, so the first take does not load the piano's samples."""
+    from .events import Note
+
+    assert _WORKER_SYNTH is not None
+    _WORKER_SYNTH.player_audio(Piece((Note(0, 48, 60),)), 80, tail_seconds=0.1)
+    return True
+
+
+def _worker_player_audio(piece: Piece, tempo_bpm: float, tail_seconds: float, kind: str) -> "PlayerAudio":
+    assert _WORKER_SYNTH is not None
+    return _WORKER_SYNTH.player_audio(piece, tempo_bpm, tail_seconds, kind)
 
 
 def _import_soundfile() -> Any:

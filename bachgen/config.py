@@ -217,7 +217,8 @@ class RenderConfig:
     excerpt before the new music. ``soundfont`` is an .sf2 path (``None``: default).
     ``voices``: split the take into voices (:mod:`bachgen.voices`) for every output — one
     MIDI track per voice, a piano roll coloured by voice, the voices on the score's staves;
-    off, the take is one part as the network wrote it.
+    off, the take is one part as the network wrote it. ``pianoroll``: draw the piano roll
+    (a page that shows the audio first draws it itself, afterwards).
     """
 
     tempo_bpm: float = 80.0
@@ -227,6 +228,7 @@ class RenderConfig:
     score: bool = True
     soundfont: str | None = None
     voices: bool = True
+    pianoroll: bool = True
 
     def __post_init__(self) -> None:
         _check(10.0 <= self.tempo_bpm <= 600.0, "tempo_bpm must be between 10 and 600.")

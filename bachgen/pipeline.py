@@ -88,7 +88,7 @@ class Composition:
     ids: list[int]
     midi: bytes
     wav: bytes | None
-    png: bytes
+    png: bytes | None
     musicxml: bytes | None
     svg: str | None
     stats: dict
@@ -590,7 +590,7 @@ class _Rendered:
 
     midi: bytes
     wav: bytes | None
-    png: bytes
+    png: bytes | None
     musicxml: bytes | None
     svg: str | None
 
@@ -608,10 +608,12 @@ def _render(piece: Piece, seed_end_tick: int | None, render: RenderConfig, engin
     midi_bytes = midi.piece_to_midi_bytes(piece, render.tempo_bpm)
     timings["midi"] = time.perf_counter() - t
 
-    report("pianoroll", 0.85)
-    t = time.perf_counter()
-    png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name)
-    timings["pianoroll"] = time.perf_counter() - t
+    png = None
+    if render.pianoroll:
+        report("pianoroll", 0.85)
+        t = time.perf_counter()
+        png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name)
+        timings["pianoroll"] = time.perf_counter() - t
 
     t = time.perf_counter()
     musicxml, svg = _render_score(piece, render, notices, report) if render.score else (None, None)

@@ -200,8 +200,10 @@ def wait_for_records(log_path: Path, seeds: list[int], kind: str = "take",
 
 #: The stages of a take on the server, in the order they happen (see app.py and
 #: bachgen.pipeline.compose): seconds each.
-SERVER_STAGES = ("seed", "index", "lock_wait", "sample", "decode", "midi", "pianoroll",
+SERVER_STAGES = ("seed", "index", "lock_wait", "sample", "decode", "midi",
                  "audio_synth_wait", "audio_synth", "audio_encode")
+#: What the page does after the audio: wait for other listeners' audio, draw the piano roll.
+AFTER_AUDIO_STAGES = ("after_audio_wait", "pianoroll")
 
 
 def breakdown(record: dict, clicked_at: float, audio_ready_at: float,
@@ -217,7 +219,8 @@ def breakdown(record: dict, clicked_at: float, audio_ready_at: float,
     - ``media_transfer``: audio element handed over -> the browser has the audio's metadata
       (delta to the browser, media request, the first bytes decoded);
     - ``page_after_audio``: drawing the rest of the take after the audio (not on the way to
-      it, but it holds the server's interpreter meanwhile);
+      it), of which ``after_audio_wait`` waiting for other listeners' audio first and
+      ``pianoroll`` drawing the piano roll;
     - ``engrave``: the score, in its worker process (queue included), after the audio.
     """
     trace, timings = record["trace"], record["timings"]
@@ -231,6 +234,7 @@ def breakdown(record: dict, clicked_at: float, audio_ready_at: float,
     out["media_transfer"] = audio_ready_at - trace["audio_sent_at"]
     out["page_after_audio"] = trace.get("page_done_at", trace["audio_sent_at"]) \
         - trace["audio_sent_at"]
+    out.update({stage: timings.get(stage, 0.0) for stage in AFTER_AUDIO_STAGES})
     if score is not None:
         out["engrave"] = score["timings"].get("engrave", 0.0)
         out["click_to_score"] = score["trace"]["score_shown_at"] - clicked_at

@@ -159,7 +159,8 @@ def test_a_take_is_written_again_after_its_first_bars_and_continued_as_new_takes
 
 def test_a_take_records_where_its_seconds_went():
     """Each stage of a take has its seconds (waiting for the model apart from sampling,
-    and the player's audio split into waiting, rendering and encoding)."""
+    the player's audio split into waiting, rendering and encoding, and after the audio the
+    wait for other listeners' audio and the piano roll)."""
     app = new_app()
     short(app, 50)
     app.toggle(key="render_score").set_value(False)
@@ -167,7 +168,7 @@ def test_a_take_records_where_its_seconds_went():
     generate(app)
     [take] = takes(app)
     timings, trace = take["timings"], take["trace"]
-    for stage in ("lock_wait", "sample", "midi", "pianoroll", "click_to_music"):
+    for stage in ("lock_wait", "sample", "midi", "pianoroll", "after_audio_wait", "click_to_music"):
         assert timings[stage] >= 0, stage
     if take["audio_ok"]:
         assert timings["audio"] >= timings["audio_encode"] > 0

@@ -215,30 +215,43 @@ def test_missing_pyfluidsynth_package_is_also_clear(monkeypatch):
     assert audio.fluidsynth_available() is False
 
 
-def test_a_pool_renders_takes_side_by_side_and_counts_the_wait():
-    """Four listeners at once on a pool of two: every take is whole; a take that finds both
-    synthesizers busy waits for one, and says how long."""
-    import threading
+def test_worker_processes_render_takes_side_by_side_and_count_the_wait():
+    """Four listeners at once on two worker processes: every take is whole (as long as the
+    same piece rendered here), the two that found both workers busy say they waited."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = audio.SynthesizerPool(size=2, sample_rate=audio.PLAYER_SAMPLE_RATE)
+    alone = audio.Synthesizer(sample_rate=audio.PLAYER_SAMPLE_RATE).render(PIECE, 120)
+    workers = audio.SynthesizerProcesses(size=2)
     try:
-        alone = pool.render(PIECE, 120)
-        with ThreadPoolExecutor(4) as workers:
-            made = list(workers.map(lambda _: pool.player_audio(PIECE, 120, kind="wav"), range(4)))
-        busy = [pool._free.get(), pool._free.get()]  # both taken by other listeners
-        late: list = []
-        waiting = threading.Thread(target=lambda: late.append(pool.player_audio(PIECE, 120, kind="wav")))
-        waiting.start()
-        time.sleep(0.3)
-        pool._free.put(busy.pop())
-        waiting.join()
-        pool._free.put(busy.pop())
-        with pytest.raises(RenderError, match="at least one"):
-            audio.SynthesizerPool(size=0)
+        long_piece = Piece(tuple(Note(i * 12, 48, 40 + i % 40) for i in range(4000)))
+        with ThreadPoolExecutor(4) as listeners:
+            busy = [listeners.submit(workers.player_audio, long_piece, 120, kind="wav") for _ in range(2)]
+            time.sleep(0.05)
+            late = [listeners.submit(workers.player_audio, PIECE, 120, kind="wav") for _ in range(2)]
+            made = [f.result() for f in busy + late]
+        flac = workers.player_audio(PIECE, 120)
     finally:
-        pool.close()
-    assert pool.size == 2 and pool.sample_rate == audio.PLAYER_SAMPLE_RATE
-    for take in made + late:
-        assert take.frames == len(alone) and take.total_s >= take.wait_s >= 0
-    assert late[0].wait_s >= 0.25
+        workers.close()
+    assert workers.size == 2 and workers.sample_rate == audio.PLAYER_SAMPLE_RATE
+    assert [m.frames for m in made[2:]] == [len(alone)] * 2 and flac.frames == len(alone)
+    assert flac.mime == "audio/flac" and flac.data[:4] == b"fLaC"
+    for take in made:
+        assert take.total_s >= take.wait_s >= 0
+    assert min(m.wait_s for m in made[2:]) >= min(m.render_s for m in made[:2]) * 0.5
+
+
+def test_worker_processes_need_at_least_one():
+    with pytest.raises(RenderError, match="at least one"):
+        audio.SynthesizerProcesses(size=0)
+
+
+def test_workers_that_died_are_started_again():
+    """A crashed worker process does not take the player's audio down for good."""
+    workers = audio.SynthesizerProcesses(size=1)
+    try:
+        workers._pool.submit(__import__("os")._exit, 1)
+        time.sleep(0.5)
+        made = workers.player_audio(PIECE, 120, kind="wav")
+    finally:
+        workers.close()
+    assert made.frames > 0 and made.data[:4] == b"RIFF"
