@@ -41,22 +41,27 @@ class RowStableStep:
     def __call__(self, tokens: np.ndarray, features: np.ndarray, state: list) -> tuple[np.ndarray, list]:
         """As :meth:`NumpyStep.__call__ <bachgen.spelled_sampling.NumpyStep.__call__>`."""
         inner, w = self.inner, self.inner.w
-        x = w.tables[0][tokens] + w.bias0
-        for col in range(features.shape[1]):
-            x += w.tables[col + 1][features[:, col]]
+        x = inner._embed(tokens, features)
         h, c = state[0]
-        h, c = inner._cell(x + _by_row(h, w.recurrent[0]), c)
+        x += _by_row(h, w.recurrent[0])
+        h, c = inner._cell(x, c)
         new = [(h, c)]
         for layer in range(1, w.layers):
             hp, cp = state[layer]
-            gates = _by_row(np.concatenate([h, hp], axis=1), inner.stacked[layer - 1]) + w.biases[layer - 1]
+            gates = _by_row(np.concatenate([h, hp], axis=1), inner.stacked[layer - 1])
+            gates += w.biases[layer - 1]
             h, c = inner._cell(gates, cp)
             new.append((h, c))
-        return _by_row(h, w.out) + w.out_bias, new
+        logits = _by_row(h, w.out)
+        logits += w.out_bias
+        return logits, new
 
 
 def _by_row(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``x @ weights``, one matrix-vector product per row (NumPy's stacked product)."""
+    """``x @ weights``, one matrix-vector product per row (NumPy's stacked product; a
+    lone row is that one product already)."""
+    if len(x) == 1:
+        return x @ weights
     return (x[:, None, :] @ weights)[:, 0]
 
 

@@ -42,7 +42,7 @@ def loop_at_end(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
     n = len(seq)
     for period in range(1, max_period + 1):
         span = max(min_events, min_repeats * period)
-        if span > n:
+        if span > n or (span > period and seq[n - 1] != seq[n - 1 - period]):  # mostly decided here
             continue
         tail = seq[n - span:]
         if all(tail[i] == tail[i - period] for i in range(period, span)):
@@ -336,8 +336,10 @@ class EventWatch:
         self._new[row].append(self._numbers.setdefault((event.struck, event.held, event.duration),
                                                        len(self._numbers)))
         if self.index:
-            base = self._forms[row][-1][1] if self._forms[row] else 0
-            self._forms[row].extend(self.index.relative([event], base))
+            sid, low = self.index.form(event)
+            if low is None:  # a rest keeps the lowest pitch before it
+                low = self._forms[row][-1][1] if self._forms[row] else 0
+            self._forms[row].append((sid, low))
         if self.budget[row] <= 0:
             return 0
         back = min(self._loop_back(row) or self._copy_back(row), len(self._new[row]) if reach is None else reach)

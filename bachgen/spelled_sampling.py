@@ -18,7 +18,7 @@ This module imports TensorFlow only in :class:`TfStep` and in bundle loading.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -90,38 +90,56 @@ class NumpyStep:
 
     Layers 2.. multiply ``[h_below, h_own]`` by their stacked input and recurrent kernels in
     one product; the four gates go through one ``tanh`` (σ(x) = (tanh(x/2) + 1) / 2).
+    The token's and the features' tables are one table (the token's rows with the first
+    layer's bias added, the first sum of every step), read in one lookup a step.
     """
 
     def __init__(self, weights: StepWeights) -> None:
         self.w = weights
-        units = weights.units
+        self.units = units = weights.units
         self.stacked = [np.vstack([k, r]) for k, r in zip(weights.kernels, weights.recurrent[1:])]
         self.scale = np.full(4 * units, 0.5, dtype=np.float32)
         self.scale[2 * units:3 * units] = 1.0
+        self.embeddings = np.concatenate([weights.tables[0] + weights.bias0] + weights.tables[1:])
+        self.offsets = np.cumsum([len(t) for t in weights.tables[:-1]])  # where each feature's rows begin
 
     def zero_state(self, rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
         z = np.zeros((rows, self.w.units), dtype=np.float32)
         return [(z.copy(), z.copy()) for _ in range(self.w.layers)]
 
+    def _embed(self, tokens: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The first layer's input ``(B, 4·units)``: ``(((table₀[token] + bias₀) + table₁[f₁])
+        + …) + table₄[f₄]``, added in that order (``np.add.reduce`` over an axis that is not
+        the fastest in memory adds one row after another: no pairwise summation)."""
+        index = np.empty((len(tokens), features.shape[1] + 1), dtype=np.int64)
+        index[:, 0] = tokens
+        np.add(features, self.offsets, out=index[:, 1:])
+        return np.add.reduce(self.embeddings[index], axis=1)
+
     def _cell(self, gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keras LSTM gate order i, f, c, o; tanh activation, sigmoid recurrent activation."""
-        units = self.w.units
-        t = np.tanh(gates * self.scale)
-        i = 0.5 * (t[:, :units] + 1.0)
-        f = 0.5 * (t[:, units:2 * units] + 1.0)
-        o = 0.5 * (t[:, 3 * units:] + 1.0)
-        c = f * c + i * t[:, 2 * units:3 * units]
-        return o * np.tanh(c), c
+        """Keras LSTM gate order i, f, c, o; tanh activation, sigmoid recurrent activation.
+
+        ``gates`` is the caller's fresh array and is overwritten. The sigmoid is taken of
+        all four gates in one go (the cell gate's part goes unused): few, whole-array
+        NumPy calls, each element's arithmetic as in ``σ = (tanh(x/2) + 1) / 2``."""
+        units = self.units
+        t = np.tanh(np.multiply(gates, self.scale, out=gates), out=gates)
+        s = t + 1.0
+        s *= 0.5
+        c = s[:, units:2 * units] * c
+        c += s[:, :units] * t[:, 2 * units:3 * units]
+        h = np.tanh(c)
+        h *= s[:, 3 * units:]
+        return h, c
 
     def __call__(self, tokens: np.ndarray, features: np.ndarray,
                  state: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list]:
         """Logits ``(B, vocab)`` after reading ``tokens`` ``(B,)`` with ``features`` ``(B, 4)``."""
         w = self.w
-        x = w.tables[0][tokens] + w.bias0
-        for col in range(features.shape[1]):
-            x += w.tables[col + 1][features[:, col]]
+        x = self._embed(tokens, features)
         h, c = state[0]
-        h, c = self._cell(x + h @ w.recurrent[0], c)
+        x += h @ w.recurrent[0]
+        h, c = self._cell(x, c)
         new = [(h, c)]
         for layer in range(1, w.layers):
             hp, cp = state[layer]
@@ -231,32 +249,47 @@ class SampleSettings:
 
 
 def token_probabilities(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings) -> np.ndarray:
-    """``(B, V)`` probabilities after the grammar mask, temperature, top-k and top-p (unnormalised)."""
-    z = np.where(mask, logits.astype(np.float64) / settings.temperature, -np.inf)
-    z -= z.max(axis=1, keepdims=True)
+    """``(B, V)`` probabilities after the grammar mask, temperature, top-k and top-p (unnormalised).
+
+    Every row is worked out on its own (its values do not depend on the other rows). It
+    runs once a token: few NumPy calls, ufunc methods rather than their wrappers."""
+    z = logits.astype(np.float64)
+    if settings.temperature != 1.0:  # x / 1 is x: the division would change nothing
+        z /= settings.temperature
+    z = np.where(mask, z, -np.inf)
+    z -= np.maximum.reduce(z, axis=1, keepdims=True)
     p = np.exp(z)
     if 0 < settings.top_k < p.shape[1]:
         kth = -np.partition(-p, settings.top_k - 1, axis=1)[:, settings.top_k - 1:settings.top_k]
         p = np.where(p >= kth, p, 0.0)
     if settings.top_p < 1.0:
-        ordered = -np.sort(-p, axis=1)
-        cum = np.cumsum(ordered, axis=1)
-        keep = (cum < settings.top_p * cum[:, -1:]).sum(axis=1)  # tokens before the one that crosses
-        threshold = ordered[np.arange(len(p)), np.minimum(keep, p.shape[1] - 1)]
-        p = np.where(p >= threshold[:, None], p, 0.0)
+        p = _top_p(p, settings.top_p)
     return p
+
+
+def _top_p(p: np.ndarray, top_p: float) -> np.ndarray:
+    """``p`` without the tokens less likely than the one whose cumulative probability (from
+    the likeliest down) crosses ``top_p`` of the row's total.
+
+    That token is the ``keep``-th likeliest, ``keep`` the number of cumulative sums below
+    the mark; the last sum (the total) never is, as ``top_p`` < 1."""
+    ordered = np.sort(p, axis=1)[:, ::-1]
+    cum = np.add.accumulate(ordered, axis=1)  # np.cumsum, without its wrapper
+    keep = np.add.reduce(cum < top_p * cum[:, -1:], axis=1)
+    threshold = ordered[np.arange(len(p)), keep]
+    return np.where(p >= threshold[:, None], p, 0.0)
 
 
 def draw(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings,
          rng: np.random.Generator) -> np.ndarray:
     """One allowed token per row, drawn from :func:`token_probabilities` with ``rng``."""
-    cdf = np.cumsum(token_probabilities(logits, mask, settings), axis=1)
-    return _pick(cdf, rng.random(len(cdf)))
+    return _pick(token_probabilities(logits, mask, settings), rng.random(len(logits)))
 
 
-def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The token of each row where its cumulative probabilities pass ``u`` (in [0, 1)) of the total."""
-    return np.argmax(cdf > (u * cdf[:, -1])[:, None], axis=1)
+def _pick(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The token of each row where its cumulative probabilities ``p`` pass ``u`` (in [0, 1)) of the total."""
+    cdf = np.add.accumulate(p, axis=1)
+    return (cdf > (u * cdf[:, -1])[:, None]).argmax(axis=1)
 
 
 # --------------------------------------------------------------------------- rows
@@ -274,27 +307,34 @@ class SeedRow:
 
 @dataclass(frozen=True)
 class RowConditions:
-    """Per-row constants the features need: bar length, meter category, key category."""
+    """Per-row constants the features need: bar length, meter category, key category.
+
+    For the hot loop, ``places`` holds the features of every tick of the longest bar
+    (quarter and phase; meter and key 0) and ``fixed`` each row's meter and key (quarter
+    and phase 0): a row's features are the sum of the two."""
 
     bar: np.ndarray
     meter: np.ndarray
     key: np.ndarray
+    places: np.ndarray = field(repr=False, compare=False)
+    fixed: np.ndarray = field(repr=False, compare=False)
 
     @classmethod
     def of(cls, codec: SpelledCodec, rows: Sequence[SeedRow]) -> "RowConditions":
-        return cls(np.array([codec.bar_ticks(r.time_signature) for r in rows], dtype=np.int64),
-                   np.array([codec.meter_index(r.time_signature) for r in rows], dtype=np.int64),
-                   np.array([codec.told_key(r.key).index for r in rows], dtype=np.int64))
+        bar = np.array([codec.bar_ticks(r.time_signature) for r in rows], dtype=np.int64)
+        meter = np.array([codec.meter_index(r.time_signature) for r in rows], dtype=np.int64)
+        key = np.array([codec.told_key(r.key).index for r in rows], dtype=np.int64)
+        pos = np.arange(int(bar.max(initial=1)))
+        places = np.zeros((len(pos), len(FEATURES)), dtype=np.int64)
+        places[:, 0] = np.minimum(pos // codec.resolution, QUARTERS - 1)
+        places[:, 1] = (pos % codec.resolution) // codec.grid
+        fixed = np.zeros((len(rows), len(FEATURES)), dtype=np.int64)
+        fixed[:, 2], fixed[:, 3] = meter, key
+        return cls(bar, meter, key, places, fixed)
 
     def features(self, codec: SpelledCodec, ticks: np.ndarray) -> np.ndarray:
         """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`)."""
-        pos = ticks % self.bar
-        out = np.empty((len(ticks), len(FEATURES)), dtype=np.int64)
-        out[:, 0] = np.minimum(pos // codec.resolution, QUARTERS - 1)
-        out[:, 1] = (pos % codec.resolution) // codec.grid
-        out[:, 2] = self.meter
-        out[:, 3] = self.key
-        return out
+        return self.places[ticks % self.bar] + self.fixed
 
 
 def warm_up(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow]) -> tuple[np.ndarray, Any]:
@@ -389,27 +429,24 @@ def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
     grammar = codec.start_states([r.ids for r in b.rows], [r.start for r in b.rows])
     grammar.compass = b.compass()
     conditions = RowConditions.of(codec, b.rows)
-    rewind = _Rewind(b.keeps) if b.watched.any() else None
-    for r in np.nonzero(b.watched)[0]:
+    rewind = _Rewind(b.keeps) if any(b.watched) else None
+    for r in [r for r, guarded in enumerate(b.watched) if guarded]:
         rewind.mark(r, 0, 0, logits, state, grammar)
     for count in range(max(b.limits)):
         mask = codec.allowed(grammar)
         if rewind is not None:
-            rewind.bar(mask, b.written, np.asarray([len(o) for o in b.out]))
+            rewind.bar(mask, b.written, b.out)
         tokens = b.draw(logits, mask)
-        active = np.nonzero(b.live & (b.written < b.events))[0]
-        for r in active:
-            b.out[r].append(int(tokens[r]))
-        ended = active[codec.kind[tokens[active]] == codec.KIND_DURATION]
-        b.written[ended[~b.watched[ended]]] += 1
+        ended = b.write(tokens)
         if b.all_written():
             break
         codec.advance_inplace(grammar, tokens)
         logits, state = _step_live(step, tokens, conditions.features(codec, grammar.tick), state, logits,
-                                   b.live)
-        for r in ended[b.watched[ended]]:
-            b.written[r] = _watch_event(codec, b, rewind, r, int(b.written[r]) + 1, b.out[r],
-                                        logits, state, grammar)
+                                   b.stepped)
+        for r in ended:
+            if b.watched[r]:
+                b.written[r] = _watch_event(codec, b, rewind, r, b.written[r] + 1, b.out[r],
+                                            logits, state, grammar)
         b.finish(count + 1, on_done)
         if all(b.done):
             break
@@ -418,13 +455,12 @@ def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
 
 
 def _step_live(step: Any, tokens: np.ndarray, features: np.ndarray, state: Any, logits: np.ndarray,
-               live: np.ndarray) -> tuple[np.ndarray, Any]:
-    """The step for the rows of takes still drawing; the other rows keep their logits and
-    state (their tokens are not used). Only when takes are drawn together (with a step
-    whose rows do not depend on the batch) are some rows left out."""
-    if live.all():
+               rows: np.ndarray | None) -> tuple[np.ndarray, Any]:
+    """The step for the ``rows`` of takes still drawing (``None``: every row); the other rows
+    keep their logits and state (their tokens are not used). Only when takes are drawn
+    together (with a step whose rows do not depend on the batch) are some rows left out."""
+    if rows is None:
         return step(tokens, features, state)
-    rows = np.nonzero(live)[0]
     new_logits, new_state = step(tokens[rows], features[rows], [(h[rows], c[rows]) for h, c in state])
     logits[rows] = new_logits
     for (h, c), (new_h, new_c) in zip(state, new_state):
@@ -432,26 +468,48 @@ def _step_live(step: Any, tokens: np.ndarray, features: np.ndarray, state: Any, 
     return logits, state
 
 
+#: The rows of a draw group that holds every row (no copies of the logits and mask).
+_EVERY_ROW = slice(None)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Takes drawn with the same settings: their rows (in take order) and the takes."""
+
+    settings: SampleSettings
+    rows: np.ndarray | slice
+    takes: list[int]
+
+
 class _Batch:
     """The rows of several takes drawn together: where each take's rows are, what each row
-    needs (events, guard, how far back it may go) and which takes are still drawing."""
+    needs (events, guard, how far back it may go) and which takes are still drawing.
+
+    Per-row figures are Python lists (a few rows, read every token). ``open``: the rows
+    still writing events, in order; ``changed``: the takes with a row that ended an event
+    since the last :meth:`finish` (only these can have become done); ``groups``: the
+    takes still drawing, by settings; ``stepped``: their rows when some take is done."""
 
     def __init__(self, codec: SpelledCodec, takes: Sequence[TakeRows]) -> None:
         self.codec, self.takes = codec, list(takes)
         sizes = np.cumsum([0] + [len(t.rows) for t in takes])
         self.slices = [slice(int(a), int(z)) for a, z in zip(sizes[:-1], sizes[1:])]
-        self.take_of = np.repeat(np.arange(len(takes)), np.diff(sizes))
+        self.take_of = [i for i, t in enumerate(takes) for _ in t.rows]
         self.rows = [r for t in takes for r in t.rows]
-        each = lambda f: np.concatenate([np.full(len(t.rows), f(t)) for t in takes])  # noqa: E731
-        self.events = each(lambda t: t.events).astype(np.int64)
-        self.watched = each(lambda t: t.watch is not None).astype(bool)
-        self.keeps = [int(k) for k in each(lambda t: 2 * t.watch.loops.window if t.watch else 0)]
+        self.events = [t.events for t in takes for _ in t.rows]
+        self.watched = [t.watch is not None for t in takes for _ in t.rows]
+        self.keeps = [2 * t.watch.loops.window if t.watch else 0 for t in takes for _ in t.rows]
         self.limits = [(t.events + (max(t.watch.budget) * 2 * t.watch.loops.window if t.watch else 0))
                        * (codec.max_pitches + 1) for t in takes]
-        self.written = np.zeros(len(self.rows), dtype=np.int64)
+        self.written = [0] * len(self.rows)
         self.live = np.ones(len(self.rows), dtype=bool)
+        self.stepped: np.ndarray | None = None
         self.done = [False] * len(takes)
         self.out: list[list[int]] = [[] for _ in self.rows]
+        self.open = list(range(len(self.rows)))
+        self.changed: set[int] = set()
+        self.ends = (codec.kind == codec.KIND_DURATION).tolist()  # by id: a duration token
+        self.groups = self._groups()
 
     def compass(self) -> np.ndarray | None:
         """Each row's compass mask in the model's key (``None``: no take has a compass)."""
@@ -464,36 +522,76 @@ class _Batch:
                 masks.append(self.codec.compass_mask(low + m, high + m))
         return np.stack(masks)
 
+    def _groups(self) -> list[_Group]:
+        """The takes still drawing, by settings (worked out again when a take is done)."""
+        by_settings: dict[SampleSettings, list[int]] = {}
+        for i, done in enumerate(self.done):
+            if not done:
+                by_settings.setdefault(self.takes[i].settings, []).append(i)
+        if len(by_settings) == 1 and not any(self.done):
+            ((settings, group),) = by_settings.items()
+            return [_Group(settings, _EVERY_ROW, group)]
+        return [_Group(settings, np.concatenate([np.arange(self.slices[i].start, self.slices[i].stop)
+                                                 for i in group]), group)
+                for settings, group in by_settings.items()]
+
     def draw(self, logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One token per row: drawn for the takes still drawing (settings shared by takes are
         worked out on their rows at once, each take's generator drawn as alone); any allowed
         token for the rows of takes that are done."""
-        tokens = np.argmax(mask, axis=1)
-        drawing = [i for i, done in enumerate(self.done) if not done]
-        by_settings: dict[SampleSettings, list[int]] = {}
-        for i in drawing:
-            by_settings.setdefault(self.takes[i].settings, []).append(i)
-        for settings, group in by_settings.items():
-            rows = np.concatenate([np.arange(self.slices[i].start, self.slices[i].stop) for i in group])
-            cdf = np.cumsum(token_probabilities(logits[rows], mask[rows], settings), axis=1)
-            u = np.concatenate([self.takes[i].rng.random(len(self.takes[i].rows)) for i in group])
-            tokens[rows] = _pick(cdf, u)
+        tokens = None
+        for group in self.groups:
+            p = token_probabilities(logits[group.rows], mask[group.rows], group.settings)
+            u = [self.takes[i].rng.random(len(self.takes[i].rows)) for i in group.takes]
+            picked = _pick(p, u[0] if len(u) == 1 else np.concatenate(u))
+            if group.rows is _EVERY_ROW:
+                return picked
+            if tokens is None:
+                tokens = np.argmax(mask, axis=1)
+            tokens[group.rows] = picked
         return tokens
 
+    def write(self, tokens: np.ndarray) -> list[int]:
+        """Append each open row's token; the open rows whose event it ended. A row without
+        a guard has that event written at once, a guarded row when its guard keeps it."""
+        drawn, ends = tokens.tolist(), self.ends
+        ended = []
+        for r in self.open:
+            self.out[r].append(drawn[r])
+            if ends[drawn[r]]:
+                ended.append(r)
+                self.changed.add(self.take_of[r])
+                if not self.watched[r]:
+                    self.written[r] += 1
+        return ended
+
     def all_written(self) -> bool:
-        return bool((self.written[self.live] >= self.events[self.live]).all())
+        """Whether every row of the takes still drawing has its events (rows not open have)."""
+        return bool(self.changed) and all(self.written[r] >= self.events[r] for r in self.open)
 
     def finish(self, count: int, on_done: Callable[[int, list[list[int]]], None] | None) -> None:
-        """Stop the takes whose rows are all written, or that reached their step limit."""
+        """Stop the takes whose rows are all written, or that reached their step limit; the
+        open rows, draw groups and stepped rows follow."""
+        stopped = False
         for i, s in enumerate(self.slices):
-            if not self.done[i] and (count >= self.limits[i] or (self.written[s] >= self.events[s]).all()):
-                self.done[i], self.live[s] = True, False
+            if not self.done[i] and (count >= self.limits[i] or (i in self.changed and self._written(s))):
+                self.done[i], self.live[s], stopped = True, False, True
                 if on_done is not None:
                     on_done(i, self.out[s])
+        if stopped:
+            self.groups = self._groups()
+            self.stepped = np.nonzero(self.live)[0]
+        if stopped or self.changed:
+            self.open = [r for r in self.open if self.live[r] and self.written[r] < self.events[r]]
+        self.changed.clear()
+
+    def _written(self, rows: slice) -> bool:
+        """Whether each of ``rows`` has its events."""
+        return all(w >= e for w, e in zip(self.written[rows], self.events[rows]))
 
     def push(self, r: int, event: Any, reach: int | None = None) -> int:
         """Show row ``r``'s event to its take's guard (:meth:`EventWatch.push`)."""
-        i = int(self.take_of[r])
+        i = self.take_of[r]
         return self.takes[i].watch.push(r - self.slices[i].start, event, reach)
 
 
@@ -509,7 +607,7 @@ def _watch_event(codec: SpelledCodec, watch: Any, rewind: "_Rewind", r: int, pos
     target = position - back
     first = row_out[rewind.tokens_at(r, target)]
     del row_out[rewind.restore(r, target, logits, state, grammar):]
-    rewind.barred[r].setdefault(target, set()).add(first)
+    rewind.forbid(r, target, first)
     return target
 
 
@@ -520,7 +618,7 @@ class _Mark:
     tokens: int
     logits: np.ndarray
     state: list[tuple[np.ndarray, np.ndarray]]
-    grammar: Any
+    grammar: tuple[Any, ...]  # the row's grammar fields (:attr:`_Rewind._FIELDS`)
 
 
 class _Rewind:
@@ -534,11 +632,12 @@ class _Rewind:
         self.keeps = list(keeps)
         self.marks: list[dict[int, _Mark]] = [{} for _ in self.keeps]
         self.barred: list[dict[int, set[int]]] = [{} for _ in self.keeps]
+        self.barring: set[int] = set()  # the rows with a barred place
 
     def mark(self, r: int, position: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> None:
         marks = self.marks[r]
         marks[position] = _Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
-                                grammar.take([r]))
+                                tuple(np.array(getattr(grammar, name)[r]) for name in self._FIELDS))
         marks.pop(position - self.keeps[r], None)
 
     def tokens_at(self, r: int, position: int) -> int:
@@ -552,17 +651,23 @@ class _Rewind:
         logits[r] = mark.logits
         for (h, c), (mh, mc) in zip(state, mark.state):
             h[r], c[r] = mh, mc
-        for name in self._FIELDS:
-            getattr(grammar, name)[r] = getattr(mark.grammar, name)[0]
+        for name, value in zip(self._FIELDS, mark.grammar):
+            getattr(grammar, name)[r] = value
         return mark.tokens
 
-    def bar(self, mask: np.ndarray, written: np.ndarray, tokens: np.ndarray) -> None:
+    def forbid(self, r: int, position: int, token: int) -> None:
+        """Bar ``token`` as the first of row ``r``'s event ``position``."""
+        self.barred[r].setdefault(position, set()).add(token)
+        self.barring.add(r)
+
+    def bar(self, mask: np.ndarray, written: Sequence[int], out: Sequence[list[int]]) -> None:
         """Forbid the barred first tokens of rows standing at the start of a barred place
-        (never every token: a duration always stays)."""
-        for r, barred in enumerate(self.barred):
-            place = barred.get(int(written[r]))
+        (never every token: a duration always stays). ``written``: each row's events;
+        ``out``: its tokens."""
+        for r in self.barring:
+            place = self.barred[r].get(int(written[r]))
             mark = self.marks[r].get(int(written[r]))
-            if place and mark is not None and mark.tokens == tokens[r]:
+            if place and mark is not None and mark.tokens == len(out[r]):
                 allowed = mask[r].copy()
                 mask[r, list(place)] = False
                 if not mask[r].any():

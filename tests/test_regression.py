@@ -33,7 +33,7 @@ WORD_SAMPLING = {"temperature": 0.9, "top_k": None, "top_p": None, "candidates":
 
 #: The render settings when the hashes were taken; audio and score are not hashed.
 WORD_RENDER = {"tempo_bpm": 80.0, "snap": "c-major", "include_seed": False, "audio": False,
-               "score": False, "soundfont": None, "voices": False}
+               "score": False, "soundfont": None, "voices": False, "pianoroll": True}
 
 
 def sampling(**changes) -> SamplingConfig:

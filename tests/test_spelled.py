@@ -103,6 +103,57 @@ def test_grammar_mask_rules():
     assert CODEC.allowed(full)[0, 1:1 + 2 * CODEC.pitches].sum() == 0
 
 
+def _allowed_by_the_rules(codec, state):
+    """:meth:`SpelledCodec.allowed` written out rule by rule (it reads a table instead)."""
+    P = codec.pitches
+    above = (np.arange(P)[None, :] > state.last[:, None]) & (state.count < codec.max_pitches)[:, None]
+    mask = np.zeros((state.rows, codec.vocab_size), dtype=bool)
+    mask[:, 1:1 + P] = above if state.compass is None else above & state.compass
+    mask[:, 1 + P:1 + 2 * P] = above & state.prev
+    mask[:, 1 + 2 * P:] = True
+    return mask
+
+
+def test_the_grammar_mask_is_its_rules_in_every_state():
+    rng = np.random.default_rng(5)
+    P, rows = CODEC.pitches, 300
+    state = CODEC.empty_state(rows)
+    state.last[:] = rng.integers(-1, P, rows)
+    state.count[:] = rng.integers(0, CODEC.max_pitches + 3, rows)  # a seed may hold wider chords
+    state.prev[:] = rng.random((rows, P)) < 0.2
+    assert np.array_equal(CODEC.allowed(state), _allowed_by_the_rules(CODEC, state))
+    state.compass = rng.random((rows, P)) < 0.7
+    assert np.array_equal(CODEC.allowed(state), _allowed_by_the_rules(CODEC, state))
+
+
+@BOTH
+def test_one_token_advances_every_row_as_a_token_a_row(codec):
+    state = codec.start_states([[1, 5, 1 + 2 * codec.pitches]] * 3, [0, 12, 24])
+    for token in (1 + 62 - codec.low, 1 + 2 * codec.pitches + 2):
+        one, each = state.copy(), state.copy()
+        codec.advance_inplace(one, token)
+        codec.advance_inplace(each, np.full(3, token))
+        for name in ("last", "count", "cur", "prev", "tick"):
+            assert np.array_equal(getattr(one, name), getattr(each, name)), name
+        state = one
+
+
+@BOTH
+def test_rows_advance_alike_few_or_many(codec):
+    """A few rows advance row by row, more all at once: the same states (padding changes nothing)."""
+    rng = np.random.default_rng(4)
+    rows = 12
+    many, ones = codec.empty_state(rows), [codec.empty_state(1) for _ in range(rows)]
+    for _ in range(200):
+        mask = codec.allowed(many)
+        tokens = np.array([0 if rng.random() < 0.1 else rng.choice(np.nonzero(m)[0]) for m in mask])
+        codec.advance_inplace(many, tokens)
+        for one, token in zip(ones, tokens):
+            codec.advance_inplace(one, int(token))
+    for name in ("last", "count", "cur", "prev", "tick"):
+        assert np.array_equal(getattr(many, name), np.concatenate([getattr(o, name) for o in ones])), name
+
+
 @BOTH
 def test_sequences_sampled_under_the_mask_decode(codec):
     rng = np.random.default_rng(3)
@@ -138,6 +189,21 @@ def test_features_follow_the_durations_and_the_bar():
     assert set(feats[:, 2]) == {1} and set(feats[:, 3]) == {KeyCondition(True, -2).index}
     bar42 = CODEC.position_features(np.array([384 + 96 + 6]), (4, 2), KeyCondition(False))
     assert bar42[0, :3].tolist() == [2, 3, 2]
+
+
+def test_row_conditions_give_each_row_the_codecs_features():
+    from bachgen.spelled_sampling import RowConditions, SeedRow
+
+    plans = [((4, 4), KeyCondition(False, 1)), ((4, 2), KeyCondition(True, -3)),
+             ((12, 16), KeyCondition(False)), ((5, 4), KeyCondition(True, 2))]  # 5/4: a meter not known
+    rows = [SeedRow((1,), 0, ts, key) for ts, key in plans]
+    conditions = RowConditions.of(CODEC, rows)
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        ticks = rng.integers(0, 3000, len(rows))
+        got = conditions.features(CODEC, ticks)
+        for r, (ts, key) in enumerate(plans):
+            assert got[r].tolist() == CODEC.position_features(ticks[r:r + 1], ts, key)[0].tolist()
 
 
 def test_seed_transposition_moves_into_the_known_keys():
@@ -212,6 +278,43 @@ def test_draw_respects_mask_top_k_and_top_p():
     assert np.count_nonzero(p) == 1 and p[0, 2] > 0
     drawn = {int(draw(logits, mask, SampleSettings(temperature=5.0, top_p=1.0), rng)[0]) for _ in range(200)}
     assert drawn == {2, 3, 4}
+
+
+def _probabilities_by_definition(logits, mask, settings):
+    """:func:`token_probabilities` as first written (sorted by negation, the top-p mark
+    clipped, the temperature always divided): the faster form must give these bits."""
+    z = np.where(mask, logits.astype(np.float64) / settings.temperature, -np.inf)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    if 0 < settings.top_k < p.shape[1]:
+        kth = -np.partition(-p, settings.top_k - 1, axis=1)[:, settings.top_k - 1:settings.top_k]
+        p = np.where(p >= kth, p, 0.0)
+    if settings.top_p < 1.0:
+        ordered = -np.sort(-p, axis=1)
+        cum = np.cumsum(ordered, axis=1)
+        keep = (cum < settings.top_p * cum[:, -1:]).sum(axis=1)
+        threshold = ordered[np.arange(len(p)), np.minimum(keep, p.shape[1] - 1)]
+        p = np.where(p >= threshold[:, None], p, 0.0)
+    return p
+
+
+@pytest.mark.parametrize("settings", [(1.0, 0, 0.98), (0.5, 0, 0.95), (1.3, 20, 0.9), (1.0, 0, 1.0),
+                                      (2.0, 5, 1.0), (1.0, 0, 0.3), (0.05, 0, 0.98)])
+def test_token_probabilities_and_draws_are_their_definitions_bit_for_bit(settings):
+    from bachgen.spelled_sampling import SampleSettings, draw, token_probabilities
+
+    settings = SampleSettings(*settings)
+    rng = np.random.default_rng(8)
+    logits = (rng.standard_normal((40, 196)) * rng.choice([0.1, 3.0, 30.0], (40, 1))).astype(np.float32)
+    logits[:5, :20] = logits[:5, :1]  # ties
+    mask = rng.random((40, 196)) < rng.choice([0.02, 0.5, 1.0], (40, 1))
+    mask[:, -19:] = True  # a duration is always allowed
+    expected = _probabilities_by_definition(logits, mask, settings)
+    assert np.array_equal(token_probabilities(logits, mask, settings), expected)
+    u = np.random.default_rng(2).random(len(logits))
+    cdf = np.cumsum(expected, axis=1)
+    assert np.array_equal(draw(logits, mask, settings, np.random.default_rng(2)),
+                          np.argmax(cdf > (u * cdf[:, -1])[:, None], axis=1))
 
 
 def test_same_seed_same_ids_and_whole_events(tiny_bundle):

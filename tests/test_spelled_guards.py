@@ -10,7 +10,7 @@ import pytest
 from bachgen.codecs.spelled import SpelledCodec
 from bachgen.errors import ConfigError
 from bachgen.events import Event
-from bachgen.guards import CopyIndex, EventWatch, LoopRule, find_loops
+from bachgen.guards import CopyIndex, EventWatch, LoopRule, find_loops, loop_at_end
 
 from .conftest import make_piece
 
@@ -38,6 +38,24 @@ def test_watch_takes_back_the_repeats_of_a_loop(pattern, back):
     answers = [watch.push(0, events[c]) for c in pattern]
     assert answers == [0] * (len(pattern) - 1) + [back]
     assert watch.loops_taken_back == [1 if back else 0]
+
+
+def _loop_by_definition(seq, max_period, min_repeats, min_events):
+    n = len(seq)
+    for period in range(1, max_period + 1):
+        span = max(min_events, min_repeats * period)
+        if span <= n and all(seq[n - span + i] == seq[n - span + i - period] for i in range(period, span)):
+            return period, span
+    return None
+
+
+def test_loop_at_end_is_its_definition():
+    """It looks at the last pair of each period first: the same answers."""
+    rng = np.random.default_rng(2)
+    for _ in range(2000):
+        seq = rng.integers(0, rng.integers(1, 4), rng.integers(0, 30)).tolist()
+        for rule in [(8, 3, 16), (2, 3, 6), (3, 1, 2), (4, 2, 1), (5, 1, 1)]:
+            assert loop_at_end(seq, *rule) == _loop_by_definition(seq, *rule), (seq, rule)
 
 
 def test_watch_budget_lets_events_stand():
@@ -142,3 +160,29 @@ def test_the_watch_needs_the_numpy_step(tiny_bundle):
     with pytest.raises(ConfigError, match="NumPy step"):
         sample_ids(load_step(tiny_bundle, "tf"), CODEC, [row], 5, SampleSettings(),
                    np.random.default_rng(0), watch=EventWatch([[]]))
+
+
+def test_guarded_takes_drawn_together_get_the_ids_they_get_alone(narrow_bundle, tiny_bundle):
+    """Takes going back (loops, copies) and bars at their places, beside takes without a
+    guard and others finishing earlier: each take's ids are its own."""
+    from bachgen.batching import RowStableStep
+    from bachgen.spelled_sampling import SampleSettings, TakeRows, load_step, sample_takes, seed_row
+
+    row, _ = seed_row(CODEC, SEED, seed_events=4)
+    index = CopyIndex([CODEC.events(_draw(tiny_bundle, 1.0, rows=1)[0])], limit=4)
+    plans = [(2, 60, SampleSettings(0.05, 0, 1.0), lambda: EventWatch([_seed_events()] * 2, RULE, budget=500)),
+             (1, 25, SampleSettings(1.0, 0, 0.9), lambda: None),
+             (1, 40, SampleSettings(0.05, 0, 1.0), lambda: EventWatch([_seed_events()], RULE, index, budget=30)),
+             (3, 30, SampleSettings(1.5, 4, 1.0), lambda: None)]
+
+    def takes():
+        return [TakeRows([row] * rows, events, settings, np.random.default_rng(20 + i), None, watch())
+                for i, (rows, events, settings, watch) in enumerate(plans)]
+
+    for bundle in (narrow_bundle, tiny_bundle):
+        step = RowStableStep(load_step(bundle))
+        alone = [sample_takes(step, CODEC, [take])[0] for take in takes()]
+        finished: list[int] = []
+        together = sample_takes(step, CODEC, takes(), on_done=lambda i, ids: finished.append(i))
+        assert together == alone and sorted(finished) == [0, 1, 2, 3]
+        assert all(len(CODEC.events(ids)) == plans[i][1] for i, rows in enumerate(together) for ids in rows)

@@ -165,6 +165,12 @@ class SpelledCodec:
         self._duration_id = {d: 1 + 2 * P + i for i, d in enumerate(self.durations)}
         # _above[last + 1, j]: pitch j may follow pitch index ``last`` (−1: nothing yet)
         self._above = np.arange(P)[None, :] > np.arange(-1, P)[:, None]
+        # _open[k]: the ids that may follow once the event's pitches reach index k (k = P: none)
+        self._open = np.ones((P + 1, V), dtype=bool)
+        self._open[:, 0] = False
+        self._open[:, 1:1 + P] = self._open[:, 1 + P:1 + 2 * P] = np.arange(P)[None, :] >= np.arange(P + 1)[:, None]
+        self._is_pitch = (self.kind == 1) | (self.kind == 2)
+        self._is_end = self.kind == 3
         self._kinds_py = self.kind.tolist()
         self._pidx_py = self.pitch_index.tolist()
         self._ticks_py = self.ticks.tolist()
@@ -354,16 +360,39 @@ class SpelledCodec:
         return new
 
     def advance_inplace(self, state: SpelledState, token: int | Sequence[int] | np.ndarray) -> None:
-        """:meth:`advance` without the copy (the sampler's hot loop)."""
-        t = np.broadcast_to(np.asarray(token, dtype=np.int64), (state.rows,))
-        kind = self.kind[t]
-        pitch = np.nonzero((kind == 1) | (kind == 2))[0]
+        """:meth:`advance` without the copy (the sampler's hot loop): row by row for a few
+        rows (a handful of scalar writes beat a dozen whole-array calls), else for all
+        rows at once."""
+        t = _row_tokens(token, state.rows)
+        if state.rows <= _FEW_ROWS:
+            self._advance_rows(state, t.tolist())
+        else:
+            self._advance_all(state, t)
+
+    def _advance_rows(self, state: SpelledState, tokens: list[int]) -> None:
+        kinds, pidx = self._kinds_py, self._pidx_py
+        for r, token in enumerate(tokens):
+            kind = kinds[token]
+            if kind == 1 or kind == 2:
+                p = pidx[token]
+                state.cur[r, p] = True
+                state.last[r] = p
+                state.count[r] += 1
+            elif kind == 3:
+                state.tick[r] += self._ticks_py[token]
+                state.prev[r] = state.cur[r]
+                state.cur[r] = False
+                state.last[r] = -1
+                state.count[r] = 0
+
+    def _advance_all(self, state: SpelledState, t: np.ndarray) -> None:
+        pitch = np.nonzero(self._is_pitch[t])[0]
         if pitch.size:
             p = self.pitch_index[t[pitch]]
             state.cur[pitch, p] = True
             state.last[pitch] = p
             state.count[pitch] += 1
-        ended = np.nonzero(kind == 3)[0]
+        ended = np.nonzero(self._is_end[t])[0]
         if ended.size:
             state.tick[ended] += self.ticks[t[ended]]
             state.prev[ended] = state.cur[ended]
@@ -380,12 +409,10 @@ class SpelledCodec:
         gives a ``(1, vocab)`` mask.
         """
         P = self.pitches
-        above = self._above[state.last + 1]
-        above &= (state.count < self.max_pitches)[:, None]
-        mask = np.zeros((state.rows, self.vocab_size), dtype=bool)
-        mask[:, 1:1 + P] = above if state.compass is None else above & state.compass
-        mask[:, 1 + P:1 + 2 * P] = above & state.prev
-        mask[:, 1 + 2 * P:] = True
+        mask = self._open[np.where(state.count < self.max_pitches, state.last + 1, P)]
+        if state.compass is not None:
+            mask[:, 1:1 + P] &= state.compass
+        mask[:, 1 + P:1 + 2 * P] &= state.prev
         return mask
 
     # ------------------------------------------------------------------ conditioning
@@ -447,6 +474,16 @@ class SpelledCodec:
         return self.position_features(state.tick, time_signature, key)
 
 
+#: Up to this many rows the grammar advances row by row (:meth:`SpelledCodec.advance_inplace`).
+_FEW_ROWS = 8
+
+
+def _row_tokens(token: int | Sequence[int] | np.ndarray, rows: int) -> np.ndarray:
+    """``token`` as one int64 id per row (a single id goes to every row)."""
+    t = np.asarray(token, dtype=np.int64)
+    return t if t.shape == (rows,) else np.broadcast_to(t, (rows,))
+
+
 class ReleasedCodec(SpelledCodec):
     """The same events spelled by change: ``S<p>`` struck, ``R<p>`` released, then ``D<ticks>``.
 
@@ -500,7 +537,7 @@ class ReleasedCodec(SpelledCodec):
 
     def advance_inplace(self, state: SpelledState, token: int | Sequence[int] | np.ndarray) -> None:
         """``cur`` holds what sounds now (it starts each event as ``prev``)."""
-        t = np.broadcast_to(np.asarray(token, dtype=np.int64), (state.rows,))
+        t = _row_tokens(token, state.rows)
         kind = self.kind[t]
         named = np.nonzero((kind == 1) | (kind == 2))[0]
         if named.size:
