@@ -272,13 +272,16 @@ class Engine:
 
 def shared_synthesizer(engine: Any, soundfont: str | None = None):
     """The engine's shared :class:`~bachgen.audio.Synthesizer` for ``soundfont`` (``None``, with
-    ``engine.audio_notice`` set, when FluidSynth is not installed)."""
+    ``engine.audio_notice`` set, when FluidSynth is not installed); it renders on up to two
+    threads (one take at a time is what it is for: the CLI, a page's WAV download)."""
+    import os
+
     from . import audio
 
     with engine._init_lock:
         if soundfont not in engine._synths:
             try:
-                engine._synths[soundfont] = audio.Synthesizer(soundfont)
+                engine._synths[soundfont] = audio.Synthesizer(soundfont, threads=min(2, os.cpu_count() or 1))
             except MissingDependencyError as exc:
                 engine.audio_notice = f"Audio is off: {exc}"
                 engine._synths[soundfont] = None

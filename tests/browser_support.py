@@ -64,7 +64,8 @@ class Server:
         return _peak_rss_mb(self.pid)
 
     def children_peak_rss_mb(self) -> float:
-        """Sum of the peaks of the server's child processes (the score worker), in MB."""
+        """Sum of the peaks of the server's child processes (the score worker and the
+        player's audio workers), in MB."""
         return sum(_peak_rss_mb(pid) or 0.0 for pid in _children(self.pid))
 
     def stop(self) -> None:

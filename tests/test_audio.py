@@ -37,6 +37,13 @@ def test_render_is_stereo_int16_and_not_silent(synth):
     assert np.abs(frames[: 44_100 // 2]).mean() > 10  # sound from the first half second
 
 
+def test_two_render_threads_make_the_same_length_of_sound(synth):
+    with audio.Synthesizer(threads=2) as threaded:
+        frames = threaded.render(PIECE, tempo_bpm=120)
+    alone = synth.render(PIECE, tempo_bpm=120)
+    assert frames.shape == alone.shape and np.abs(frames).max() > 1000
+
+
 def test_wav_is_44k1_16_bit_stereo(synth):
     data = synth.wav_bytes(PIECE, tempo_bpm=100)
     with wave.open(io.BytesIO(data)) as wav:

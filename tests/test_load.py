@@ -223,7 +223,7 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
         "server_compose_max_s": round(max(composed), 2) if composed else None,
         "wall_s": round(wall, 2),
         "server_peak_rss_mb": round(peak_mb, 1) if peak_mb is not None else None,
-        "score_worker_peak_rss_mb": round(children_mb, 1),
+        "worker_processes_peak_rss_mb": round(children_mb, 1),
         "model": "shipped" if shipped_model_dir() is not None else "tiny test bundle",
     }
     path = write_artifact_json("load.json", figures)
