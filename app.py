@@ -24,7 +24,6 @@ import os
 import random
 import re
 import sys
-import threading
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any
@@ -58,7 +57,7 @@ KEEP_AUDIO = 3
 PLAYER_AUDIO = os.environ.get("BACHGEN_PLAYER_AUDIO", "flac")
 #: Takes rendered for the player side by side (one per CPU core, at most 2: more only share them).
 PLAYER_SYNTHS = max(1, min(2, os.cpu_count() or 1))
-#: Longest wait of a page's after-audio work for other listeners' audio (see AudioFirst).
+#: Longest wait of a page's after-audio work for other listeners' audio (see bachgen.batching.AudioFirst).
 AFTER_AUDIO_WAIT_S = 20.0
 #: A take that has not got its audio after this long no longer holds the others back.
 HOLD_EXPIRES_S = 60.0
@@ -122,51 +121,11 @@ def player_synth(soundfont: str) -> tuple[Any, str | None]:
 
 
 @st.cache_resource(show_spinner=False)
-def audio_first() -> "AudioFirst":
-    """The server's :class:`AudioFirst`, shared by all sessions."""
-    return AudioFirst()
+def audio_first():
+    """The server's :class:`~bachgen.batching.AudioFirst`, shared by all sessions."""
+    from bachgen.batching import AudioFirst
 
-
-class AudioFirst:
-    """Takes still waiting for their audio go before everything else on the server.
-
-    A take is *held* from the press of Generate until its audio is on the page. What a
-    page draws after its audio (piano roll, statistics, the score's engraving) waits
-    while other takes are held — at most :data:`AFTER_AUDIO_WAIT_S` — so the two cores
-    serve every listener's music first. A hold older than :data:`HOLD_EXPIRES_S` (a
-    session that went away mid-take) no longer counts.
-    """
-
-    def __init__(self) -> None:
-        self._held: dict[int, float] = {}
-        self._guard = threading.Lock()
-        self._next = 0
-
-    def hold(self) -> int:
-        """A new take starts: its ticket."""
-        with self._guard:
-            self._next += 1
-            self._held[self._next] = time.monotonic()
-            return self._next
-
-    def release(self, ticket: int | None) -> None:
-        """The take's audio is on the page (or it ended without): it no longer holds."""
-        with self._guard:
-            self._held.pop(ticket, None)
-
-    def busy(self) -> bool:
-        """Whether a take (not expired) is still waiting for its audio."""
-        now = time.monotonic()
-        with self._guard:
-            return any(now - started < HOLD_EXPIRES_S for started in self._held.values())
-
-    def wait(self) -> float:
-        """Wait (without the interpreter lock) until no take is held, at most
-        :data:`AFTER_AUDIO_WAIT_S`; the seconds waited."""
-        started = time.perf_counter()
-        while self.busy() and time.perf_counter() - started < AFTER_AUDIO_WAIT_S:
-            time.sleep(0.05)
-        return time.perf_counter() - started
+    return AudioFirst(AFTER_AUDIO_WAIT_S, HOLD_EXPIRES_S)
 
 
 def player_audio(piece, render: RenderConfig, engine) -> tuple[bytes | None, str, str | None, dict]:
@@ -901,7 +860,7 @@ def show_score(svg: str, where) -> None:
 
 def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
     """One take on the page; returns the placeholder where its score goes. A take just made
-    shows its audio first; the rest waits for other listeners' audio (:class:`AudioFirst`)."""
+    shows its audio first; the rest waits for other listeners' audio (:func:`audio_first`)."""
     number = take["number"]
     for notice in take["notices"]:
         where.info(notice)

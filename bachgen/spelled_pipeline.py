@@ -56,8 +56,8 @@ class SpelledDraw:
     candidate: int
     loops_taken_back: int = 0
     copies_refused: int = 0
-    queued: float = 0.0              # seconds it waited in the queue (for a batch before its own)
-    batch: int = 1                   # takes drawn together with it (itself included)
+    queued: float = 0.0              # seconds from asking to its first step (about one step when it joins a draw)
+    batch: int = 1                   # takes it shared at least one step with (itself included)
 
 
 class SpelledEngine:
@@ -299,14 +299,14 @@ def draw(cfg: SamplingConfig, engine: SpelledEngine, seed: SpelledSeed, rng: np.
     return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
 
 
-def _draw_batch(engine: SpelledEngine, takes: Sequence[TakeRows], done: Any) -> None:
-    """Draw the takes of one batch (:class:`~bachgen.batching.DrawQueue`) with the model to
-    itself: row-stable steps, BLAS on this thread (tiny products: threads only wait on
-    each other)."""
+def _draw_batch(engine: SpelledEngine, takes: Sequence[TakeRows], done: Any, joiners: Any) -> None:
+    """Draw the takes of one batch (:class:`~bachgen.batching.DrawQueue`), and the takes that
+    join it between steps, with the model to itself: row-stable steps, BLAS on this thread
+    (tiny products: threads only wait on each other)."""
     from .step import blas_single_thread
 
     with engine.lock, blas_single_thread():
-        sample_takes(RowStableStep(engine.step), engine.codec, takes, on_done=done)
+        sample_takes(RowStableStep(engine.step), engine.codec, takes, on_done=done, joiners=joiners)
 
 
 def watch(cfg: SamplingConfig, engine: SpelledEngine, seeds: Sequence[SpelledSeed], copy_index: Any | None

@@ -414,44 +414,109 @@ def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[See
 
 
 def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
-                 on_done: Callable[[int, list[list[int]]], None] | None = None) -> list[list[list[int]]]:
+                 on_done: Callable[[int, list[list[int]]], None] | None = None,
+                 joiners: Callable[[], Sequence[TakeRows]] | None = None) -> list[list[list[int]]]:
     """:func:`sample_ids` for several takes at once: their rows share every step of the
     network, each take is drawn as it would be alone (same ids, given a step whose rows do
     not depend on the batch, :class:`bachgen.batching.RowStableStep`). A take stops drawing
     when its rows are done (``on_done(take, ids)`` is told then); its rows are stepped no
-    more."""
+    more.
+
+    ``joiners`` (optional) is asked once before every token step for takes that join the
+    draw there (a take that asked while the others were drawing need not wait for them to
+    end, :class:`bachgen.batching.DrawQueue`): their seeds are read and their rows added,
+    and each is then drawn as alone. Takes are numbered in the order they came (``takes``
+    first); the result holds every take's ids in that order. The draw ends when no take is
+    left drawing (takes that ask after that start a new one)."""
     for take in takes:
         check_take(step, take)
     if not takes:
         return []
-    b = _Batch(codec, takes)
-    logits, state = warm_up(step, codec, b.rows)
-    grammar = codec.start_states([r.ids for r in b.rows], [r.start for r in b.rows])
-    grammar.compass = b.compass()
-    conditions = RowConditions.of(codec, b.rows)
-    rewind = _Rewind(b.keeps) if any(b.watched) else None
-    for r in [r for r, guarded in enumerate(b.watched) if guarded]:
-        rewind.mark(r, 0, 0, logits, state, grammar)
-    for count in range(max(b.limits)):
-        mask = codec.allowed(grammar)
-        if rewind is not None:
-            rewind.bar(mask, b.written, b.out)
-        tokens = b.draw(logits, mask)
+    run = _Draw(step, codec, on_done)
+    run.join(takes, 0)
+    count = 0
+    while True:
+        new = joiners() if joiners is not None else ()
+        if new:
+            run.join(new, count)
+        if run.token(count):
+            break
+        count += 1
+    run.batch.finish(math.inf, on_done)
+    return [run.batch.results[i] for i in range(run.batch.joined)]
+
+
+class _Draw:
+    """The arrays of a draw of several takes — logits, network state, grammar state, row
+    conditions and rewind marks, one row per seed row of a take — and the token step that
+    carries them. Takes can join between steps (:meth:`join`)."""
+
+    def __init__(self, step: Any, codec: SpelledCodec,
+                 on_done: Callable[[int, list[list[int]]], None] | None) -> None:
+        self.step, self.codec, self.on_done = step, codec, on_done
+        self.batch = _Batch(codec)
+        self.rewind = _Rewind([])
+        self.logits: Any = None
+        self.state: Any = None
+        self.grammar: Any = None
+        self.conditions: RowConditions | None = None
+
+    def join(self, takes: Sequence[TakeRows], count: int) -> None:
+        """Add ``takes``, drawing from token step ``count``: the rows of takes that are done
+        are dropped first (so a draw that takes keep joining does not grow), then the new
+        rows' seeds are read and their rows appended to every array."""
+        for take in takes:
+            check_take(self.step, take)
+        b = self.batch
+        kept = b.drop_done()
+        if kept is not None:
+            self._keep(kept)
+        start = len(b.rows)
+        b.add(takes, count)
+        rows = b.rows[start:]
+        logits, state = warm_up(self.step, self.codec, rows)
+        grammar = self.codec.start_states([r.ids for r in rows], [r.start for r in rows])
+        if self.logits is None:
+            self.logits, self.state, self.grammar = logits, state, grammar
+        else:
+            self.logits = np.concatenate([self.logits, logits])
+            self.state = [(np.concatenate([h, nh]), np.concatenate([c, nc]))
+                          for (h, c), (nh, nc) in zip(self.state, state)]
+            self.grammar = type(grammar)(*(np.concatenate([getattr(self.grammar, f), getattr(grammar, f)])
+                                           for f in _Rewind._FIELDS))
+        self.grammar.compass = b.compass()
+        self.conditions = RowConditions.of(self.codec, b.rows)
+        self.rewind.add(b.keeps[start:])
+        for r in range(start, len(b.rows)):
+            if b.watched[r]:
+                self.rewind.mark(r, 0, 0, self.logits, self.state, self.grammar)
+
+    def _keep(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` of every array (in that order)."""
+        self.logits = self.logits[rows]
+        self.state = [(h[rows], c[rows]) for h, c in self.state]
+        self.grammar = self.grammar.take(rows)
+        self.rewind.keep(rows.tolist())
+
+    def token(self, count: int) -> bool:
+        """Token step ``count``: one token per row, the network stepped for the takes still
+        drawing, finished events shown to the guards; whether the draw is over."""
+        b, codec, rewind = self.batch, self.codec, self.rewind
+        mask = codec.allowed(self.grammar)
+        rewind.bar(mask, b.written, b.out)
+        tokens = b.draw(self.logits, mask)
         ended = b.write(tokens)
         if b.all_written():
-            break
-        codec.advance_inplace(grammar, tokens)
-        logits, state = _step_live(step, tokens, conditions.features(codec, grammar.tick), state, logits,
-                                   b.stepped)
+            return True
+        codec.advance_inplace(self.grammar, tokens)
+        self.logits, self.state = _step_live(self.step, tokens, self.conditions.features(codec, self.grammar.tick),
+                                             self.state, self.logits, b.stepped)
         for r in ended:
             if b.watched[r]:
                 b.written[r] = _watch_event(codec, b, rewind, r, b.written[r] + 1, b.out[r],
-                                            logits, state, grammar)
-        b.finish(count + 1, on_done)
-        if all(b.done):
-            break
-    b.finish(max(b.limits), on_done)
-    return [[b.out[r] for r in range(s.start, s.stop)] for s in b.slices]
+                                            self.logits, self.state, self.grammar)
+        b.finish(count + 1, self.on_done)
+        return all(b.done)
 
 
 def _step_live(step: Any, tokens: np.ndarray, features: np.ndarray, state: Any, logits: np.ndarray,
@@ -488,28 +553,80 @@ class _Batch:
     Per-row figures are Python lists (a few rows, read every token). ``open``: the rows
     still writing events, in order; ``changed``: the takes with a row that ended an event
     since the last :meth:`finish` (only these can have become done); ``groups``: the
-    takes still drawing, by settings; ``stepped``: their rows when some take is done."""
+    takes still drawing, by settings; ``stepped``: their rows when some take is done.
+    Per take: ``ids``, its number in the draw (takes that join are numbered on);
+    ``begun``, the token step it joined at (its step limit counts from there)."""
 
-    def __init__(self, codec: SpelledCodec, takes: Sequence[TakeRows]) -> None:
-        self.codec, self.takes = codec, list(takes)
-        sizes = np.cumsum([0] + [len(t.rows) for t in takes])
-        self.slices = [slice(int(a), int(z)) for a, z in zip(sizes[:-1], sizes[1:])]
-        self.take_of = [i for i, t in enumerate(takes) for _ in t.rows]
-        self.rows = [r for t in takes for r in t.rows]
-        self.events = [t.events for t in takes for _ in t.rows]
-        self.watched = [t.watch is not None for t in takes for _ in t.rows]
-        self.keeps = [2 * t.watch.loops.window if t.watch else 0 for t in takes for _ in t.rows]
-        self.limits = [(t.events + (max(t.watch.budget) * 2 * t.watch.loops.window if t.watch else 0))
-                       * (codec.max_pitches + 1) for t in takes]
-        self.written = [0] * len(self.rows)
-        self.live = np.ones(len(self.rows), dtype=bool)
+    _PER_ROW = ("take_of", "rows", "events", "watched", "keeps", "written", "out")
+    _PER_TAKE = ("takes", "ids", "limits", "begun")
+
+    def __init__(self, codec: SpelledCodec) -> None:
+        self.codec = codec
+        self.takes: list[TakeRows] = []
+        self.ids: list[int] = []
+        self.limits: list[int] = []
+        self.begun: list[int] = []
+        self.slices: list[slice] = []
+        self.done: list[bool] = []
+        self.take_of: list[int] = []
+        self.rows: list[SeedRow] = []
+        self.events: list[int] = []
+        self.watched: list[bool] = []
+        self.keeps: list[int] = []
+        self.written: list[int] = []
+        self.out: list[list[int]] = []
+        self.live = np.ones(0, dtype=bool)
         self.stepped: np.ndarray | None = None
-        self.done = [False] * len(takes)
-        self.out: list[list[int]] = [[] for _ in self.rows]
-        self.open = list(range(len(self.rows)))
+        self.open: list[int] = []
         self.changed: set[int] = set()
+        self.results: dict[int, list[list[int]]] = {}
+        self.joined = 0  # takes so far (the next one's number)
         self.ends = (codec.kind == codec.KIND_DURATION).tolist()  # by id: a duration token
+        self.groups: list[_Group] = []
+
+    def add(self, takes: Sequence[TakeRows], count: int) -> None:
+        """Append the rows of ``takes``, drawing from token step ``count``."""
+        codec = self.codec
+        for take in takes:
+            n, at = len(take.rows), len(self.rows)
+            window = 2 * take.watch.loops.window if take.watch else 0
+            self.take_of += [len(self.takes)] * n
+            self.takes.append(take)
+            self.ids.append(self.joined)
+            self.joined += 1
+            self.limits.append((take.events + (max(take.watch.budget) * window if take.watch else 0))
+                               * (codec.max_pitches + 1))
+            self.begun.append(count)
+            self.slices.append(slice(at, at + n))
+            self.done.append(False)
+            self.rows += take.rows
+            self.events += [take.events] * n
+            self.watched += [take.watch is not None] * n
+            self.keeps += [window] * n
+            self.written += [0] * n
+            self.out += [[] for _ in range(n)]
+        self.live = np.concatenate([self.live, np.ones(len(self.rows) - len(self.live), dtype=bool)])
+        self.stepped = None if self.live.all() else np.nonzero(self.live)[0]
+        self.open = [r for r in range(len(self.rows)) if self.live[r] and self.written[r] < self.events[r]]
         self.groups = self._groups()
+
+    def drop_done(self) -> np.ndarray | None:
+        """Forget the takes that are done (their ids are in ``results``); the rows kept, in
+        order (``None``: no take is done, nothing changed). Called between steps."""
+        if not any(self.done):
+            return None
+        kept = [i for i, done in enumerate(self.done) if not done]
+        rows = [r for i in kept for r in range(self.slices[i].start, self.slices[i].stop)]
+        sizes = np.cumsum([0] + [len(self.takes[i].rows) for i in kept]).tolist()
+        self.take_of = [t for t, i in enumerate(kept) for _ in self.takes[i].rows]
+        for name in self._PER_ROW[1:]:
+            setattr(self, name, [getattr(self, name)[r] for r in rows])
+        for name in self._PER_TAKE:
+            setattr(self, name, [getattr(self, name)[i] for i in kept])
+        self.slices = [slice(a, z) for a, z in zip(sizes[:-1], sizes[1:])]
+        self.done = [False] * len(kept)
+        self.live = np.ones(len(rows), dtype=bool)
+        return np.asarray(rows, dtype=np.int64)
 
     def compass(self) -> np.ndarray | None:
         """Each row's compass mask in the model's key (``None``: no take has a compass)."""
@@ -569,15 +686,18 @@ class _Batch:
         """Whether every row of the takes still drawing has its events (rows not open have)."""
         return bool(self.changed) and all(self.written[r] >= self.events[r] for r in self.open)
 
-    def finish(self, count: int, on_done: Callable[[int, list[list[int]]], None] | None) -> None:
-        """Stop the takes whose rows are all written, or that reached their step limit; the
-        open rows, draw groups and stepped rows follow."""
+    def finish(self, count: float, on_done: Callable[[int, list[list[int]]], None] | None) -> None:
+        """Stop the takes whose rows are all written, or that reached their step limit
+        (``count`` token steps drawn, counted from the first; ``math.inf``: stop every take);
+        the open rows, draw groups and stepped rows follow."""
         stopped = False
         for i, s in enumerate(self.slices):
-            if not self.done[i] and (count >= self.limits[i] or (i in self.changed and self._written(s))):
+            if not self.done[i] and (count - self.begun[i] >= self.limits[i]
+                                     or (i in self.changed and self._written(s))):
                 self.done[i], self.live[s], stopped = True, False, True
+                self.results[self.ids[i]] = self.out[s]
                 if on_done is not None:
-                    on_done(i, self.out[s])
+                    on_done(self.ids[i], self.out[s])
         if stopped:
             self.groups = self._groups()
             self.stepped = np.nonzero(self.live)[0]
@@ -639,6 +759,20 @@ class _Rewind:
         marks[position] = _Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
                                 tuple(np.array(getattr(grammar, name)[r]) for name in self._FIELDS))
         marks.pop(position - self.keeps[r], None)
+
+    def add(self, keeps: Sequence[int]) -> None:
+        """Rows appended (takes that join a draw)."""
+        self.keeps += keeps
+        self.marks += [{} for _ in keeps]
+        self.barred += [{} for _ in keeps]
+
+    def keep(self, rows: Sequence[int]) -> None:
+        """Keep only ``rows`` (in that order; the others' takes are done)."""
+        at = {r: i for i, r in enumerate(rows)}
+        self.keeps = [self.keeps[r] for r in rows]
+        self.marks = [self.marks[r] for r in rows]
+        self.barred = [self.barred[r] for r in rows]
+        self.barring = {at[r] for r in self.barring if r in at}
 
     def tokens_at(self, r: int, position: int) -> int:
         return self.marks[r][position].tokens

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,20 +77,23 @@ def test_token_probabilities_of_a_row_do_not_depend_on_the_others():
             assert np.array_equal(alone, together[r])
 
 
-def test_takes_sampled_together_get_the_ids_they_get_alone(engine, corpus_pieces):
-    """Different seeds, events, candidates, settings and compass; one take with a guard."""
+def make_takes(engine, corpus_pieces):
+    """A function giving fresh takes (new generators, new guards) of different seeds,
+    events, candidates, settings and compass; two with a guard, one of 6 rows (so that a
+    draw passes 8 rows, where the grammar advances all rows at once)."""
     from bachgen.guards import EventWatch
 
-    codec, step = engine.codec, RowStableStep(engine.step)
+    codec = engine.codec
     pieces = {p.name: p for p in corpus_pieces}
     seeds = [seed_row(codec, pieces[f], 50, at) for f, at in
-             [("wtc1f02", 0), ("wtc2f09", 40), ("wtc1f10", 10), ("wtc1f02", 0)]]
+             [("wtc1f02", 0), ("wtc2f09", 40), ("wtc1f10", 10), ("wtc1f02", 0), ("wtc2f09", 0)]]
     plans = [(seeds[0], 30, 1, SampleSettings(1.0, 0, 0.98, (36, 84)), True),
              (seeds[1], 12, 3, SampleSettings(0.6, 0, 0.9), False),
              (seeds[2], 45, 2, SampleSettings(1.4, 30, 1.0, (40, 80)), False),
-             (seeds[3], 30, 1, SampleSettings(1.0, 0, 0.98, (36, 84)), False)]
+             (seeds[3], 30, 1, SampleSettings(1.0, 0, 0.98, (36, 84)), False),
+             (seeds[4], 20, 6, SampleSettings(1.0, 0, 0.98, (36, 84)), True)]
 
-    def takes(seed_of_rng: int) -> list[TakeRows]:
+    def takes(seed_of_rng: int = 7) -> list[TakeRows]:
         made = []
         for i, ((row, moved), events, rows, settings, guarded) in enumerate(plans):
             guard = EventWatch([codec.events(row.ids, row.start)] * rows) if guarded else None
@@ -97,34 +101,122 @@ def test_takes_sampled_together_get_the_ids_they_get_alone(engine, corpus_pieces
                                  [moved] * rows, guard))
         return made
 
-    alone = [sample_ids(step, codec, t.rows, t.events, t.settings, t.rng, t.moved_by, t.watch)
-             for t in takes(7)]
+    return takes, plans
+
+
+def alone_ids(step, codec, takes: list[TakeRows]) -> list:
+    return [sample_ids(step, codec, t.rows, t.events, t.settings, t.rng, t.moved_by, t.watch) for t in takes]
+
+
+def test_takes_sampled_together_get_the_ids_they_get_alone(engine, corpus_pieces):
+    """Different seeds, events, candidates, settings and compass; one take with a guard."""
+    codec, step = engine.codec, RowStableStep(engine.step)
+    make, plans = make_takes(engine, corpus_pieces)
+    alone = alone_ids(step, codec, make()[:4])
     finished: list[int] = []
-    together = sample_takes(step, codec, takes(7), on_done=lambda i, ids: finished.append(i))
+    together = sample_takes(step, codec, make()[:4], on_done=lambda i, ids: finished.append(i))
     assert together == alone
     assert sorted(finished) == [0, 1, 2, 3] and finished[0] == 1  # the shortest take is told first
     assert all(len(codec.events(ids)) == plans[i][1] for i, rows in enumerate(together) for ids in rows)
 
 
-def spied(engine) -> list[int]:
-    """Record the takes of every batch the engine's queue runs."""
-    sizes: list[int] = []
-    run = engine.draws._run
+def scripted(schedule, finished: list[int]):
+    """A ``joiners`` callable: ``schedule`` is a list of ``(when, takes)``, ``when(step,
+    finished)`` saying at which step (polled once a step, from 0) the takes join; the steps
+    they joined at are recorded in ``joined_at``."""
+    left, polls = list(schedule), [0]
 
-    def recording(takes, done):
-        sizes.append(len(takes))
-        run(takes, done)
+    def joiners() -> list[TakeRows]:
+        step, new = polls[0], []
+        polls[0] += 1
+        for item in list(left):
+            if item[0](step, finished):
+                new += item[1]
+                left.remove(item)
+                joiners.joined_at.append(step)
+        return new
+
+    joiners.joined_at = []
+    return joiners
+
+
+@pytest.mark.parametrize("case", ["k=0", "k=1", "k=9 and k=10", "k=60", "after a take finished",
+                                  "compass and guard join later", "after two finished"])
+def test_a_take_joining_a_running_draw_gets_the_ids_it_gets_alone(engine, corpus_pieces, case):
+    """Takes added at step k (several k, rows of takes that are done dropped, a compass or
+    guard not there before) each get the ids they get alone, numbered in the order they came."""
+    codec, step = engine.codec, RowStableStep(engine.step)
+    make, _ = make_takes(engine, corpus_pieces)
+    at = lambda k: (lambda step_, finished: step_ == k)  # noqa: E731
+    after_one_finished = lambda step_, finished: len(finished) > 0  # noqa: E731
+    first, schedule = {
+        "k=0": ([0, 1], [(at(0), [2, 3])]),
+        "k=1": ([2], [(at(1), [0, 4])]),
+        "k=9 and k=10": ([0, 1], [(at(9), [2]), (at(10), [4, 3])]),
+        "k=60": ([1, 2], [(at(60), [4, 0])]),
+        "after a take finished": ([1, 2, 3], [(after_one_finished, [4, 0])]),
+        "compass and guard join later": ([1], [(at(5), [0]), (at(7), [4])]),
+        "after two finished": ([1, 0, 2], [(lambda step_, finished: len(finished) >= 2, [3])]),
+    }[case]
+    order = first + [i for _, joining in schedule for i in joining]
+    alone = alone_ids(step, codec, [make()[i] for i in order])
+    takes = make()
+    finished: list[int] = []
+    joiners = scripted([(when, [takes[i] for i in joining]) for when, joining in schedule], finished)
+    together = sample_takes(step, codec, [takes[i] for i in first], lambda i, ids: finished.append(i), joiners)
+    assert len(joiners.joined_at) == len(schedule)  # every take did join (none came too late)
+    assert together == alone
+    assert sorted(finished) == list(range(len(order)))
+    if case.startswith("after"):
+        assert finished.index(len(first)) > 0  # joined once one had finished
+
+
+def test_a_step_limit_counts_from_the_step_a_take_joined(engine, corpus_pieces):
+    """A take that joins late still gets all its events (its step limit is its own)."""
+    codec, step = engine.codec, RowStableStep(engine.step)
+    make, plans = make_takes(engine, corpus_pieces)
+    takes = make()
+    finished: list[int] = []
+    joiners = scripted([(lambda k, f: k == 200, [takes[3]])], finished)
+    long = replace(takes[2], events=400)
+    got = sample_takes(step, codec, [long], lambda i, ids: finished.append(i), joiners)
+    assert joiners.joined_at == [200]
+    assert got[1] == alone_ids(step, codec, [make()[3]])[0]
+    assert len(codec.events(got[1][0])) == plans[3][1]
+
+
+def spied(engine, hold_at: int | None = None, expected: int = 0) -> list[list[int]]:
+    """Record the takes of every draw the engine's queue runs: how many start it, then how
+    many join at each step where some do. With ``hold_at``, the draw's poll of step
+    ``hold_at`` waits until ``expected`` takes wait in the queue (so they join there)."""
+    runs: list[list[int]] = []
+    run = engine.draws.__dict__.setdefault("plain_run", engine.draws._run)  # not an earlier test's spy
+
+    def recording(takes, done, joiners):
+        sizes, polls = [len(takes)], [0]
+        runs.append(sizes)
+
+        def joining():
+            if polls[0] == hold_at:
+                wait_until(lambda: len(engine.draws._waiting) >= expected, 60)
+            polls[0] += 1
+            new = joiners()
+            if new:
+                sizes.append(len(new))
+            return new
+
+        run(takes, done, joining)
 
     engine.draws._run = recording
-    return sizes
+    return runs
 
 
-def compose_together(engine, settings: list[ComposeSettings], failing: int = 0) -> tuple[list, list[int]]:
+def compose_together(engine, settings: list[ComposeSettings], failing: int = 0) -> tuple[list, list[list[int]]]:
     """Compose every settings in its own thread, all asking while the model is busy, so
     that they are drawn together (``failing`` takes never get that far); each result (or
-    the error it raised), and the takes of each batch."""
+    the error it raised), and the takes of each draw (:func:`spied`)."""
     results: list = [None] * len(settings)
-    sizes = spied(engine)
+    runs = spied(engine)
 
     def one(i: int) -> None:
         try:
@@ -136,10 +228,10 @@ def compose_together(engine, settings: list[ComposeSettings], failing: int = 0) 
     with engine.lock:  # the model is busy: every take has to wait in the queue
         for t in threads:
             t.start()
-        wait_until(lambda: sum(sizes) + len(engine.draws._waiting) == len(settings) - failing, 60)
+        wait_until(lambda: sum(map(sum, runs)) + len(engine.draws._waiting) == len(settings) - failing, 60)
     for t in threads:
         t.join(120)
-    return results, sizes
+    return results, runs
 
 
 def several_takes() -> list[ComposeSettings]:
@@ -156,9 +248,43 @@ def several_takes() -> list[ComposeSettings]:
 def test_concurrent_takes_get_the_midi_they_get_alone(engine):
     plans = several_takes()
     alone = [compose(s, engine).midi for s in plans]
-    together, sizes = compose_together(engine, plans)
+    together, runs = compose_together(engine, plans)
     assert [c.midi for c in together] == alone
-    assert sum(sizes) == len(plans) and len(sizes) <= 2  # the first batch: those there first
+    assert len(runs) == 1 and sum(runs[0]) == len(plans)  # those not there at its start join at step 0
+
+
+def test_takes_asking_during_a_draw_join_it_and_get_the_ids_they_get_alone(engine):
+    """A long take is drawing; three takes ask (from their threads) and join it at its
+    12th step: each gets what it gets alone, waited about a step, and shares its steps.
+    (Seeds and copy index are made first: the draw holds the engine's lock.)"""
+    from bachgen.spelled_pipeline import draw, make_seed
+
+    index = engine.copy_index(12)
+    seeds = [make_seed(SeedSpec(fugue=f, start_bar=bar), engine, np.random.default_rng(1), [])
+             for f, bar in [("wtc1f10", 1), ("wtc1f02", 1), ("wtc2f09", 5)]]
+    plans = [(seeds[0], SamplingConfig(events=300, seed=1)), (seeds[1], SamplingConfig(events=40, seed=3)),
+             (seeds[2], SamplingConfig(events=25, seed=4, temperature=0.6, top_p=0.9)),
+             (seeds[1], SamplingConfig(events=60, seed=9, candidates=3, top_k=40, top_p=None))]
+
+    def one(i: int):
+        seed, cfg = plans[i]
+        return draw(cfg, engine, seed, np.random.default_rng(cfg.seed), index)
+
+    alone = [one(i).ids for i in range(len(plans))]
+    runs = spied(engine, hold_at=12, expected=len(plans) - 1)
+    results: list = [None] * len(plans)
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, one(i))) for i in range(len(plans))]
+    threads[0].start()
+    wait_until(lambda: runs)
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join(120)
+    engine.draws._run = engine.draws.plain_run  # no more holding at step 12
+    assert runs == [[1, len(plans) - 1]]
+    assert [r.ids for r in results] == alone
+    assert all(r.batch == len(plans) for r in results)
+    assert all(r.queued < 0.5 for r in results)
 
 
 def test_a_take_that_fails_does_not_break_the_others(engine):
@@ -168,13 +294,14 @@ def test_a_take_that_fails_does_not_break_the_others(engine):
                               SamplingConfig(events=40, seed=1), QUIET),
               ComposeSettings(SeedSpec(fugue="wtc1f02", start_bar=999), SamplingConfig(events=40, seed=1),
                               QUIET)]
-    results, _ = compose_together(engine, [plans[0], broken[0], plans[1], broken[1], plans[2]], failing=2)
+    results, runs = compose_together(engine, [plans[0], broken[0], plans[1], broken[1], plans[2]], failing=2)
+    assert sum(map(sum, runs)) == 3
     assert isinstance(results[1], SeedFileError) and isinstance(results[3], ConfigError)
     assert [results[i].midi for i in (0, 2, 4)] == alone
 
 
 def test_an_error_while_drawing_reaches_every_take_of_that_batch_only():
-    def run(takes, done):
+    def run(takes, done, joiners):
         if "bad" in takes:
             raise ValueError("broken batch")
         for i, take in enumerate(takes):
@@ -186,8 +313,72 @@ def test_an_error_while_drawing_reaches_every_take_of_that_batch_only():
     assert queue.draw("good").result == "GOOD"
 
 
+def joining_run(script: list[str], takes_seen: list):
+    """A ``run`` that follows ``script``: ``"join"`` polls ``joiners()`` until a take joins,
+    ``"done i"`` finishes take ``i`` (its result: twice the take), ``"fail"`` raises."""
+
+    def run(takes, done, joiners):
+        takes = list(takes)
+        for line in script:
+            if line == "join":
+                before = len(takes)
+                wait_until(lambda: takes.extend(joiners()) or len(takes) > before)
+            elif line == "fail":
+                raise ValueError("broken draw")
+            else:
+                done(int(line.split()[1]), takes[int(line.split()[1])] * 2)
+        takes_seen.append(takes)
+
+    return run
+
+
+def ask_in_thread(queue, take, got: dict) -> threading.Thread:
+    def one() -> None:
+        try:
+            got[take] = queue.draw(take)
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            got[take] = exc
+
+    thread = threading.Thread(target=one)
+    thread.start()
+    return thread
+
+
+def test_a_take_asking_during_a_draw_joins_it_and_counts_the_takes_it_shared_steps_with():
+    """A draws alone; B joins it; A finishes; C joins B. A and C shared steps with one take
+    each (batch 2), B with both (3); B and C hardly waited."""
+    seen: list = []
+    queue = DrawQueue(joining_run(["join", "done 0", "join", "done 1", "done 2"], seen))
+    got: dict = {}
+    threads = [ask_in_thread(queue, 1, got)]
+    wait_until(lambda: queue._worker is not None and not queue._waiting)
+    threads.append(ask_in_thread(queue, 2, got))
+    wait_until(lambda: 1 in got)
+    threads.append(ask_in_thread(queue, 3, got))
+    for t in threads:
+        t.join(5)
+    assert seen == [[1, 2, 3]]  # one draw
+    assert [got[t].result for t in (1, 2, 3)] == [2, 4, 6]
+    assert [got[t].batch for t in (1, 2, 3)] == [2, 3, 2]
+    assert got[2].queued < 0.5 and got[3].queued < 0.5
+
+
+def test_an_error_reaches_the_takes_that_joined_the_draw_and_not_the_next():
+    seen: list = []
+    queue = DrawQueue(joining_run(["join", "fail"], seen))
+    got: dict = {}
+    first = ask_in_thread(queue, 1, got)
+    wait_until(lambda: queue._worker is not None and not queue._waiting)
+    second = ask_in_thread(queue, 2, got)
+    first.join(5)
+    second.join(5)
+    assert isinstance(got[1], ValueError) and isinstance(got[2], ValueError)
+    queue._run = joining_run(["done 0"], seen)
+    assert queue.draw(5).result == 10 and queue.draw(5).batch == 1
+
+
 def test_a_lone_take_is_served_at_once():
-    queue = DrawQueue(lambda takes, done: [done(i, t * 2) for i, t in enumerate(takes)])
+    queue = DrawQueue(lambda takes, done, joiners: [done(i, t * 2) for i, t in enumerate(takes)])
     started = time.perf_counter()
     served = queue.draw(21)
     assert served.result == 42 and served.batch == 1
@@ -197,7 +388,7 @@ def test_a_lone_take_is_served_at_once():
 def test_a_short_take_does_not_wait_for_a_long_one():
     held, release = threading.Event(), threading.Event()
 
-    def run(takes, done):
+    def run(takes, done, joiners):
         if takes == [0]:  # the batch that keeps the model busy while the others ask
             held.wait(5)
             done(0, 0)
