@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -86,6 +87,63 @@ def _peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+class CpuSampler:
+    """CPU-seconds used so far by the browsers (Chromium), the server and its worker
+    processes, sampled on a thread every ``every_s`` with the epoch time, so the CPU spent
+    between two moments (:meth:`between`) can be told by whom."""
+
+    GROUPS = ("browsers", "server", "workers")
+
+    def __init__(self, server_pid: int, every_s: float = 0.2) -> None:
+        self.server_pid, self.every_s = server_pid, every_s
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def __enter__(self) -> "CpuSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._now()))
+            self._stop.wait(self.every_s)
+
+    def _now(self) -> dict[str, float]:
+        tick = os.sysconf("SC_CLK_TCK")
+        totals = dict.fromkeys(self.GROUPS, 0.0)
+        workers = set(_children(self.server_pid))
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2:].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            pid = int(entry.name)
+            if pid == self.server_pid:
+                totals["server"] += seconds
+            elif pid in workers:
+                totals["workers"] += seconds
+            elif b"chrom" in command:
+                totals["browsers"] += seconds
+        return totals
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """CPU-seconds of each group from the last sample at or before ``start`` to the first
+        at or after ``end`` (epoch seconds)."""
+        before = [s for t, s in self.samples if t <= start] or [self.samples[0][1]]
+        after = [s for t, s in self.samples if t >= end] or [self.samples[-1][1]]
+        return {g: round(after[0][g] - before[-1][g], 2) for g in self.GROUPS}
 
 
 def _children(pid: int) -> list[int]:

@@ -5,6 +5,8 @@ finish; each session's MIDI must be exactly what :func:`bachgen.pipeline.compose
 for that session's settings (no cross-talk between sessions through the shared engine).
 p50 / p95 click -> audio latency, where each take's time went (the server's timing record
 of each take, see :func:`tests.browser_support.breakdown`: median and largest per stage),
+the CPU-seconds the browsers, the server and its workers used from the first click to the
+last take's audio,
 the server's peak resident memory and the machine's load average are written to
 ``tests/artifacts/load.json`` and printed. Each session also waits for its score.
 """
@@ -21,6 +23,7 @@ import pytest
 from tests.app_support import shipped_model_dir
 from tests.browser_support import (
     GENERATE_TIMEOUT_S,
+    CpuSampler,
     breakdown,
     is_compressed_audio,
     launch_options,
@@ -184,7 +187,8 @@ def take_breakdowns(server, results: list[dict]) -> list[dict]:
 def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
     load_before = load_average()
     started = time.perf_counter()
-    results = asyncio.run(drive(server.url, SEEDS))
+    with CpuSampler(server.pid) as cpu:
+        results = asyncio.run(drive(server.url, SEEDS))
     wall = time.perf_counter() - started
     load_after = load_average()
     peak_mb = server.peak_rss_mb()
@@ -216,6 +220,8 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
         "click_to_audio_element_max_s": round(max(attached), 2),
         "click_to_score_max_s": round(max(r["scored"] for r in results), 2),
         "breakdown_s": summarise(breakdowns),
+        "cpu_s_first_click_to_last_audio": cpu.between(min(r["clicked_at"] for r in results),
+                                                       max(r["ready_at"] for r in results)),
         "breakdown_per_take_s": {str(seed): b for seed, b in zip(SEEDS, breakdowns)},
         "player_audio_bytes_p50": int(statistics.median(len(r["player"]) for r in results)),
         "load_average_before_after": [load_before, load_after],
