@@ -187,8 +187,9 @@ def test_a_step_limit_counts_from_the_step_a_take_joined(engine, corpus_pieces):
 
 def spied(engine, hold_at: int | None = None, expected: int = 0) -> list[list[int]]:
     """Record the takes of every draw the engine's queue runs: how many start it, then how
-    many join at each step where some do. With ``hold_at``, the draw's poll of step
-    ``hold_at`` waits until ``expected`` takes wait in the queue (so they join there)."""
+    many join at each step where some do. With ``hold_at``, no take joins before step
+    ``hold_at``, whose poll waits until ``expected`` takes wait in the queue (so they all
+    join there, however quickly they asked)."""
     runs: list[list[int]] = []
     run = engine.draws.__dict__.setdefault("plain_run", engine.draws._run)  # not an earlier test's spy
 
@@ -197,6 +198,9 @@ def spied(engine, hold_at: int | None = None, expected: int = 0) -> list[list[in
         runs.append(sizes)
 
         def joining():
+            if hold_at is not None and polls[0] < hold_at:
+                polls[0] += 1
+                return []
             if polls[0] == hold_at:
                 wait_until(lambda: len(engine.draws._waiting) >= expected, 60)
             polls[0] += 1
