@@ -108,8 +108,10 @@ def chordify(piece: Piece, config: TokenConfig = TokenConfig()) -> list[Event]:
     max_len = max(config.grid, int(config.max_event_quarters * piece.resolution))
     boundaries = sorted({n.start for n in piece.notes} | {n.end for n in piece.notes})
     starts_at: dict[int, list[int]] = {}
+    end_of: dict[tuple[int, int], int] = {}  # (start, pitch) -> end of the first such note
     for note in piece.notes:
         starts_at.setdefault(note.start, []).append(note.pitch)
+        end_of.setdefault((note.start, note.pitch), note.end)
     events: list[Event] = []
     sounding: dict[int, int] = {}  # pitch -> end tick
     for here, nxt in zip(boundaries, boundaries[1:]):
@@ -117,7 +119,7 @@ def chordify(piece: Piece, config: TokenConfig = TokenConfig()) -> list[Event]:
         struck = tuple(sorted(starts_at.get(here, ())))
         held = tuple(sorted(p for p in sounding if p not in struck))
         for pitch in struck:
-            sounding[pitch] = next(n.end for n in piece.notes if n.start == here and n.pitch == pitch)
+            sounding[pitch] = end_of[here, pitch]
         at = here
         while at < nxt:
             length = min(max_len, nxt - at)
