@@ -79,8 +79,7 @@ class SpelledEngine:
         self._pieces: dict[str, Piece] | None = None
         self._events: dict[str, list[Event]] = {}
         self._copy_index: dict[int, Any] = {}
-        self._corpus_ok: bool | None = None
-        self._usable: list[str] = []
+        self._usable: list[str] | None = None  # looked for on first use
         self.broken_files: list[Any] = []
         self._synths: dict[str | None, Any] = {}
         self.audio_notice: str | None = None
@@ -93,11 +92,10 @@ class SpelledEngine:
     @property
     def usable_fugues(self) -> list[str]:
         """The fugues whose kern files are present and verified (looked for once)."""
-        if self._corpus_ok is None:
+        if self._usable is None:
             from . import corpus
 
             self._usable, self.broken_files = corpus.usable(self.corpus_config)
-            self._corpus_ok = bool(self._usable)
         return self._usable
 
     def corpus_pieces(self) -> dict[str, Piece]:

@@ -428,8 +428,6 @@ def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
     and each is then drawn as alone. Takes are numbered in the order they came (``takes``
     first); the result holds every take's ids in that order. The draw ends when no take is
     left drawing (takes that ask after that start a new one)."""
-    for take in takes:
-        check_take(step, take)
     if not takes:
         return []
     run = _Draw(step, codec, on_done)
@@ -482,8 +480,7 @@ class _Draw:
             self.logits = np.concatenate([self.logits, logits])
             self.state = [(np.concatenate([h, nh]), np.concatenate([c, nc]))
                           for (h, c), (nh, nc) in zip(self.state, state)]
-            self.grammar = type(grammar)(*(np.concatenate([getattr(self.grammar, f), getattr(grammar, f)])
-                                           for f in _Rewind._FIELDS))
+            self.grammar = self.grammar.joined(grammar)
         self.grammar.compass = b.compass()
         self.conditions = RowConditions.of(self.codec, b.rows)
         self.rewind.add(b.keeps[start:])
@@ -738,15 +735,13 @@ class _Mark:
     tokens: int
     logits: np.ndarray
     state: list[tuple[np.ndarray, np.ndarray]]
-    grammar: tuple[Any, ...]  # the row's grammar fields (:attr:`_Rewind._FIELDS`)
+    grammar: tuple[Any, ...]  # the row's place in the grammar (:attr:`SpelledState.PLACE`)
 
 
 class _Rewind:
     """The last ``keeps[r]`` event beginnings of every row ``r`` (NumPy step state), and the
     first tokens barred at each place after an event there was taken back. After a row went
     back, fewer beginnings may be left behind it: the watch is told how far it can go."""
-
-    _FIELDS = ("last", "count", "cur", "prev", "tick")
 
     def __init__(self, keeps: Sequence[int]) -> None:
         self.keeps = list(keeps)
@@ -757,7 +752,7 @@ class _Rewind:
     def mark(self, r: int, position: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> None:
         marks = self.marks[r]
         marks[position] = _Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
-                                tuple(np.array(getattr(grammar, name)[r]) for name in self._FIELDS))
+                                tuple(np.array(getattr(grammar, name)[r]) for name in grammar.PLACE))
         marks.pop(position - self.keeps[r], None)
 
     def add(self, keeps: Sequence[int]) -> None:
@@ -785,7 +780,7 @@ class _Rewind:
         logits[r] = mark.logits
         for (h, c), (mh, mc) in zip(state, mark.state):
             h[r], c[r] = mh, mc
-        for name, value in zip(self._FIELDS, mark.grammar):
+        for name, value in zip(grammar.PLACE, mark.grammar):
             getattr(grammar, name)[r] = value
         return mark.tokens
 

@@ -28,7 +28,7 @@ This module imports neither TensorFlow nor music21.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
@@ -98,9 +98,16 @@ class SpelledState:
     tick: np.ndarray
     compass: np.ndarray | None = None
 
+    #: The per-row fields a row's place in the grammar is (the compass is a setting).
+    PLACE: ClassVar[tuple[str, ...]] = ("last", "count", "cur", "prev", "tick")
+
     @property
     def rows(self) -> int:
         return int(self.last.shape[0])
+
+    def joined(self, other: "SpelledState") -> "SpelledState":
+        """These rows, then ``other``'s (without a compass: the caller sets the rows' own)."""
+        return SpelledState(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in self.PLACE))
 
     def copy(self) -> "SpelledState":
         return SpelledState(self.last.copy(), self.count.copy(), self.cur.copy(), self.prev.copy(),
