@@ -299,9 +299,9 @@ def _takes_at_once(engine: Any, takes: int, events: int) -> list[tuple[Any, Any,
     from . import catalog, spelled_pipeline
     from .pipeline import SeedSpec
 
-    made = []
+    made, ids = [], catalog.fugue_ids()
     for i in range(takes):
-        spec = SeedSpec(catalog.fugue_ids()[i % 48]) if engine.corpus_available else SeedSpec(fugue=None)
+        spec = SeedSpec(ids[i % len(ids)]) if engine.corpus_available else SeedSpec(fugue=None)
         cfg = SamplingConfig(events=events, seed=100 + i)
         seed = spelled_pipeline.make_seed(spec, engine, np.random.default_rng(0), [])
         index = engine.copy_index(cfg.copy_limit) if engine.corpus_available else None

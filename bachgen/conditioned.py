@@ -492,10 +492,15 @@ def load_bundle(folder: str | Path) -> SpelledBundle:
     return SpelledBundle(model, codec, net, config)
 
 
+def can_step(bundle: SpelledBundle) -> bool:
+    """Whether the NumPy step (:mod:`bachgen.spelled_sampling`) can run the bundle's network:
+    it reads the conditioned network's layers by name; the original network has no embeddings."""
+    return bundle.net.arch == "conditioned"
+
+
 def require_step(bundle: SpelledBundle) -> None:
-    """Refuse a network the NumPy step cannot run (:mod:`bachgen.spelled_sampling` reads the
-    conditioned network's layers by name; the original network has no embeddings)."""
-    if bundle.net.arch != "conditioned":
+    """Refuse a network the NumPy step cannot run (see :func:`can_step`)."""
+    if not can_step(bundle):
         raise ConfigError(f"The {bundle.net.arch!r} network cannot be sampled by the step engine; "
                           "only the conditioned network can.",
                           "Measure it by held-out bits (python -m bachgen.spelled_eval BUNDLE --heldout).")
@@ -518,8 +523,7 @@ def train_bundle(pieces: Sequence[Piece], out: str | Path, net: NetConfig, fit: 
     if spelling not in SPELLINGS:
         raise ConfigError(f"spelling must be one of {', '.join(SPELLINGS)}, not {spelling!r}.")
     codec = SPELLINGS[spelling].build(pieces, key_told=key_told)
-    check_key_treatment(codec, fit)
-    data = prepare_data(pieces, codec, fit)
+    data = prepare_data(pieces, codec, fit)  # refuses a key treatment the augmentation cannot use
     print(f"codec {codec.vocab_size} ids; {len(data.train)} training windows, "
           f"{len(data.validation)} validation windows", file=log, flush=True)
     load_before = os.getloadavg()

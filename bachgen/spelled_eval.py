@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bachgen.spelled_eval BUNDLE [--heldout] [--settings T:P:K ...] [--seeds 1 2]``."""
     import argparse
 
-    from .conditioned import load_bundle, require_step
+    from .conditioned import can_step, load_bundle, require_step
     from .config import CorpusConfig
     from .corpus import load_corpus
     from .spelled_sampling import SampleSettings, load_step
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.heldout:
         result["held_out"] = held_out_report(bundle, pieces, args.ngram_order or None)
         print(json.dumps({k: v["pooled"] for k, v in result["held_out"].items()}, indent=1), flush=True)
-    if bundle.net.arch != "conditioned" and args.heldout:
+    if not can_step(bundle) and args.heldout:
         print(f"not sampled: the {bundle.net.arch!r} network has no step engine", flush=True)
         args.settings = []
     else:

@@ -124,11 +124,6 @@ def train(variant: Variant, folder: Path) -> None:
 # --------------------------------------------------------------------------- measuring
 
 
-def can_step(bundle: Any) -> bool:
-    """Whether the NumPy step (:mod:`bachgen.spelled_sampling`) can run the bundle's network."""
-    return bundle.net.arch == "conditioned"  # see bachgen.conditioned.require_step
-
-
 def training_facts(bundle: Any) -> dict[str, Any]:
     """What the training summary says: epochs run and best, minutes, load, val bits/token."""
     config = bundle.config
@@ -186,7 +181,7 @@ def summary_row(row: dict[str, Any]) -> dict[str, Any]:
 def measure(folders: Sequence[Path], pieces: Sequence[Any], context: dict[str, Any]) -> dict[str, Any]:
     """Held-out bits and (where the step can run every network) the yardstick of one model
     made of the bundles in ``folders`` (one, or one per mode); pooled bits weight by notes."""
-    from .conditioned import load_bundle
+    from .conditioned import can_step, load_bundle
     from .spelled_eval import KIND_NAMES
 
     bundles = [load_bundle(f) for f in folders]
