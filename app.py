@@ -499,7 +499,7 @@ def shape_controls(take: dict[str, Any], where) -> None:
     """Keep a take's first bars and write the rest again, or continue it — each as a new take
     with the sidebar's settings and random seed."""
     number, piece = take["number"], take["piece"]
-    bars = max(1, -(-piece.end // piece.bar_ticks)) if piece is not None and piece.notes else 1
+    bars = piece.bars if piece is not None else 1
     keep, regen, more, cont = where.columns([2, 3, 2, 3], vertical_alignment="bottom")
     keep.number_input("Keep bars", min_value=1, max_value=max(1, bars - 1), value=max(1, bars // 2),
                       key=f"keep_{number}", disabled=bars < 2)

@@ -65,6 +65,11 @@ class Piece:
         num, den = self.time_signature
         return self.resolution * 4 * num // den
 
+    @property
+    def bars(self) -> int:
+        """Bars the piece reaches into, counted from tick 0 (at least 1, also when empty)."""
+        return max(1, -(-self.end // self.bar_ticks))
+
     def transpose(self, semitones: int) -> "Piece":
         """The same piece moved by ``semitones`` (key name updated when known)."""
         key = transpose_key_name(self.key, semitones) if self.key else None

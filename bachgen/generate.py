@@ -19,6 +19,9 @@ from . import catalog
 from .config import SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, SeedFileError
 
+#: Options naming one output file each (``--fugue all`` writes into ``--out-dir`` instead).
+OUTPUT_FLAGS = ("midi", "wav", "pianoroll", "musicxml", "svg", "compare")
+
 
 def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("generate", help="write new music in the style of the fugues")
@@ -117,7 +120,7 @@ def check_options(args: argparse.Namespace, corpus: CorpusConfig) -> None:
             raise ConfigError("--fugue all needs --out-dir FOLDER.")
         if args.seed_file:
             raise ConfigError("--fugue all and --seed-file cannot be used together.")
-        for flag in ("midi", "wav", "pianoroll", "musicxml", "svg", "compare"):
+        for flag in OUTPUT_FLAGS:
             if getattr(args, flag):
                 raise ConfigError(f"--fugue all writes into --out-dir; leave out --{flag}.")
     elif args.fugue not in ("none", "random"):
@@ -129,7 +132,7 @@ def check_options(args: argparse.Namespace, corpus: CorpusConfig) -> None:
     if args.soundfont and not Path(args.soundfont).expanduser().is_file():
         raise ConfigError(f"The soundfont {args.soundfont} does not exist.",
                           "Give the path of an .sf2 file, or leave out --soundfont for the default piano.")
-    for flag in ("midi", "wav", "pianoroll", "musicxml", "svg", "compare"):
+    for flag in OUTPUT_FLAGS:
         if getattr(args, flag) and Path(getattr(args, flag)).is_dir():
             raise ConfigError(f"--{flag} {getattr(args, flag)} is a folder; give a file name.")
     if args.compare:
@@ -159,7 +162,7 @@ def _check_start_bar(args: argparse.Namespace, corpus: CorpusConfig) -> None:
     from . import corpus as kern
 
     piece = kern.load_piece(args.fugue, corpus)
-    bars = max(1, -(-piece.end // piece.bar_ticks))
+    bars = piece.bars
     if args.start_bar > bars:
         raise ConfigError(f"--start-bar must be between 1 and {bars} for {args.fugue}.")
 

@@ -345,7 +345,7 @@ def _seed_from_fugue(spec: SeedSpec, engine: Engine, rng: np.random.Generator) -
             start = spec.start_event
             source = f"{fugue_id} from event {start}"
         else:
-            bars = max(1, -(-version.end // version.bar_ticks))
+            bars = version.bars
             if not 1 <= spec.start_bar <= bars:
                 raise ConfigError(f"start_bar must be between 1 and {bars} for {fugue_id}.")
             tick = (spec.start_bar - 1) * version.bar_ticks

@@ -197,7 +197,7 @@ def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str
         if not 0 <= spec.start_event < len(events):
             raise ConfigError(f"start_event must be between 0 and {len(events) - 1} for {piece.name}.")
         return spec.start_event, f"{piece.name} from event {spec.start_event}"
-    bars = max(1, -(-piece.end // piece.bar_ticks))
+    bars = piece.bars
     if not 1 <= spec.start_bar <= bars:
         raise ConfigError(f"start_bar must be between 1 and {bars} for {piece.name}.")
     tick = (spec.start_bar - 1) * piece.bar_ticks

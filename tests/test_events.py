@@ -2,7 +2,7 @@
 
 import pytest
 
-from bachgen.events import Piece, key_is_minor, pitch_name, shift_to_common_key, transpose_key_name
+from bachgen.events import RESOLUTION, Note, Piece, key_is_minor, pitch_name, shift_to_common_key, transpose_key_name
 from tests.conftest import make_piece
 
 
@@ -32,3 +32,17 @@ def test_transpose_moves_pitches_and_key():
     moved = make_piece((0, 48, 60), key="d").transpose(-5)
     assert [n.pitch for n in moved.notes] == [55]
     assert moved.key == "a"
+
+
+@pytest.mark.parametrize("ends, signature, bars", [
+    ((), (4, 4), 1),                    # empty: one bar to start in
+    ((1,), (4, 4), 1),
+    ((4,), (4, 4), 1),                  # a whole bar exactly
+    ((4, 5), (4, 4), 2),                # a quarter into the second bar
+    ((9,), (3, 4), 3),
+    ((6,), (6, 8), 2),
+])
+def test_bars_counts_the_bars_a_piece_reaches(ends, signature, bars):
+    """``Piece.bars``: every bar a note sounds in, from tick 0 (at least one)."""
+    notes = tuple(Note(0, quarters * RESOLUTION, 60) for quarters in ends)
+    assert Piece(notes, time_signature=signature).bars == bars
