@@ -863,7 +863,9 @@ def show_score(svg: str, where) -> None:
 
 def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
     """One take on the page; returns the placeholder where its score goes. A take just made
-    shows its audio first; the rest waits for other listeners' audio (:func:`audio_first`)."""
+    shows its audio, downloads and buttons first (cheap, and no stale button of the take
+    before stays in their place); the piano roll and the statistics wait for other
+    listeners' audio (:func:`audio_first`)."""
     number = take["number"]
     for notice in take["notices"]:
         where.info(notice)
@@ -876,6 +878,9 @@ def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
             replay(take, engine)
             if take["audio"]:
                 where.audio(take["audio"], format=take["audio_mime"])
+    downloads(take, where, engine)  # before any wait: the buttons in view are this take's
+    if getattr(engine, "kind", "") == "spelled":
+        shape_controls(take, where)
     if take.get("ticket") is not None:
         audio_first().release(take.pop("ticket"))
         take["timings"]["after_audio_wait"] = audio_first().wait()
@@ -883,9 +888,6 @@ def show_take(take: dict[str, Any], where, latest: bool, engine) -> Any:
         take["png"] = draw_pianoroll(take)
     if take["png"]:
         where.image(take["png"], caption="Piano roll", width="stretch")
-    downloads(take, where, engine)
-    if getattr(engine, "kind", "") == "spelled":
-        shape_controls(take, where)
     if latest:
         stats_panel(take, where)
     slot = where.empty()

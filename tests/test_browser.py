@@ -232,6 +232,7 @@ def test_write_the_second_half_of_a_take_again_and_download_both(server, browser
         bars = int(keep.locator("input").input_value())
         page.get_by_role("button", name="Write the rest again").first.click()
         page.get_by_text("Take 2", exact=True).wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+        page.wait_for_timeout(250)  # take 2's buttons replace take 1's (drawn right after its audio)
         assert page.locator('[data-testid="stException"]').count() == 0
         name2, second = download(page, "MIDI")  # the newest take's buttons come first
         assert (name1, name2) == ("bachgen-take1.mid", "bachgen-take2.mid")
