@@ -1,0 +1,170 @@
+"""The page's controls: the sidebar (where the music starts and how it is written), the
+settings its widgets make, and the buttons beside a take that shape it into a new one
+(keep its first bars and write the rest again, or continue it).
+
+The widgets keep their values in ``st.session_state`` under their keys; the settings are
+read from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from bachgen.config import RenderConfig, SamplingConfig
+from bachgen.take_record import FUGUE_TITLES
+from bachgen.ui.corpus_panel import usable_fugues
+
+if TYPE_CHECKING:
+    from bachgen.pipeline import ComposeSettings
+
+SEED_SOURCES = {
+    "fugue": "A fugue",
+    "random": "A random place in the 48",
+    "file": "Your own file",
+    "none": "No seed",
+}
+SNAP_MODES = {
+    "c-major": "Snap to C major",
+    "to-c": "Transpose to C",
+    "off": "Off",
+}
+UPLOAD_TYPES = ["mid", "midi", "xml", "musicxml", "mxl", "krn"]
+
+
+def new_seed() -> None:
+    """Button callback: a new random seed for the next take."""
+    st.session_state["seed"] = random.randint(0, 99_999)
+
+
+def controls(have_corpus: bool) -> None:
+    """The sidebar: where the music starts and how it is written."""
+    seed_controls(have_corpus)
+    music_controls()
+
+
+def seed_controls(have_corpus: bool) -> None:
+    """The sidebar's seed: a fugue and its bar, a random place, an uploaded file or none
+    (without the corpus, only the last two)."""
+    sidebar = st.sidebar
+    sidebar.header("Seed")
+    sources = list(SEED_SOURCES) if have_corpus else ["file", "none"]
+    if st.session_state.get("seed_source") not in sources:
+        st.session_state["seed_source"] = "fugue" if have_corpus else "none"
+    source = sidebar.radio("Start from", sources, format_func=SEED_SOURCES.get,
+                           key="seed_source",
+                           help="The model continues the music it is given.")
+    if source == "fugue":
+        offered = usable_fugues()
+        sidebar.selectbox("Fugue", offered, index=offered.index("wtc1f02") if "wtc1f02" in offered else 0,
+                          format_func=FUGUE_TITLES.get, key="fugue")
+        sidebar.number_input("Start bar", min_value=1, max_value=500, value=1, step=1,
+                             key="start_bar",
+                             help="The seed is taken from the fugue starting at this bar.")
+    elif source == "file":
+        sidebar.file_uploader("Seed file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES,
+                              key="upload")
+    if have_corpus is False and source != "file":
+        sidebar.caption("With the corpus downloaded you can also start from Bach's fugues.")
+
+
+def music_controls() -> None:
+    """The sidebar's music: length, creativity, random seed, tempo, key, and whether the
+    seed is played and the score engraved."""
+    sidebar = st.sidebar
+    sidebar.header("Music")
+    sidebar.slider("Length (events)", min_value=50, max_value=1000, value=400, step=50,
+                   key="events", help="How many new chords and notes to write.")
+    sidebar.slider("Creativity", min_value=0.1, max_value=2.0, value=SamplingConfig.temperature,
+                   step=0.05,
+                   key="temperature",
+                   help="Sampling temperature: low stays close to what the model knows best, "
+                        "high takes more chances.")
+    col_seed, col_button = sidebar.columns([3, 2], vertical_alignment="bottom")
+    col_seed.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                          help="The same seed and settings give the same piece.")
+    col_button.button("New seed", key="new_seed", on_click=new_seed)
+    sidebar.slider("Tempo (quarter notes a minute)", min_value=40, max_value=160, value=80,
+                   step=4, key="tempo")
+    sidebar.radio("Key", list(SNAP_MODES), index=list(SNAP_MODES).index(RenderConfig.snap),
+                  format_func=SNAP_MODES.get, key="snap",
+                  help="Snap to C major: nudge every note onto the C major scale (as the "
+                       "original project did). Transpose to C: move the whole piece to C major "
+                       "or A minor. Off: keep what the model wrote.")
+    sidebar.toggle("Play the seed first", value=False, key="include_seed")
+    sidebar.toggle("Engrave the score", value=True, key="render_score")
+
+
+def build_settings() -> ComposeSettings:
+    """The widgets' values as a ComposeSettings (raises BachgenError for bad input)."""
+    from bachgen.errors import SeedFileError
+    from bachgen.pipeline import ComposeSettings, SeedSpec
+
+    state = st.session_state
+    source = state["seed_source"]
+    if source == "fugue":
+        seed = SeedSpec(fugue=state["fugue"], start_bar=int(state["start_bar"]))
+    elif source == "random":
+        seed = SeedSpec(fugue=None, random_place=True)
+    elif source == "file":
+        upload = state.get("upload")
+        if upload is None:
+            raise SeedFileError("No seed file is uploaded yet.",
+                                "Choose a MIDI, MusicXML or kern file, or pick another seed.")
+        seed = SeedSpec(fugue=None, file_bytes=upload.getvalue(), file_name=upload.name)
+    else:
+        seed = SeedSpec(fugue=None)
+    sampling = dataclasses.replace(SamplingConfig(), events=int(state["events"]),
+                                   temperature=float(state["temperature"]),
+                                   seed=int(state["seed"]))
+    render = dataclasses.replace(RenderConfig(), tempo_bpm=float(state["tempo"]),
+                                 snap=state["snap"], include_seed=bool(state["include_seed"]),
+                                 audio=True, score=bool(state["render_score"]))
+    return ComposeSettings(seed=seed, sampling=sampling, render=render)
+
+
+def shaped_settings(settings: ComposeSettings, shape: dict[str, Any]) -> ComposeSettings:
+    """The page's settings with an earlier take as the seed: all of it to continue
+    (``shape["events"]`` new events), or its first ``shape["keep_bars"]`` bars kept."""
+    from bachgen.errors import SeedFileError
+    from bachgen.pipeline import SeedSpec
+
+    take = next((t for t in st.session_state["takes"] if t["number"] == shape["take"]), None)
+    if take is None or not take.get("midi"):
+        raise SeedFileError(f"Take {shape['take']} is no longer kept in this session.",
+                            "Shape one of the takes shown below.")
+    seed = SeedSpec(fugue=None, file_bytes=take["midi"], file_name=f"take {shape['take']}.mid",
+                    continue_take="events" in shape, keep_bars=shape.get("keep_bars"))
+    sampling = settings.sampling
+    if "events" in shape:
+        sampling = dataclasses.replace(sampling, events=int(shape["events"]))
+    return dataclasses.replace(settings, seed=seed, sampling=sampling)
+
+
+def ask_to_shape(number: int, how: str) -> None:
+    """Button callback: remember which take to shape and how, for this run of the page."""
+    state = st.session_state
+    if how == "continue":
+        state["shape"] = {"take": number, "events": int(state[f"more_{number}"])}
+    else:
+        state["shape"] = {"take": number, "keep_bars": int(state[f"keep_{number}"])}
+
+
+def shape_controls(take: dict[str, Any], where: Any) -> None:
+    """Keep a take's first bars and write the rest again, or continue it — each as a new take
+    with the sidebar's settings and random seed."""
+    number, piece = take["number"], take["piece"]
+    bars = piece.bars if piece is not None else 1
+    keep, regen, more, cont = where.columns([2, 3, 2, 3], vertical_alignment="bottom")
+    keep.number_input("Keep bars", min_value=1, max_value=max(1, bars - 1), value=max(1, bars // 2),
+                      key=f"keep_{number}", disabled=bars < 2)
+    regen.button("Write the rest again", key=f"regen_{number}", on_click=ask_to_shape,
+                 args=(number, "keep"), disabled=bars < 2,
+                 help="Keeps the bars chosen, note for note, and writes new music after them.")
+    more.number_input("Events to add", min_value=10, max_value=1000, value=200, step=10,
+                      key=f"more_{number}")
+    cont.button("Continue", key=f"continue_{number}", on_click=ask_to_shape, args=(number, "continue"),
+                help="Keeps the whole take and writes more after its end.")
