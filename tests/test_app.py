@@ -58,12 +58,13 @@ def take_wav(take: dict) -> bytes:
     """What the take's WAV download button makes when clicked (the page's own function,
     with the page's shared engine)."""
     import os
-    import runpy
 
-    page = runpy.run_path(str(APP), run_name="bachgen_app_test")
-    engine = page["load_engine"](os.environ.get("BACHGEN_MODEL_DIR", ""),
-                                 os.environ.get("BACHGEN_CORPUS_DIR", ""))
-    return page["take_wav"](take, engine)
+    from bachgen.take_record import take_wav as page_take_wav
+    from bachgen.ui.resources import load_engine
+
+    engine = load_engine(os.environ.get("BACHGEN_MODEL_DIR", ""),
+                         os.environ.get("BACHGEN_CORPUS_DIR", ""))
+    return page_take_wav(take, engine)
 
 
 def assert_valid_midi(data: bytes) -> None:
@@ -313,15 +314,12 @@ def test_without_the_corpus_the_page_tries_the_download_once_and_works_offline(t
 
 
 def test_score_pages_splits_top_level_svgs_only():
-    import importlib.util
+    from bachgen.score_pages import score_pages
 
-    spec = importlib.util.spec_from_file_location("bachgen_app", APP)
-    page = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(page)  # defines the page's functions; builds nothing
     one = '<svg a="1"><defs/><svg class="inner"><g/></svg></svg>'
     two = '<svg a="2"><svg><g/></svg><svg/></svg>'
-    assert page.score_pages(one + "\n" + two) == [one, two]
-    assert page.score_pages("no score") == ["no score"]
+    assert score_pages(one + "\n" + two) == [one, two]
+    assert score_pages("no score") == ["no score"]
 
 
 def test_without_fluidsynth_midi_and_piano_roll_still_work(tmp_path, monkeypatch):
@@ -468,17 +466,14 @@ def test_without_the_corpus_the_panel_shows_the_piece_and_asks_for_the_corpus(tm
 
 
 def test_statistics_that_cannot_be_measured_show_a_dash():
-    import importlib.util
+    from bachgen.stat_text import band_text, quality_summary, stat_text
 
-    spec = importlib.util.spec_from_file_location("bachgen_app", APP)
-    page = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(page)  # defines the page's functions; builds nothing
-    assert page._stat("steps", None) == "–" and page._band("steps", None, None) == "–"
-    assert page._stat("two_plus", 0.993) == "99.3 %" and page._stat("two_plus", 1.0) == "100 %"
-    assert page._stat("leaps", 0.0241) == "2 %" and page._stat("silence", 0.004) == "0.4 %"
-    assert page._stat("sounding", 2.7907) == "2.79" and page._stat("pitch_range", 48.0) == "48"
-    assert page._band("pitch_class_entropy", 3.0, 3.379) == "3.00 – 3.38"
-    assert page._band("on_beats", 0.18, 0.51) == "18 % – 51 %"
+    assert stat_text("steps", None) == "–" and band_text("steps", None, None) == "–"
+    assert stat_text("two_plus", 0.993) == "99.3 %" and stat_text("two_plus", 1.0) == "100 %"
+    assert stat_text("leaps", 0.0241) == "2 %" and stat_text("silence", 0.004) == "0.4 %"
+    assert stat_text("sounding", 2.7907) == "2.79" and stat_text("pitch_range", 48.0) == "48"
+    assert band_text("pitch_class_entropy", 3.0, 3.379) == "3.00 – 3.38"
+    assert band_text("on_beats", 0.18, 0.51) == "18 % – 51 %"
     empty = {"rows": [], "total": 14, "measured": 0, "inside": 0, "band_events": 100}
-    assert page.quality_summary(empty) == ("0 of 14 statistics inside the range of the real "
+    assert quality_summary(empty) == ("0 of 14 statistics inside the range of the real "
                                            "fugues (14 could not be measured)")
