@@ -1,6 +1,7 @@
 # bachgen — two commands do all the set-up:
 #   make run    create .venv, install what is missing, start the app
 #   make test   the same set-up, then the whole test suite
+#   make test-fast  the edit-run loop: no training, no browser, no load test (under 90 s)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,7 @@ ifneq ($(LOCAL_CORPUS),)
 export BACHGEN_CORPUS_DIR ?= $(LOCAL_CORPUS)
 endif
 
-.PHONY: setup system system-test run test bench clean
+.PHONY: setup system system-test run test test-fast bench clean
 
 setup: $(VENV)/.installed system
 
@@ -42,6 +43,9 @@ run: setup
 
 test: setup system-test
 	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 bench: setup
 	$(BIN)/bachgen bench

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ConfigError
+
 #: Public source of the kern encodings, pinned to one commit.
 SOURCE_REPOSITORY = "humdrum-tools/bach-wtc"
 SOURCE_COMMIT = "0b4f4d84b90b254615e7ac09730ec473c9611cb6"
@@ -153,6 +155,9 @@ FUGUES: tuple[Fugue, ...] = (
 )
 
 
+#: Each fugue's id -> its title, as the page and the command line show it.
+FUGUE_TITLES: dict[str, str] = {f.id: f.title for f in FUGUES}
+
 def fugue(fugue_id: str) -> Fugue:
     """The catalogue entry for ``fugue_id``; raises ``KeyError`` if unknown."""
     for item in FUGUES:
@@ -164,8 +169,6 @@ def fugue(fugue_id: str) -> Fugue:
 def known_fugue(fugue_id: str) -> Fugue:
     """The catalogue entry for ``fugue_id``, or a :class:`~bachgen.errors.ConfigError` saying
     what to use instead: for ids that come from a user (seeds, command-line options)."""
-    from .errors import ConfigError
-
     try:
         return fugue(fugue_id)
     except KeyError:

@@ -9,7 +9,6 @@ option fails at the boundary with a :class:`~bachgen.errors.ConfigError`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "bachgen"
 
 
-def _check(condition: bool, message: str) -> None:
+def check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
 
@@ -87,10 +86,10 @@ class TokenConfig:
     max_event_quarters: float = 8.0
 
     def __post_init__(self) -> None:
-        _check(self.transpose in TRANSPOSE_MODES,
+        check(self.transpose in TRANSPOSE_MODES,
                f"transpose must be one of {', '.join(TRANSPOSE_MODES)}, not {self.transpose!r}.")
-        _check(self.grid >= 1, "grid must be at least 1 tick.")
-        _check(self.max_event_quarters > 0, "max_event_quarters must be positive.")
+        check(self.grid >= 1, "grid must be at least 1 tick.")
+        check(self.max_event_quarters > 0, "max_event_quarters must be positive.")
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -110,40 +109,6 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
             value = data[f.name]
             values[f.name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
-
-
-def save_json(config: Any, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
-
-
-def load_json(cls: type[T], path: str | Path) -> T:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot read {cls.__name__} from {path}: {exc}.") from exc
-    return from_dict(cls, data)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The network: embedding of event words -> ``layers`` LSTMs of ``units`` -> logits.
-
-    ``seq_len`` is how many events the network reads in training (the original used 50).
-    """
-
-    vocab_size: int
-    embed_dim: int = 128
-    units: int = 256
-    layers: int = 2
-    dropout: float = 0.3
-    seq_len: int = 50
-
-    def __post_init__(self) -> None:
-        _check(self.vocab_size >= 2, "vocab_size must be at least 2.")
-        _check(self.embed_dim >= 1 and self.units >= 1, "embed_dim and units must be positive.")
-        _check(self.layers >= 1, "layers must be at least 1.")
-        _check(0.0 <= self.dropout < 1.0, "dropout must be in [0, 1).")
-        _check(self.seq_len >= 2, "seq_len must be at least 2.")
 
 
 @dataclass(frozen=True)
@@ -187,20 +152,20 @@ class SamplingConfig:
     compass: tuple[int, int] | None = (36, 84)
 
     def __post_init__(self) -> None:
-        _check(1 <= self.events <= 20_000, "events must be between 1 and 20000.")
-        _check(0.05 <= self.temperature <= 5.0, "temperature must be between 0.05 and 5.")
-        _check(self.top_k is None or self.top_k >= 1, "top_k must be at least 1 (or unset).")
-        _check(self.top_p is None or 0.0 < self.top_p <= 1.0, "top_p must be in (0, 1] (or unset).")
-        _check(self.seed is None or 0 <= self.seed < 2**63, "seed must be a non-negative integer.")
-        _check(1 <= self.candidates <= 256, "candidates must be between 1 and 256.")
-        _check(self.loop_max_period >= 1, "loop_max_period must be at least 1.")
-        _check(self.loop_min_repeats >= 2, "loop_min_repeats must be at least 2.")
-        _check(self.loop_min_events >= 2, "loop_min_events must be at least 2.")
-        _check(self.max_recoveries >= 0, "max_recoveries must be 0 or more.")
-        _check(self.recovery_boost >= 0, "recovery_boost must be 0 or more.")
-        _check(self.copy_limit == 0 or self.copy_limit >= 2, "copy_limit must be 0 (off) or at least 2.")
-        _check(0.0 <= self.key_guide <= 20.0, "key_guide must be between 0 and 20.")
-        _check(self.compass is None or (len(self.compass) == 2
+        check(1 <= self.events <= 20_000, "events must be between 1 and 20000.")
+        check(0.05 <= self.temperature <= 5.0, "temperature must be between 0.05 and 5.")
+        check(self.top_k is None or self.top_k >= 1, "top_k must be at least 1 (or unset).")
+        check(self.top_p is None or 0.0 < self.top_p <= 1.0, "top_p must be in (0, 1] (or unset).")
+        check(self.seed is None or 0 <= self.seed < 2**63, "seed must be a non-negative integer.")
+        check(1 <= self.candidates <= 256, "candidates must be between 1 and 256.")
+        check(self.loop_max_period >= 1, "loop_max_period must be at least 1.")
+        check(self.loop_min_repeats >= 2, "loop_min_repeats must be at least 2.")
+        check(self.loop_min_events >= 2, "loop_min_events must be at least 2.")
+        check(self.max_recoveries >= 0, "max_recoveries must be 0 or more.")
+        check(self.recovery_boost >= 0, "recovery_boost must be 0 or more.")
+        check(self.copy_limit == 0 or self.copy_limit >= 2, "copy_limit must be 0 (off) or at least 2.")
+        check(0.0 <= self.key_guide <= 20.0, "key_guide must be between 0 and 20.")
+        check(self.compass is None or (len(self.compass) == 2
                                         and 21 <= self.compass[0] < self.compass[1] <= 108),
                "compass must be (lowest, highest) MIDI pitches on the piano, lowest < highest.")
 
@@ -231,51 +196,107 @@ class RenderConfig:
     pianoroll: bool = True
 
     def __post_init__(self) -> None:
-        _check(10.0 <= self.tempo_bpm <= 600.0, "tempo_bpm must be between 10 and 600.")
-        _check(self.snap in SNAP_MODES,
+        check(10.0 <= self.tempo_bpm <= 600.0, "tempo_bpm must be between 10 and 600.")
+        check(self.snap in SNAP_MODES,
                f"snap must be one of {', '.join(SNAP_MODES)}, not {self.snap!r}.")
 
 
+#: Networks :func:`bachgen.network.build_model` knows: the conditioned one, and the original
+#: project's (token id / vocabulary as the single input, one LSTM, no conditioning).
+ARCHS = ("conditioned", "original")
+#: The conditioning inputs beside the token id, in order (the codec's feature columns).
+INPUT_FEATURES = ("quarter", "phase", "meter", "key")
+#: Augmentations (:attr:`FitConfig.augment`) and mode filters (:attr:`FitConfig.modes`);
+#: the key treatments are the codec's (:data:`~bachgen.codec.KEY_TOLD`).
+AUGMENTS = ("shifts", "all12")
+MODES = ("both", "major", "minor")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """How the network is trained (``bachgen train``).
+class NetConfig:
+    """Sizes of the network: token embedding, conditioning embeddings, LSTM layers.
 
-    ``epochs`` is a ceiling: training stops earlier when the validation loss has not
-    improved for ``patience`` epochs, and the best weights are kept. ``stride`` is the
-    step between the starts of two training windows of one piece (1 = every position,
-    as the original project did; larger is faster, each window still predicts every
-    position in it). ``epoch_windows`` fixes how many windows one epoch shows (``None``:
-    every window once); studies use it to give each variant the same budget.
-    ``strategy`` picks the ``tf.distribute`` strategy: ``default`` (one device),
-    ``mirrored`` (synchronous data parallelism over ``devices`` logical CPUs or the
-    GPUs present) or ``multiworker`` (several machines described by ``TF_CONFIG``).
-    ``deterministic`` turns on TensorFlow op determinism so a seed repeats a run.
+    ``arch``: ``"conditioned"`` (token and feature embeddings, ``layers`` LSTMs) or
+    ``"original"`` — the original project's network on the same tokens: the token id
+    divided by the vocabulary size as the single input, one LSTM of ``units``, dense
+    logits, no dropout ; only ``units`` applies.
     """
 
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 2e-3
-    patience: int = 3
-    seed: int = 1685
-    stride: int = 10
-    epoch_windows: int | None = None
-    clipnorm: float = 1.0
-    strategy: str = "default"
-    devices: int = 2
-    deterministic: bool = True
+    embed: int = 96
+    units: int = 256
+    layers: int = 2
+    quarter_embed: int = 4
+    phase_embed: int = 8
+    meter_embed: int = 4
+    key_embed: int = 8
+    dropout: float = 0.1
+    arch: str = "conditioned"
 
     def __post_init__(self) -> None:
-        _check(self.epochs >= 1, "epochs must be at least 1.")
-        _check(self.batch_size >= 1, "batch_size must be at least 1.")
-        _check(self.learning_rate > 0, "learning_rate must be positive.")
-        _check(self.patience >= 0, "patience must be 0 or more.")
-        _check(self.stride >= 1, "stride must be at least 1.")
-        _check(self.epoch_windows is None or self.epoch_windows >= 1,
-               "epoch_windows must be at least 1 (or unset for every window once).")
-        _check(self.clipnorm > 0, "clipnorm must be positive.")
-        _check(self.strategy in STRATEGIES,
-               f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}.")
-        _check(self.devices >= 1, "devices must be at least 1.")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"arch must be one of {', '.join(ARCHS)}, not {self.arch!r}.")
+        if min(self.embed, self.units, self.layers, self.quarter_embed, self.phase_embed,
+               self.meter_embed, self.key_embed) < 1 or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("Network sizes must be positive and dropout in [0, 1).")
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The inputs the network reads (a subset of :data:`bachgen.network.INPUTS`)."""
+        return ("tokens",) + INPUT_FEATURES if self.arch == "conditioned" else ("tokens",)
+
+    def embed_sizes(self) -> dict[str, int]:
+        return {"quarter": self.quarter_embed, "phase": self.phase_embed,
+                "meter": self.meter_embed, "key": self.key_embed}
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How the network is trained.
+
+    ``seq_len`` tokens per window (~3.8 tokens an event: 192 ≈ 50 events), windows start
+    every ``stride`` tokens. ``epochs`` is a ceiling: training stops when the validation
+    loss has not improved for ``patience`` epochs (best weights kept) or when the next
+    epoch would pass ``budget_minutes`` of wall-clock time. ``shifts``: semitones of
+    augmentation each way around the common key. ``strategy``: ``default``, ``mirrored`` or ``multiworker``;
+    ``mirrored`` splits the CPU into ``devices``
+    logical devices (see :func:`bachgen.train.configure_devices`); ``threads`` caps TensorFlow's CPU threads.
+
+    ``augment``: ``"shifts"`` (the common key ± ``shifts``) or ``"all12"`` (the original
+    project's augmentation: each piece left in its own key and moved by −5..+6 semitones;
+    only with a codec that does not tell the shift, see :func:`check_key_treatment`).
+    ``modes``: train and validate on ``"both"`` modes or on the ``"major"`` / ``"minor"``
+    fugues only. Validation is always in the common key.
+    """
+
+    seq_len: int = 192
+    stride: int = 96
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    clipnorm: float = 1.0
+    epochs: int = 30
+    patience: int = 3
+    budget_minutes: float = 28.0
+    shifts: int = 3
+    seed: int = 1685
+    strategy: str = "default"
+    devices: int = 2
+    threads: int = 2
+    deterministic: bool = True
+    limit_pieces: int | None = None
+    augment: str = "shifts"
+    modes: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.augment not in AUGMENTS:
+            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, not {self.augment!r}.")
+        if self.modes not in MODES:
+            raise ConfigError(f"modes must be one of {', '.join(MODES)}, not {self.modes!r}.")
+        if self.seq_len < 2 or self.stride < 1 or self.batch_size < 1 or self.epochs < 1:
+            raise ConfigError("seq_len, stride, batch_size and epochs must be positive.")
+        if not 0 <= self.shifts <= 3:
+            raise ConfigError("shifts must be 0..3 (the key condition knows −3..+3).")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}.")
+        if self.budget_minutes <= 0 or self.learning_rate <= 0:
+            raise ConfigError("budget_minutes and learning_rate must be positive.")

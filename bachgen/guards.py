@@ -7,27 +7,25 @@
 * **Copies** — :class:`CopyIndex` knows every run of ``copy_limit`` events of the corpus
   in a transposition-free form (each event as its chord shape and length, plus the
   interval from the previous event). When a row's last ``copy_limit`` events occur in
-  the corpus, the tokens that would make the copy longer are masked (:class:`VocabForms`
-  maps the continuations back to the codec's ids). :meth:`CopyIndex.longest_run`
-  measures the longest verbatim run (in any transposition) with a suffix automaton.
+  the corpus, the event that would make the copy longer is taken back (:class:`EventWatch`).
+  :meth:`CopyIndex.longest_run` measures the longest verbatim run (in any transposition)
+  with a suffix automaton.
 
-The copy index reads :class:`~bachgen.events.Event` s (a codec's
-:meth:`~bachgen.codecs.WordCodec.events`); the raw words of a word codec are accepted
-too and read by :mod:`bachgen.tokens`.
+The copy index reads :class:`~bachgen.events.Event` s (the codec's
+:meth:`~bachgen.codec.SpelledCodec.events`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from .events import Event
-from .tokens import word_event
 
-#: What the copy index reads: events, or the raw words of a word codec.
-Item = Union[Event, str]
+#: What the copy index reads: events.
+Item = Event
 
 # --------------------------------------------------------------------------- loops
 
@@ -48,25 +46,6 @@ def loop_at_end(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
         if all(tail[i] == tail[i - period] for i in range(period, span)):
             return period, span
     return None
-
-
-def _loops_at_end_batch(window: np.ndarray, lengths: np.ndarray, max_period: int,
-                        min_repeats: int, min_events: int) -> list[tuple[int, int] | None]:
-    """:func:`loop_at_end` for every row of ``window`` (the last ``W`` ids of each row,
-    right-aligned; ``lengths`` how many of them are real)."""
-    rows = window.shape[0]
-    width = window.shape[1]
-    found: list[tuple[int, int] | None] = [None] * rows
-    for period in range(1, max_period + 1):
-        span = max(min_events, min_repeats * period)
-        if span > width:
-            break
-        tail = window[:, width - span:]
-        same = np.all(tail[:, period:] == tail[:, :-period], axis=1) & (lengths >= span)
-        for b in np.flatnonzero(same):
-            if found[b] is None:
-                found[b] = (period, span)
-    return found
 
 
 def find_loops(seq: Sequence[int], max_period: int = 8, min_repeats: int = 3,
@@ -179,12 +158,12 @@ class CopyIndex:
 
     # -- relative form
     def form(self, item: Item) -> tuple[int, int | None]:
-        """``(shape id, lowest pitch or None for a rest)`` of one event (or raw word)."""
-        key = item if isinstance(item, str) else (item.struck, item.held, item.duration)
+        """``(shape id, lowest pitch or None for a rest)`` of one event."""
+        key = (item.struck, item.held, item.duration)
         cached = self._form_cache.get(key)
         if cached is not None:
             return cached
-        event = word_event(item) if isinstance(item, str) else item
+        event = item
         pitches = sorted([(p, False) for p in event.struck] + [(p, True) for p in event.held])
         base = pitches[0][0] if pitches else None
         shape = (tuple((p - base, h) for p, h in pitches) if pitches else "rest", event.duration)
@@ -225,7 +204,7 @@ class CopyIndex:
             self._automata = [_Automaton(self._tokens(events)) for events in self.pieces]
 
     def longest_run(self, items: Sequence[Item], exclude: Iterable[int] = ()) -> int:
-        """The longest run of ``items`` (events or raw words) found verbatim, in any
+        """The longest run of ``items`` (events) found verbatim, in any
         transposition, in the corpus (pieces whose index is in ``exclude`` left out)."""
         if not items:
             return 0
@@ -254,37 +233,6 @@ def carry_bases(forms: Sequence[tuple[int, int | None]], base: int = 0) -> list[
         base = base if low is None else low
         out.append((sid, base))
     return out
-
-
-class VocabForms:
-    """Every id of a codec in the relative form of a :class:`CopyIndex`, for masking.
-
-    ``codec`` is anything with ``token_events()`` (the event each id writes, such as
-    :class:`~bachgen.codecs.WordCodec`).
-    """
-
-    def __init__(self, codec: Any, index: CopyIndex) -> None:
-        self.forms: list[tuple[int, int | None]] = [(-1, None)]
-        self.lookup: dict[tuple[int, int | None], int] = {}
-        for vid, event in enumerate(codec.token_events()[1:], start=1):
-            form = index.form(event)
-            self.forms.append(form)
-            self.lookup.setdefault(form, vid)
-
-    def relative(self, ids: Sequence[int], base: int = 0) -> list[tuple[int, int]]:
-        """The ids as events in relative form (see :meth:`CopyIndex.relative`)."""
-        return carry_bases([self.forms[i] for i in ids], base)
-
-    def ids_for(self, continuations: set[tuple[int, int]], base: int) -> list[int]:
-        """Vocabulary ids of the continuations ``(interval, shape)`` after an event at ``base``."""
-        ids = []
-        for delta, sid in continuations:
-            vid = self.lookup.get((sid, base + delta))
-            if vid is None:
-                vid = self.lookup.get((sid, None))
-            if vid is not None:
-                ids.append(vid)
-        return ids
 
 
 # --------------------------------------------------------------------------- watching a draw
@@ -376,5 +324,5 @@ class EventWatch:
         return 1
 
 
-__all__ = ["loop_at_end", "find_loops", "CopyIndex", "VocabForms", "carry_bases",
+__all__ = ["loop_at_end", "find_loops", "CopyIndex", "carry_bases",
            "LoopRule", "EventWatch"]

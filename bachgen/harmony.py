@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from .errors import ConfigError
 from .events import PITCH_CLASS_NAMES, Note, Piece, key_is_minor, key_tonic_pc, shift_to_common_key
-from .tokens import HIGHEST_PITCH, LOWEST_PITCH
+from .reduction import HIGHEST_PITCH, LOWEST_PITCH
 
 #: Krumhansl–Kessler probe-tone profiles, tonic first (Krumhansl 1990).
 MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)

@@ -1,34 +1,48 @@
-"""From settings to finished music: seed -> sample -> piece -> MIDI, audio, piano roll, score.
+"""From settings to finished music: seed -> draw -> piece -> MIDI, audio, piano roll, score.
 
-An engine is loaded once by :func:`load_engine` (model bundle, step function, corpus
-index, synthesizer) and shared by every caller: a spelled engine for the shipped model, an
-:class:`Engine` for a word bundle; :func:`compose` turns one :class:`ComposeSettings` into a
-:class:`Composition` holding every output and what happened on the way (statistics,
-notices, seconds per stage). Optional renderers that are missing (FluidSynth,
-verovio) give a notice instead of an error; bad input raises a
-:class:`~bachgen.errors.BachgenError`.
+An :class:`Engine` is loaded once by :func:`load_engine` (the model bundle, its step, the
+corpus and its copy index, the synthesizers) and shared by every caller; :func:`compose`
+turns one :class:`ComposeSettings` into a :class:`Composition` holding every output and
+what happened on the way (statistics, notices, seconds per stage).
+
+The network reads and writes events spelled as sub-tokens (:mod:`bachgen.codec`) and is
+told its key and where each event falls in the bar. So a seed here is a run of whole
+*events* of a piece (a fugue from a bar, your file's last events, a take's kept part, or
+one quarter of silence), moved into a key the network knows; the music comes back in the
+seed's own key and meter, laid out on the seed's bar grid (shifted by whole bars so it
+starts in its first bar). Loops and copies of the corpus are taken back as they are drawn
+(:mod:`bachgen.guards`). Optional renderers that are missing (FluidSynth, verovio) give
+a notice instead of an error; bad input raises a :class:`~bachgen.errors.BachgenError`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Sequence
 
 import numpy as np
 
-from . import catalog
-from .bundle import Bundle
-from .codecs import WordCodec
-from .config import CorpusConfig, RenderConfig, SamplingConfig, TokenConfig
-from .errors import ConfigError, CorpusError, MissingDependencyError, RenderError, SeedFileError
-from .events import Piece, shift_to_common_key
-from .tokens import transpositions
+from . import catalog, corpus, harmony, seeds
+from .bundle import load_bundle
+from .codec import KeyCondition, SpelledCodec, seed_transposition
+from .config import CorpusConfig, RenderConfig, SamplingConfig
+from .errors import ConfigError, CorpusError, SeedFileError
+from .events import Event, Piece
+from .guards import CopyIndex, EventWatch, LoopRule, find_loops
+from .reduction import chordify, events_to_piece
+from .render import Progress, Synthesizers, render_piece
+from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_row
+from .sampling import sample_takes
+from .serving import DrawQueue, lock_waited
+from .step import RowStableStep, blas_single_thread, load_step
+from .voices import split_take
 
-Progress = Callable[[str, float], None]
+#: Events of the seed the network reads before writing (the original project's 50).
+SEED_EVENTS = 50
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ class SeedSpec:
     corpus chosen by the random seed; ``file_bytes``: the user's own MIDI / MusicXML /
     kern file (its last events are the seed); nothing (``fugue=None``): a neutral start.
 
-    A file can also be a take to shape (spelled model only): ``continue_take`` keeps all
+    A file can also be a take to shape: ``continue_take`` keeps all
     of it and adds the new events after its end; ``keep_bars`` keeps its first bars and
     writes new music from the next bar on. Either way the whole kept part is the seed
     and stays in the result, note for note.
@@ -94,441 +108,348 @@ class Composition:
     stats: dict
     notices: list[str]
     timings: dict[str, float]
-    words: list[str] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- corpus words
+@dataclass
+class Seed:
+    """Where the music starts: the network's seed row and how to move its music back."""
+
+    row: SeedRow
+    moved_by: int                    # semitones the seed was moved for the network
+    key: str | None                  # the seed's own key
+    time_signature: tuple[int, int]
+    name: str
+    source: str
+    kept: bool = False               # the seed is a take's kept part: it stays in the result
 
 
-def _words_cache_path(config: CorpusConfig, fugue_id: str, tokens: TokenConfig) -> Path:
-    sha = catalog.fugue(fugue_id).sha256[:16]
-    tag = f"{tokens.transpose}-{int(tokens.holds)}-{tokens.grid}-{tokens.max_event_quarters:g}"
-    return config.cache_path / "words" / f"{fugue_id}-{sha}-{tag}.json"
+@dataclass
+class Drawn:
+    """The candidate kept: its new ids and events, and what the guards measured."""
 
-
-def fugue_words(fugue_id: str, config: CorpusConfig, tokens: TokenConfig) -> tuple[list[str], Piece]:
-    """A fugue's raw words as the model reads them (moved to C / a under
-    ``transpose="common"``; see :meth:`~bachgen.codecs.WordCodec.words`) and the Piece
-    they come from (same transposition). Words are cached on disk."""
-    from . import corpus
-
-    piece = corpus.load_piece(fugue_id, config)
-    version = transpositions(piece, tokens, training=False)[0]
-    path = _words_cache_path(config, fugue_id, tokens)
-    try:
-        words = json.loads(path.read_text())
-        if isinstance(words, list) and all(isinstance(w, str) for w in words):
-            return words, version
-    except (OSError, ValueError):
-        pass
-    words = WordCodec.for_tokens(tokens).words(version)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        corpus.write_atomically(path, json.dumps(words).encode())
-    except OSError:
-        pass  # a read-only cache only costs time
-    return words, version
-
-
-# --------------------------------------------------------------------------- timing
-
-
-class TimedLock:
-    """A lock that notes, for each thread, how long it waited to be acquired.
-
-    Installed as an engine's ``lock`` by a server that shares the engine between
-    sessions, it tells a take's queueing for the model apart from its own sampling
-    (:func:`compose` reports both: ``lock_wait`` and ``sample``).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._local = threading.local()
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        asked = time.perf_counter()
-        acquired = self._lock.acquire(blocking, timeout)
-        self._local.waited = getattr(self._local, "waited", 0.0) + time.perf_counter() - asked
-        return acquired
-
-    def release(self) -> None:
-        self._lock.release()
-
-    def locked(self) -> bool:
-        return self._lock.locked()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *_: object) -> None:
-        self.release()
-
-    def take_waited(self) -> float:
-        """Seconds this thread waited since the last call (and start counting again)."""
-        waited = getattr(self._local, "waited", 0.0)
-        self._local.waited = 0.0
-        return waited
-
-
-def _lock_waited(engine: Any) -> float:
-    """What the calling thread waited for the engine's lock, if the lock keeps count."""
-    lock = getattr(engine, "lock", None)
-    return lock.take_waited() if isinstance(lock, TimedLock) else 0.0
-
-
-# --------------------------------------------------------------------------- engine
+    ids: list[int]
+    events: list[Event]
+    stuck: int
+    longest_copied_run: int | None
+    candidate: int
+    loops_taken_back: int = 0
+    copies_refused: int = 0
+    queued: float = 0.0              # seconds from asking to its first step (about one step when it joins a draw)
+    batch: int = 1                   # takes it shared at least one step with (itself included)
 
 
 class Engine:
-    """The loaded word model and everything shared between compositions (thread-safe).
+    """The loaded spelled bundle and what compositions share (thread-safe). Takes that ask
+    to draw at the same time are drawn together in one batch (``draws``, see :func:`draw`)."""
 
-    ``corpus_available`` says whether the 48 fugues can be read; generation from an
-    uploaded file or from no seed works without them (then with no copy guard and no
-    re-seeding from the corpus).
-    """
-
-    kind = "words"
-
-    def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy",
-                 copy_limit: int | None = None) -> None:
-        from .step import make_step
-
+    def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy") -> None:
         self.bundle = bundle
-        self.codec: WordCodec = bundle.codec
-        self.tokens: TokenConfig = self.codec.tokens
-        self.seq_len = int(bundle.model_config.seq_len)
-        self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
-        self.step = make_step(bundle.model, backend)
+        self.codec: SpelledCodec = bundle.codec
+        self.step = load_step(bundle, backend)
         self.backend = backend
-        self.lock = threading.Lock()  # one inference at a time
+        self.seq_len = SEED_EVENTS
+        self.corpus_config = corpus if corpus is not None else CorpusConfig.from_env()
+        self.lock = threading.Lock()
+        self.draws: DrawQueue[TakeRows] = DrawQueue(partial(_draw_batch, self))
         self._init_lock = threading.Lock()
-        self._corpus: dict[str, tuple[list[str], Piece]] | None = None
-        self._corpus_ok: bool | None = None
+        self._pieces: dict[str, Piece] | None = None
+        self._events: dict[str, list[Event]] = {}
         self._copy_index: dict[int, Any] = {}
-        self._forms: dict[int, Any] = {}
-        self._synths: dict[str | None, Any] = {}
-        self.audio_notice: str | None = None
-        self._default_limit = copy_limit
+        self._usable: list[str] | None = None  # looked for on first use
+        self.broken_files: list[Any] = []
+        self.synthesizers = Synthesizers()
 
-    def reseed(self, generator: np.random.Generator, length: int) -> list[int]:
-        """Ids of a random corpus excerpt of ``length`` events: where sampling restarts after loops."""
-        return self.codec.encode_words(self.random_excerpt(generator, length))[0]
-
-    @classmethod
-    def load(cls, bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
-             backend: str = "numpy") -> "Engine":
-        """Load a word bundle (default ``assets/model`` or ``$BACHGEN_MODEL_DIR``); a spelled
-        bundle is refused with a :class:`~bachgen.errors.BundleError` (use :func:`load_engine`)."""
-        from .bundle import load_bundle
-
-        return cls(load_bundle(bundle_dir), corpus, backend)
-
-    # -- corpus
     @property
     def corpus_available(self) -> bool:
-        if self._corpus_ok is None:
-            from . import corpus
+        """Whether fugues can be read: all 48, or all but damaged or missing files."""
+        return bool(self.usable_fugues)
 
-            self._corpus_ok = corpus.is_complete(self.corpus_config)
-        return self._corpus_ok
+    @property
+    def usable_fugues(self) -> list[str]:
+        """The fugues whose kern files are present and verified (looked for once)."""
+        if self._usable is None:
+            self._usable, self.broken_files = corpus.usable(self.corpus_config)
+        return self._usable
 
-    def corpus_words(self) -> dict[str, tuple[list[str], Piece]]:
-        """Every fugue's raw words under the model's token settings, and its Piece (read once)."""
+    def corpus_pieces(self) -> dict[str, Piece]:
+        """The usable fugues in their own keys (read once)."""
         with self._init_lock:
-            if self._corpus is None:
+            if self._pieces is None:
                 if not self.corpus_available:
                     raise CorpusError("The corpus of the 48 fugues is not available.",
                                       "Run `bachgen corpus download` or set BACHGEN_CORPUS_DIR.")
-                self._corpus = {fid: fugue_words(fid, self.corpus_config, self.tokens)
-                                for fid in catalog.fugue_ids()}
-            return self._corpus
+                self._pieces = {p.name: p for p in corpus.load_corpus(self.corpus_config, self.usable_fugues)}
+            return self._pieces
+
+    def fugue_events(self, fugue_id: str) -> list[Event]:
+        """A fugue's events (its piano reduction, chordified once); a damaged or missing
+        file is named (:class:`CorpusError`)."""
+        pieces = self.corpus_pieces()
+        if fugue_id not in pieces:
+            corpus.verified_path(fugue_id, self.corpus_config)  # raises, naming the file
+        with self._init_lock:
+            if fugue_id not in self._events:
+                self._events[fugue_id] = chordify(pieces[fugue_id], self.codec.token_config)
+            return self._events[fugue_id]
 
     def copy_index(self, limit: int):
-        """The :class:`~bachgen.guards.CopyIndex` of the corpus for ``limit`` (built once)."""
-        from .guards import CopyIndex, VocabForms
-
-        words = self.corpus_words()
+        """The corpus's events in transposition-free form (:class:`~bachgen.guards.CopyIndex`)."""
+        events = {f: self.fugue_events(f) for f in self.corpus_pieces()}
         with self._init_lock:
             if limit not in self._copy_index:
-                events = [self.codec.word_events(seq) for seq, _ in words.values()]
-                index = CopyIndex(events, limit, names=list(words))
-                self._copy_index[limit] = index
-                self._forms[limit] = VocabForms(self.codec, index)
-            return self._copy_index[limit], self._forms[limit]
+                self._copy_index[limit] = CopyIndex(list(events.values()), limit, names=list(events))
+            return self._copy_index[limit]
 
-    def random_excerpt(self, rng: np.random.Generator, length: int) -> list[str]:
-        """``length`` consecutive raw words from a random place of the corpus."""
-        words = self.corpus_words()
-        ids = list(words)
-        fugue_id = ids[int(rng.integers(len(ids)))]
-        seq = words[fugue_id][0]
-        start = int(rng.integers(max(1, len(seq) - length + 1)))
-        return seq[start:start + length]
+    def synthesizer(self, soundfont: str | None = None) -> Any:
+        """The shared synthesizer for ``soundfont`` (``None`` when FluidSynth is missing:
+        :attr:`audio_notice` says so)."""
+        return self.synthesizers.get(soundfont)
 
-    # -- audio
-    def synthesizer(self, soundfont: str | None = None):
-        return shared_synthesizer(self, soundfont)
-
-
-def shared_synthesizer(engine: Any, soundfont: str | None = None):
-    """The engine's shared :class:`~bachgen.audio.Synthesizer` for ``soundfont`` (``None``, with
-    ``engine.audio_notice`` set, when FluidSynth is not installed); it renders on up to two
-    threads (one take at a time is what it is for: the CLI, a page's WAV download)."""
-    import os
-
-    from . import audio
-
-    with engine._init_lock:
-        if soundfont not in engine._synths:
-            try:
-                engine._synths[soundfont] = audio.Synthesizer(soundfont, threads=min(2, os.cpu_count() or 1))
-            except MissingDependencyError as exc:
-                engine.audio_notice = f"Audio is off: {exc}"
-                engine._synths[soundfont] = None
-        return engine._synths[soundfont]
+    @property
+    def audio_notice(self) -> str | None:
+        return self.synthesizers.notice
 
 
 def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
-                backend: str = "numpy") -> Any:
+                backend: str = "numpy") -> Engine:
     """The engine for the bundle in ``bundle_dir`` (default ``assets/model`` or
-    ``$BACHGEN_MODEL_DIR``): a :class:`~bachgen.spelled_pipeline.SpelledEngine` for a spelled
-    bundle, an :class:`Engine` for a word bundle (see :func:`bachgen.bundle.bundle_kind`).
-
-    A spelled bundle with the NumPy step (``backend="numpy"``) loads without importing
-    TensorFlow (its weights are read from the archive, :mod:`bachgen.weights`); a word
-    bundle, or ``backend="tf"``, starts TensorFlow here."""
-    from .bundle import load_any_bundle
-
-    bundle = load_any_bundle(bundle_dir)
-    if isinstance(bundle, Bundle):
-        return Engine(bundle, corpus, backend)
-    from .spelled_pipeline import SpelledEngine
-
-    return SpelledEngine(bundle, corpus, backend)
+    ``$BACHGEN_MODEL_DIR``). With the NumPy step (``backend="numpy"``) it loads without
+    importing TensorFlow (the weights are read from the archive, :mod:`bachgen.weights`);
+    ``backend="tf"`` starts TensorFlow here."""
+    return Engine(load_bundle(bundle_dir), corpus, backend)
 
 
 # --------------------------------------------------------------------------- seed
 
 
-@dataclass
-class _Seed:
-    """The seed: its raw words (the codec's, opaque here) and the ids the model reads."""
-
-    words: list[str]
-    ids: list[int]
-    mapped: int
-    key: str | None          # key of the seed as given (before any move to C / a)
-    shift: int               # semitones the seed was moved for the model
-    time_signature: tuple[int, int]
-    name: str
-    source: str
+def make_seed(spec: Any, engine: Engine, rng: np.random.Generator, notices: list[str]) -> Seed:
+    """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
+    if spec.file_bytes is not None:
+        return _seed_from_file(spec, engine, notices)
+    if spec.random_place or spec.fugue:
+        return _seed_from_fugue(spec, engine, rng)
+    return _no_seed(engine)
 
 
-def _seed_from_fugue(spec: SeedSpec, engine: Engine, rng: np.random.Generator) -> _Seed:
-    """The ``seq_len`` events of a fugue from the bar or event ``spec`` names (or from a
-    random place), as raw words and ids."""
-    words_by_fugue = engine.corpus_words()
-    n = engine.seq_len
+def _seed_from_fugue(spec: Any, engine: Engine, rng: np.random.Generator) -> Seed:
     if spec.random_place:
-        ids = list(words_by_fugue)
-        fugue_id = ids[int(rng.integers(len(ids)))]
-        words, version = words_by_fugue[fugue_id]
-        start = int(rng.integers(max(1, len(words) - n + 1)))
+        usable = engine.usable_fugues
+        fugue_id = usable[int(rng.integers(len(usable)))]
+        events = engine.fugue_events(fugue_id)
+        start = int(rng.integers(max(1, len(events) - engine.seq_len + 1)))
         source = f"{fugue_id} from event {start}"
     else:
-        fugue_id = spec.fugue or ""
-        catalog.known_fugue(fugue_id)
-        words, version = words_by_fugue[fugue_id]
-        if spec.start_event is not None:
-            if not 0 <= spec.start_event < len(words):
-                raise ConfigError(f"start_event must be between 0 and {len(words) - 1} for {fugue_id}.")
-            start = spec.start_event
-            source = f"{fugue_id} from event {start}"
-        else:
-            bars = version.bars
-            if not 1 <= spec.start_bar <= bars:
-                raise ConfigError(f"start_bar must be between 1 and {bars} for {fugue_id}.")
-            tick = (spec.start_bar - 1) * version.bar_ticks
-            first = min((note.start for note in version.notes), default=0)
-            events = engine.codec.word_events(words, first)
-            start = next((i for i, event in enumerate(events) if event.start >= tick), len(words))
-            source = f"{fugue_id} from bar {spec.start_bar}"
-        start = max(0, min(start, len(words) - n))
-    excerpt = words[start:start + n]
-    item = catalog.fugue(fugue_id)
-    shift = shift_to_common_key(item.key) if engine.tokens.transpose == "common" else 0
-    ids, mapped = engine.codec.encode_words(excerpt)
-    return _Seed(excerpt, ids, mapped, item.key, shift, version.time_signature, fugue_id, source)
+        fugue_id, start, source = _fugue_start(spec, engine)
+    piece = engine.corpus_pieces()[fugue_id]
+    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, start)
+    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source)
 
 
-def _seed_from_file(spec: SeedSpec, engine: Engine) -> tuple[_Seed, list[str]]:
-    """The last ``seq_len`` events of the user's file (moved as the model's words are), and
-    the notes reading it left."""
-    from . import harmony, seeds
+def _fugue_start(spec: Any, engine: Engine) -> tuple[str, int, str]:
+    """The fugue ``spec`` names, the event its seed starts at, and how to say where."""
+    fugue_id = spec.fugue or ""
+    catalog.known_fugue(fugue_id)
+    events = engine.fugue_events(fugue_id)
+    start, source = _start_event(spec, engine.corpus_pieces()[fugue_id], events)
+    return fugue_id, max(0, min(start, len(events) - engine.seq_len)), source
 
+
+def real_continuation(spec: Any, engine: Engine, events: int) -> Piece:
+    """What Bach wrote after the seed ``spec`` names: the fugue's next ``events`` events, in its
+    key and on its bar grid as a generation is laid out, to look at (and listen to) beside one.
+
+    Made on demand from the corpus the user has; never stored.
+    """
+    if spec.file_bytes is not None or spec.random_place or not spec.fugue:
+        raise ConfigError("Only a seed from a fugue has a real continuation to compare with.",
+                          "Choose a fugue (e.g. --fugue wtc1f02).")
+    fugue_id, start, _ = _fugue_start(spec, engine)
+    piece = engine.corpus_pieces()[fugue_id]
+    after = engine.fugue_events(fugue_id)[start + engine.seq_len:start + engine.seq_len + events]
+    notes = events_to_piece(after).notes if after else ()
+    shift = (min((n.start for n in notes), default=0) // piece.bar_ticks) * piece.bar_ticks
+    return piece.with_notes([replace(n, start=n.start - shift) for n in notes])
+
+
+def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str]:
+    """The event the seed starts at: ``spec.start_event``, or the first event of ``spec.start_bar``."""
+    if spec.start_event is not None:
+        if not 0 <= spec.start_event < len(events):
+            raise ConfigError(f"start_event must be between 0 and {len(events) - 1} for {piece.name}.")
+        return spec.start_event, f"{piece.name} from event {spec.start_event}"
+    bars = piece.bars
+    if not 1 <= spec.start_bar <= bars:
+        raise ConfigError(f"start_bar must be between 1 and {bars} for {piece.name}.")
+    tick = (spec.start_bar - 1) * piece.bar_ticks
+    start = next((i for i, e in enumerate(events) if e.start >= tick), len(events))
+    return start, f"{piece.name} from bar {spec.start_bar}"
+
+
+def _seed_from_file(spec: Any, engine: Engine, notices: list[str]) -> Seed:
+    """The last events of the user's file; or, for a take to shape, all of it that is kept."""
     piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
-    key = piece.key or harmony.estimate_key(piece)
-    piece = replace(piece, key=key)
-    version = transpositions(piece, engine.tokens, training=False)[0]
-    shift = shift_to_common_key(key) if engine.tokens.transpose == "common" else 0
-    words = engine.codec.words(version)
-    if not words:
+    piece = replace(piece, key=piece.key or harmony.estimate_key(piece))
+    events = chordify(piece, engine.codec.token_config)
+    if not any(e.struck for e in events):
         raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
                             "Use a file with at least a few notes.")
-    excerpt = words[-engine.seq_len:]
-    ids, mapped = engine.codec.encode_words(excerpt)
-    # the seed as the model reads it: the known words (unknown ones replaced)
-    excerpt = engine.codec.words_of(ids)
-    notes = list(getattr(report, "notes", []) or [])
+    notices += list(getattr(report, "notes", []) or [])
     name = Path(spec.file_name).stem if spec.file_name else "seed"
-    return _Seed(excerpt, ids, mapped, key, shift, piece.time_signature, name, f"file {spec.file_name}"), notes
+    if spec.shapes_take:
+        return _kept_seed(spec, engine, piece, name)
+    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
+    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name,
+                       f"file {spec.file_name}")
 
 
-def _no_seed(engine: Engine) -> _Seed:
-    """One neutral event to start from (see :meth:`~bachgen.codecs.WordCodec.neutral_id`)."""
-    vid = engine.codec.neutral_id()
-    key = "C" if engine.tokens.transpose == "common" else None
-    return _Seed([], [vid], 0, key, 0, (4, 4), "bachgen", "no seed")
+def _kept_seed(spec: Any, engine: Engine, piece: Piece, name: str) -> Seed:
+    """A take as the seed: all of it (``continue_take``) or its first ``keep_bars`` bars, cut
+    at the bar line (a rest to the line when its notes end sooner), so the new music
+    begins exactly there. The whole kept part is read by the network and stays in the result."""
+    codec, bar = engine.codec, piece.bar_ticks
+    first = min(n.start for n in piece.notes)
+    end = max(n.end for n in piece.notes)
+    if spec.keep_bars is not None:
+        bars = -(-end // bar)
+        cut = spec.keep_bars * bar
+        if cut <= first or cut >= end:
+            raise ConfigError(f"{spec.file_name or 'The take'} has notes in bars {first // bar + 1}–{bars}: "
+                              f"keeping {spec.keep_bars} bar(s) must keep some and leave some.",
+                              "Choose a bar inside the take, or continue the whole take.")
+        piece = piece.with_notes([replace(n, duration=min(n.end, cut) - n.start)
+                                  for n in piece.notes if n.start < cut])
+        end, how = cut, f"bars 1–{spec.keep_bars} of {spec.file_name or 'a take'} kept"
+    else:
+        end, how = -(-end // codec.grid) * codec.grid, f"{spec.file_name or 'a take'} continued"
+    moved_by, key = seed_transposition(piece.key)
+    events = chordify(piece.transpose(moved_by), codec.token_config)
+    last = events[-1].start + events[-1].duration
+    if last < end:
+        events.append(Event(last, end - last, (), ()))
+    row = SeedRow(tuple(codec.encode_events(events)), events[0].start, tuple(piece.time_signature), key)
+    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name, how, kept=True)
+
+
+def _no_seed(engine: Engine) -> Seed:
+    """A quarter of silence in C major, 4/4: the network starts from nothing."""
+    codec = engine.codec
+    ids = tuple(codec.encode_events([Event(0, codec.resolution, (), ())]))
+    return Seed(SeedRow(ids, 0, (4, 4), KeyCondition(False, 0)), 0, "C", (4, 4),
+                       "bachgen", "no seed")
+
+
+# --------------------------------------------------------------------------- draw
+
+
+def sample_settings(cfg: SamplingConfig) -> SampleSettings:
+    """The draw's settings from the shared :class:`~bachgen.config.SamplingConfig`."""
+    compass = tuple(cfg.compass) if cfg.compass is not None else None
+    return SampleSettings(cfg.temperature, cfg.top_k or 0, cfg.top_p if cfg.top_p is not None else 1.0,
+                          compass)
+
+
+def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generator,
+         copy_index: Any | None) -> Drawn:
+    """Draw ``cfg.candidates`` continuations of the seed together, loops and copies of the
+    corpus taken back as they are drawn (:func:`watch`); keep the best: not stuck in a
+    loop, then the shortest run copied from the corpus, then the first.
+
+    The rows join the engine's draw queue: takes of other threads asking at the same time
+    share the network's steps, and each gets exactly the ids it gets alone."""
+    guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
+    take = TakeRows([seed.row] * cfg.candidates, cfg.events, sample_settings(cfg), rng,
+                    [seed.moved_by] * cfg.candidates, guard)
+    check_take(engine.step, take)
+    served = engine.draws.draw(take)
+    tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
+    found = []
+    for b, ids in enumerate(served.result):
+        events = engine.codec.events(ids, tick)
+        stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
+                           cfg.loop_min_events)
+        run = copy_index.longest_run(events) if copy_index is not None else None
+        found.append(Drawn(list(ids), events, stuck, run, b, guard.loops_taken_back[b],
+                                 guard.copies_refused[b], served.queued, served.batch))
+    return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
+
+
+def _draw_batch(engine: Engine, takes: Sequence[TakeRows], done: Any, joiners: Any) -> None:
+    """Draw the takes of one batch (:class:`~bachgen.serving.DrawQueue`), and the takes that
+    join it between steps, with the model to itself: row-stable steps, BLAS on this thread
+    (tiny products: threads only wait on each other)."""
+    with engine.lock, blas_single_thread():
+        sample_takes(RowStableStep(engine.step), engine.codec, takes, on_done=done, joiners=joiners)
+
+
+def watch(cfg: SamplingConfig, engine: Engine, seeds: Sequence[Seed], copy_index: Any | None
+          ) -> Any:
+    """The guard of a draw, one row per seed: loops by ``cfg``'s rule, copies longer than
+    ``cfg.copy_limit`` events (when the corpus's copy index is there and the limit is not
+    0), at most ``cfg.max_recoveries`` take-backs a row."""
+    index = copy_index if cfg.copy_limit and copy_index is not None else None
+    return EventWatch([engine.codec.events(s.row.ids, s.row.start) for s in seeds],
+                      LoopRule(cfg.loop_max_period, cfg.loop_min_repeats, cfg.loop_min_events),
+                      index, cfg.max_recoveries)
+
+
+def event_ids(events: list[Event]) -> list[int]:
+    """One integer per distinct event (pitches, holds and length; not its time), for loop search."""
+    seen: dict[tuple, int] = {}
+    return [seen.setdefault((e.struck, e.held, e.duration), len(seen)) for e in events]
+
+
+# --------------------------------------------------------------------------- decode
+
+
+def decode(seed: Seed, drawn: Drawn, engine: Engine, render: RenderConfig
+           ) -> tuple[Piece, Piece | None, int | None]:
+    """The new music (after the seed when ``render.include_seed``) in the seed's key, on its bar
+    grid; the seed alone; and the tick where the new music starts (``None``: no seed shown)."""
+    template = Piece((), name=f"bachgen from {seed.name}", key=seed.key,
+                     time_signature=seed.time_signature)
+    with_seed = (render.include_seed or seed.kept) and seed.source != "no seed"
+    piece = assemble(engine.codec, seed.row, drawn.ids, seed.moved_by, template, with_seed)
+    seed_piece = assemble(engine.codec, seed.row, [], seed.moved_by, template, True)
+    boundary = int(piece.meta["seed_end"])
+    first = min((n.start for n in piece.notes), default=0)
+    shift = (first // piece.bar_ticks) * piece.bar_ticks
+    piece = harmony.fit_keyboard(piece.with_notes([replace(n, start=n.start - shift) for n in piece.notes]))
+    seed_piece = seed_piece.with_notes([replace(n, start=n.start - seed.row.start // piece.bar_ticks
+                                                * piece.bar_ticks) for n in seed_piece.notes])
+    key = seed.key or harmony.estimate_key(piece)
+    piece = harmony.apply_snap(replace(piece, key=key, meta={}), render.snap)
+    return piece, replace(seed_piece, key=key, meta={}), (boundary - shift) if with_seed else None
+
+
+def take_stats(cfg: SamplingConfig, render: RenderConfig, engine: Engine, seed: Seed,
+          drawn: Drawn, piece: Piece, seed_used: int) -> dict[str, Any]:
+    """What one composition reports: sizes, guards, seed, key and the candidate kept."""
+    return {
+        "events": len(drawn.events),
+        "tokens": len(drawn.ids),
+        "notes": len(piece.notes),
+        "seconds": round(piece.seconds(render.tempo_bpm), 2),
+        "stuck_in_loop": drawn.stuck,
+        "longest_copied_run": drawn.longest_copied_run,
+        "loops_taken_back": drawn.loops_taken_back,
+        "copies_refused": drawn.copies_refused,
+        "seed_events": sum(1 for t in seed.row.ids if engine.codec.kind[t] == engine.codec.KIND_DURATION),
+        "seed_source": seed.source,
+        "key": piece.key,
+        "time_signature": "/".join(map(str, seed.time_signature)),
+        "random_seed": seed_used,
+        "candidates": cfg.candidates,
+        "chosen_candidate": drawn.candidate,
+        "model": "spelled",
+        "step": engine.backend,
+    }
 
 
 # --------------------------------------------------------------------------- compose
 
 
-def compose(settings: ComposeSettings, engine: Any, progress: Progress | None = None) -> Composition:
-    """Make one piece from ``settings`` with ``engine`` (see the module docstring):
-    seed -> sample -> decode (back to the seed's key, snapped) -> render."""
-    from . import sampling
-
-    report = progress or (lambda stage, fraction: None)
-    timings: dict[str, float] = {}
-    notices: list[str] = []
-    t_all = time.perf_counter()
-    rng, seed_used = sampling.new_rng(settings.sampling.seed)
-    if getattr(engine, "kind", "words") == "spelled":
-        music, ids, stats = _compose_spelled(settings, engine, rng, seed_used, notices, timings, report)
-        words: list[str] = []
-    else:
-        music, ids, stats, words = _compose_words(settings, engine, rng, seed_used, notices, timings,
-                                                  report)
-    if settings.render.voices:
-        from .voices import split_take
-
-        music.piece = split_take(music.piece, settings.seed, timings)
-    out = _render(music.piece, music.seed_end_tick, settings.render, engine, notices, timings, report)
-    timings["total"] = time.perf_counter() - t_all
-    report("done", 1.0)
-    return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,
-                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
-                       words)
-
-
-def _compose_words(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
-                   notices: list[str], timings: dict[str, float], report: Progress):
-    """Seed, draw and decode with the word model."""
-    report("seed", 0.0)
-    t = time.perf_counter()
-    seed = _make_seed(settings.seed, engine, rng, notices)
-    timings["seed"] = time.perf_counter() - t
-    drawn = _draw(settings, engine, seed, rng, notices, timings, report)
-    music = _decode(seed, drawn.ids, engine.codec, settings.render)
-    stats = _stats(settings.sampling, settings.render, engine, seed, drawn, music.piece, seed_used)
-    return music, list(drawn.ids), stats, engine.codec.words_of(drawn.ids)
-
-
-def _compose_spelled(settings: ComposeSettings, engine: Any, rng: np.random.Generator, seed_used: int,
-                     notices: list[str], timings: dict[str, float], report: Progress):
-    """Seed, draw and decode with the spelled model (see :mod:`bachgen.spelled_pipeline`)."""
-    from . import spelled_pipeline as spelled
-
-    spec, cfg = settings.seed, settings.sampling
-    report("seed", 0.0)
-    t = time.perf_counter()
-    seed = spelled.make_seed(spec, engine, rng, notices)
-    timings["seed"] = time.perf_counter() - t
-    report("sample", 0.05)
-    t = time.perf_counter()
-    index = engine.copy_index(cfg.copy_limit or 12) if engine.corpus_available else None
-    if index is not None and engine.broken_files:
-        from .corpus import broken_notice
-
-        notices.append(broken_notice(engine.broken_files, len(engine.usable_fugues)))
-    if index is None and (spec.file_bytes is not None or not spec.fugue):
-        notices.append("The corpus is not available, so the music is not checked for copies "
-                       "of the fugues.")
-    timings["index"] = time.perf_counter() - t
-    _lock_waited(engine)  # count this take's wait only
-    t = time.perf_counter()
-    drawn = spelled.draw(cfg, engine, seed, rng, index)
-    timings["lock_wait"] = _lock_waited(engine) + drawn.queued  # the draw queue, then the lock
-    timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
-    t = time.perf_counter()
-    piece, seed_piece, seed_end = spelled.decode(seed, drawn, engine, settings.render)
-    stats = spelled.stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
-    timings["decode"] = time.perf_counter() - t
-    return _Music(piece, seed_piece, seed_end), drawn.ids, stats
-
-
-def _make_seed(spec: SeedSpec, engine: Engine, rng: np.random.Generator, notices: list[str]) -> _Seed:
-    """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
-    if spec.shapes_take:
-        raise ConfigError("Continuing a take or regenerating part of it needs the spelled model.",
-                          "Use the default model (assets/model).")
-    if spec.file_bytes is not None:
-        seed, file_notes = _seed_from_file(spec, engine)
-        notices += file_notes
-    elif spec.random_place or spec.fugue:
-        seed = _seed_from_fugue(spec, engine, rng)
-    else:
-        seed = _no_seed(engine)
-    if seed.mapped:
-        notices.append(f"{seed.mapped} of {len(seed.ids)} seed events were not in the model's "
-                       "vocabulary and were replaced by the nearest known ones.")
-    return seed
-
-
 @dataclass
-class _Drawn:
-    """The candidate kept from sampling: its ids, and what happened while drawing."""
-
-    result: Any              # the whole :class:`~bachgen.sampling.SampleResult`
-    row: int                 # the candidate kept
-    ids: list[int]
-    copy_index: Any | None   # the copy guard's index (None: no guard)
-
-
-def _draw(settings: ComposeSettings, engine: Engine, seed: _Seed, rng: np.random.Generator,
-          notices: list[str], timings: dict[str, float], report: Progress) -> _Drawn:
-    """Draw the candidates after ``seed`` (copy guard and re-seeding from the corpus when it
-    is there) and keep the best one."""
-    from . import sampling
-
-    spec, cfg = settings.seed, settings.sampling
-    report("sample", 0.05)
-    t = time.perf_counter()
-    copy_index = forms = None
-    reseed = engine.reseed if engine.corpus_available else None
-    if engine.corpus_available:
-        if cfg.copy_limit:
-            copy_index, forms = engine.copy_index(cfg.copy_limit)
-    elif spec.file_bytes is not None or not spec.fugue:
-        notices.append("The corpus is not available, so the music is not checked for copies "
-                       "of the fugues.")
-    timings["index"] = time.perf_counter() - t
-    _lock_waited(engine)  # count this take's wait only
-    t = time.perf_counter()
-    with engine.lock:
-        result = sampling.sample(
-            engine.step, [seed.ids] * cfg.candidates, cfg, rng, codec=engine.codec,
-            copy_index=copy_index, forms=forms, reseed=reseed, context_len=engine.seq_len,
-            progress=lambda f: report("sample", 0.05 + 0.6 * f))
-    row = sampling.best_row(result)
-    timings["lock_wait"] = _lock_waited(engine)
-    timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
-    return _Drawn(result, row, result.ids[row], copy_index)
-
-
-@dataclass
-class _Music:
+class Music:
     """The new music as a piece, and the seed as one (``None``: no seed excerpt)."""
 
     piece: Piece
@@ -536,156 +457,56 @@ class _Music:
     seed_end_tick: int | None  # where the new music starts when the seed comes first
 
 
-def _decode(seed: _Seed, ids: list[int], codec: WordCodec, render: RenderConfig) -> _Music:
-    """Decode the new ids (after the seed's words when it comes first), move them back to
-    the key of the seed, name the key and snap as ``render`` asks."""
-    from . import harmony
-
-    template = Piece((), name=f"bachgen from {seed.name}", key=None, time_signature=seed.time_signature)
-    with_seed = render.include_seed and bool(seed.words)
-    piece = codec.decode_after(seed.words if with_seed else [], ids, 0, template)
-    seed_end_tick = codec.words_ticks(seed.words) if with_seed else None
-    seed_piece = codec.decode_words(seed.words, 0, template) if seed.words else None
-    if seed.shift:  # back to the key of the seed
-        piece = harmony.fit_keyboard(piece.transpose(-seed.shift))
-        seed_piece = seed_piece.transpose(-seed.shift) if seed_piece is not None else None
-    key = seed.key or harmony.estimate_key(piece)
-    piece = replace(piece, key=key)
-    if seed_piece is not None:
-        seed_piece = replace(seed_piece, key=key)
-    piece = harmony.apply_snap(piece, render.snap)
-    return _Music(piece, seed_piece, seed_end_tick)
+def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
+    """A generator and the seed it was made from (a fresh one when ``seed`` is None)."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    return np.random.default_rng(seed), seed
 
 
-def _stats(cfg: SamplingConfig, render: RenderConfig, engine: Engine, seed: _Seed, drawn: _Drawn,
-           piece: Piece, seed_used: int) -> dict[str, Any]:
-    """What one composition reports: sizes, guards, seed, key and the candidate kept."""
-    result, row = drawn.result, drawn.row
-    index = drawn.copy_index
-    longest = index.longest_run(engine.codec.events(drawn.ids)) if index is not None else None
-    return {
-        "events": len(drawn.ids),
-        "notes": len(piece.notes),
-        "seconds": round(piece.seconds(render.tempo_bpm), 2),
-        "loop_recoveries": result.loop_recoveries[row],
-        "reseeds": result.reseeds[row],
-        "stuck_in_loop": result.stuck[row],
-        "copy_masks": result.copy_masks[row],
-        "longest_copied_run": longest,
-        "mapped_seed_events": seed.mapped,
-        "seed_events": len(seed.words),
-        "seed_source": seed.source,
-        "key": piece.key,
-        "random_seed": seed_used,
-        "candidates": cfg.candidates,
-        "chosen_candidate": row,
-        "mean_log_prob": round(result.mean_log_prob[row], 4),
-        "step": engine.backend,
-    }
+def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None) -> Composition:
+    """Make one piece from ``settings`` with ``engine`` (see the module docstring):
+    seed -> sample -> decode (back to the seed's key, snapped) -> render."""
+    report = progress or (lambda stage, fraction: None)
+    timings: dict[str, float] = {}
+    notices: list[str] = []
+    t_all = time.perf_counter()
+    rng, seed_used = new_rng(settings.sampling.seed)
+    music, ids, stats = _seed_and_draw(settings, engine, rng, seed_used, notices, timings, report)
+    if settings.render.voices:
+        music.piece = split_take(music.piece, settings.seed, timings)
+    out = render_piece(music.piece, music.seed_end_tick, settings.render, engine.synthesizers, notices,
+                       timings, report)
+    timings["total"] = time.perf_counter() - t_all
+    report("done", 1.0)
+    return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,
+                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings)
 
 
-# --------------------------------------------------------------------------- render
-
-
-@dataclass
-class _Rendered:
-    """The rendered outputs (``None``: not asked for, or its library is missing)."""
-
-    midi: bytes
-    wav: bytes | None
-    png: bytes | None
-    musicxml: bytes | None
-    svg: str | None
-
-
-def _render(piece: Piece, seed_end_tick: int | None, render: RenderConfig, engine: Engine,
-            notices: list[str], timings: dict[str, float], report: Progress) -> _Rendered:
-    """MIDI, piano roll and score here while the audio is rendered on a second thread
-    (FluidSynth runs outside the interpreter lock)."""
-    from . import midi, pianoroll
-
-    audio = _AudioJob(piece, render, engine, report) if render.audio else None
-
-    report("midi", 0.75)
+def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
+                     notices: list[str], timings: dict[str, float], report: Progress):
+    """Seed, draw and decode: the music, its ids and what it reports."""
+    spec, cfg = settings.seed, settings.sampling
+    report("seed", 0.0)
     t = time.perf_counter()
-    midi_bytes = midi.piece_to_midi_bytes(piece, render.tempo_bpm)
-    timings["midi"] = time.perf_counter() - t
-
-    png = None
-    if render.pianoroll:
-        report("pianoroll", 0.85)
-        t = time.perf_counter()
-        png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name)
-        timings["pianoroll"] = time.perf_counter() - t
-
+    seed = make_seed(spec, engine, rng, notices)
+    timings["seed"] = time.perf_counter() - t
+    report("sample", 0.05)
     t = time.perf_counter()
-    musicxml, svg = _render_score(piece, render, notices, report) if render.score else (None, None)
-    timings["score"] = time.perf_counter() - t
-    wav = audio.wait(notices) if audio is not None else None
-    timings["audio"] = audio.seconds if audio is not None else 0.0
-    return _Rendered(midi_bytes, wav, png, musicxml, svg)
-
-
-class _AudioJob:
-    """The WAV of a piece, rendered on its own thread from construction on."""
-
-    def __init__(self, piece: Piece, render: RenderConfig, engine: Engine, report: Progress) -> None:
-        report("audio", 0.7)
-        self.out: dict[str, Any] = {}
-        self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, args=(piece, render, engine),
-                                        name="bachgen-audio", daemon=True)
-        self._thread.start()
-
-    def _run(self, piece: Piece, render: RenderConfig, engine: Engine) -> None:
-        """Render; a missing or failing synthesizer leaves a notice, anything else an error."""
-        out = self.out
-        started = time.perf_counter()
-        try:
-            synth = engine.synthesizer(render.soundfont)
-            if synth is None:
-                out["notice"] = engine.audio_notice or "Audio is off: FluidSynth is not installed."
-            else:
-                out["wav"] = synth.wav_bytes(piece, render.tempo_bpm)
-        except MissingDependencyError as exc:
-            out["notice"] = f"Audio is off: {exc}"
-        except RenderError as exc:
-            out["notice"] = f"No audio: {exc}"
-        except BaseException as exc:  # re-raised on the calling thread
-            out["error"] = exc
-        out["seconds"] = time.perf_counter() - started
-
-    def wait(self, notices: list[str]) -> bytes | None:
-        """The WAV bytes once the thread is done (its notice added; its error raised here)."""
-        self._thread.join()
-        if "error" in self.out:
-            raise self.out["error"]
-        if self.out.get("notice"):
-            notices.append(self.out["notice"])
-        self.seconds = float(self.out.get("seconds", 0.0))
-        return self.out.get("wav")
-
-
-def _render_score(piece: Piece, render: RenderConfig, notices: list[str], report: Progress
-                  ) -> tuple[bytes | None, str | None]:
-    """MusicXML and the engraved SVG; a missing or failing engraver leaves a notice."""
-    from . import score
-
-    report("score", 0.9)
-    musicxml = svg = None
-    try:
-        musicxml = score.musicxml_bytes(piece, render.tempo_bpm)
-    except (MissingDependencyError, RenderError) as exc:
-        notices.append(f"No score: {exc}")
-    if musicxml is not None:
-        try:
-            svg = score.score_svg(piece, render.tempo_bpm, musicxml=musicxml)
-        except MissingDependencyError as exc:
-            notices.append(f"The engraved score is off: {exc}")
-        except RenderError as exc:
-            notices.append(f"No engraved score: {exc}")
-    return musicxml, svg
-
-
-__all__ = ["SeedSpec", "ComposeSettings", "RenderConfig", "SamplingConfig", "Engine", "Composition",
-           "TimedLock", "compose", "fugue_words", "load_engine"]
+    index = engine.copy_index(cfg.copy_limit or 12) if engine.corpus_available else None
+    if index is not None and engine.broken_files:
+        notices.append(corpus.broken_notice(engine.broken_files, len(engine.usable_fugues)))
+    if index is None and (spec.file_bytes is not None or not spec.fugue):
+        notices.append("The corpus is not available, so the music is not checked for copies "
+                       "of the fugues.")
+    timings["index"] = time.perf_counter() - t
+    lock_waited(engine)  # count this take's wait only
+    t = time.perf_counter()
+    drawn = draw(cfg, engine, seed, rng, index)
+    timings["lock_wait"] = lock_waited(engine) + drawn.queued  # the draw queue, then the lock
+    timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
+    t = time.perf_counter()
+    piece, seed_piece, seed_end = decode(seed, drawn, engine, settings.render)
+    report_ = take_stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
+    timings["decode"] = time.perf_counter() - t
+    return Music(piece, seed_piece, seed_end), drawn.ids, report_

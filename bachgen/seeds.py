@@ -27,25 +27,21 @@ from __future__ import annotations
 import bisect
 import io
 import math
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any, Iterable
 
-from .config import _check
+from .config import check
+from .corpus import parse_kern
 from .errors import BachgenError, SeedFileError
+from .formats import MIDI_SUFFIXES, WHAT_TO_DO, detect_format, short
 from .events import RESOLUTION, Note, Piece
-from .tokens import HIGHEST_PITCH, LOWEST_PITCH
+from .harmony import estimate_key
+from .reduction import HIGHEST_PITCH, LOWEST_PITCH
 
-FORMATS = ("midi", "musicxml", "mxl", "kern")
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
-XML_SUFFIXES = (".musicxml", ".xml")
-AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aac", ".aiff", ".aif")
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 DEFAULT_TEMPO_BPM = 120.0  # MIDI's tempo when a file sets none
 #: Largest uncompressed MusicXML accepted from inside an .mxl archive.
-MAX_XML_BYTES = 20_000_000
-_WHAT_TO_DO = "Choose a MIDI (.mid), MusicXML (.musicxml, .mxl) or kern (.krn) file."
 
 
 @dataclass(frozen=True)
@@ -66,11 +62,11 @@ class SeedLimits:
     max_tempo_bpm: float = 300.0
 
     def __post_init__(self) -> None:
-        _check(self.max_bytes >= 1, "max_bytes must be at least 1.")
-        _check(self.max_notes >= 1, "max_notes must be at least 1.")
-        _check(self.max_minutes > 0, "max_minutes must be positive.")
-        _check(self.max_note_quarters > 0, "max_note_quarters must be positive.")
-        _check(0 < self.min_tempo_bpm <= self.max_tempo_bpm,
+        check(self.max_bytes >= 1, "max_bytes must be at least 1.")
+        check(self.max_notes >= 1, "max_notes must be at least 1.")
+        check(self.max_minutes > 0, "max_minutes must be positive.")
+        check(self.max_note_quarters > 0, "max_note_quarters must be positive.")
+        check(0 < self.min_tempo_bpm <= self.max_tempo_bpm,
                "the tempo range must be positive and min_tempo_bpm <= max_tempo_bpm.")
 
 
@@ -164,30 +160,25 @@ def load_seed_file(data: bytes, filename: str, limits: SeedLimits = SeedLimits()
     except SeedFileError:
         raise
     except BachgenError as exc:  # e.g. a CorpusError from the kern parser
-        raise SeedFileError(f"{name} could not be read: {exc.message}", _WHAT_TO_DO) from exc
+        raise SeedFileError(f"{name} could not be read: {exc.message}", WHAT_TO_DO) from exc
     except RecursionError as exc:
-        raise SeedFileError(f"{name} is nested too deeply to read.", _WHAT_TO_DO) from exc
+        raise SeedFileError(f"{name} is nested too deeply to read.", WHAT_TO_DO) from exc
     except MemoryError as exc:
         raise SeedFileError(f"{name} is too large to read.", "Use a shorter file.") from exc
     except Exception as exc:  # noqa: BLE001 - a parser bug must not crash the app
         raise SeedFileError(
-            f"{name} could not be read ({type(exc).__name__}: {_short(exc)}).",
-            _WHAT_TO_DO,
+            f"{name} could not be read ({type(exc).__name__}: {short(exc)}).",
+            WHAT_TO_DO,
         ) from exc
-
-
-def _short(exc: BaseException, limit: int = 120) -> str:
-    text = " ".join(str(exc).split()) or "no details"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _load(data: bytes, name: str, limits: SeedLimits) -> tuple[Piece, SeedReport]:
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     if not isinstance(data, bytes):
-        raise SeedFileError(f"{name} was not received as file contents.", _WHAT_TO_DO)
+        raise SeedFileError(f"{name} was not received as file contents.", WHAT_TO_DO)
     if not data.strip():
-        raise SeedFileError(f"{name} is empty.", _WHAT_TO_DO)
+        raise SeedFileError(f"{name} is empty.", WHAT_TO_DO)
     if len(data) > limits.max_bytes:
         raise SeedFileError(
             f"{name} is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:g} MB.",
@@ -210,110 +201,39 @@ def _load(data: bytes, name: str, limits: SeedLimits) -> tuple[Piece, SeedReport
 # --------------------------------------------------------------------------- format
 
 
-def _decode_text(data: bytes) -> str | None:
-    """The bytes as text when they look like text (UTF-8/16 with or without BOM), else None."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    sample = text[:4096]
-    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f")
-    return None if control > len(sample) // 100 else text
-
-
-def detect_format(data: bytes, name: str = "the file") -> tuple[str, Any]:
-    """``(format, payload)`` from the bytes themselves; :class:`SeedFileError` when unknown.
-
-    ``format`` is one of :data:`FORMATS`. The payload is the MIDI bytes (a RIFF-wrapped
-    ``.rmi`` is unwrapped), the MusicXML text (an ``.mxl`` archive is unpacked) or the
-    kern text.
-    """
-    if data.startswith(b"MThd"):
-        return "midi", data
-    if data.startswith(b"RIFF") and data[8:12] == b"RMID":
-        at = data.find(b"MThd", 12, 64)
-        if at >= 0:
-            return "midi", data[at:]
-    if data.startswith(b"PK\x03\x04"):
-        return "mxl", _unpack_mxl(data, name)
-    text = _decode_text(data)
-    suffix = PurePath(name).suffix.lower()
-    if text is not None:
-        head = text.lstrip()[:2000]
-        if "score-partwise" in text[:20000] or "score-timewise" in text[:20000]:
-            return "musicxml", text
-        if head.startswith("<"):
-            raise SeedFileError(
-                f"{name} is an XML or HTML file but not MusicXML.",
-                "Export the music as MusicXML (.musicxml or .mxl) or MIDI.",
-            )
-        if "**kern" in text[:20000]:
-            return "kern", text
-        if suffix in MIDI_SUFFIXES:
-            raise SeedFileError(
-                f"{name} is named {suffix} but is a text file, not MIDI.",
-                "Export the music from your program as a standard MIDI file and try again.",
-            )
-        raise SeedFileError(
-            f"{name} is a text file but neither MusicXML nor kern (no **kern spine found).",
-            _WHAT_TO_DO,
-        )
-    if suffix in AUDIO_SUFFIXES or data[:4] in (b"RIFF", b"OggS", b"fLaC", b"ID3\x03", b"ID3\x04"):
-        raise SeedFileError(
-            f"{name} looks like an audio recording; recordings cannot be read as notes.",
-            "Use a MIDI, MusicXML or kern file of the music instead.",
-        )
-    if suffix in MIDI_SUFFIXES:
-        raise SeedFileError(
-            f"{name} is named {suffix} but is not a MIDI file (it does not start with 'MThd').",
-            "The file may be damaged; export it again from your music program.",
-        )
-    raise SeedFileError(f"{name} is not a MIDI, MusicXML or kern file.", _WHAT_TO_DO)
-
-
-def _unpack_mxl(data: bytes, name: str) -> str:
-    """The MusicXML text inside a compressed ``.mxl`` archive (size-checked)."""
-    import posixpath
-    import re
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = archive.namelist()
-        target = None
-        if "META-INF/container.xml" in names:
-            container = archive.read("META-INF/container.xml").decode("utf-8", "replace")
-            found = re.search(r"full-path\s*=\s*[\"']([^\"']+)[\"']", container)
-            if found and found.group(1) in names:
-                target = found.group(1)
-        if target is None:
-            candidates = [n for n in names if not n.startswith("META-INF/")
-                          and posixpath.splitext(n)[1].lower() in (".xml", ".musicxml")]
-            target = candidates[0] if candidates else None
-        if target is None:
-            raise SeedFileError(f"{name} is a zip archive without a MusicXML file inside.",
-                                _WHAT_TO_DO)
-        if archive.getinfo(target).file_size > MAX_XML_BYTES:
-            raise SeedFileError(f"{name} unpacks to more than {MAX_XML_BYTES // 1_000_000} MB.",
-                                "Use a shorter excerpt as the seed.")
-        raw = archive.read(target)
-    except SeedFileError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, EOFError,
-            NotImplementedError, RuntimeError, ValueError) as exc:
-        raise SeedFileError(f"{name} is a damaged zip / .mxl archive ({_short(exc)}).",
-                            "Export the MusicXML again, or use uncompressed .musicxml.") from exc
-    text = _decode_text(raw)
-    if text is None or ("score-partwise" not in text and "score-timewise" not in text):
-        raise SeedFileError(f"{name} is a zip archive but holds no MusicXML score.", _WHAT_TO_DO)
-    return text
-
-
 # --------------------------------------------------------------------------- MIDI
+
+
+def _midi_file(data: bytes, name: str) -> Any:
+    """The parsed MIDI file (mido), or a :class:`SeedFileError` saying it is truncated or damaged."""
+    import mido
+
+    try:
+        return mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except EOFError as exc:
+        raise SeedFileError(f"{name} is a truncated MIDI file (it ends too early).",
+                            "The file is incomplete; download or export it again.") from exc
+    except Exception as exc:  # noqa: BLE001 - mido raises OSError, ValueError, KeyError, ...
+        raise SeedFileError(f"{name} is a damaged MIDI file ({short(exc)}).",
+                            "Export it again from your music program.") from exc
+
+
+def _quarters_per_tick(division: int, name: str, report: SeedReport) -> float:
+    """Quarter notes per MIDI tick from the header's time division (SMPTE time read at 120
+    quarters a minute, said in ``report``)."""
+    if division == 0:
+        raise SeedFileError(f"{name} has an invalid MIDI header (0 ticks per beat).",
+                            "Export it again from your music program.")
+    if division > 0:
+        return 1.0 / division
+    frames = -(division >> 8)  # SMPTE time: -frames per second in the high byte, ticks per frame low
+    per_frame = division & 0xFF
+    ticks_per_second = frames * per_frame if frames > 0 and per_frame > 0 else 0
+    if ticks_per_second <= 0:
+        raise SeedFileError(f"{name} has an invalid MIDI time division.",
+                            "Export it again from your music program.")
+    report.notes.append("The file uses SMPTE time; it was read at 120 quarter notes per minute.")
+    return DEFAULT_TEMPO_BPM / 60.0 / ticks_per_second
 
 
 def read_midi(data: bytes, name: str, report: SeedReport) -> tuple[list[RawNote], dict[str, Any]]:
@@ -324,33 +244,9 @@ def read_midi(data: bytes, name: str, report: SeedReport) -> tuple[list[RawNote]
     are dropped and counted; a key struck again before its note-off ends the
     earlier note; notes left open end with their track.
     """
-    import mido
-
-    try:
-        midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except EOFError as exc:
-        raise SeedFileError(f"{name} is a truncated MIDI file (it ends too early).",
-                            "The file is incomplete; download or export it again.") from exc
-    except Exception as exc:  # noqa: BLE001 - mido raises OSError, ValueError, KeyError, ...
-        raise SeedFileError(f"{name} is a damaged MIDI file ({_short(exc)}).",
-                            "Export it again from your music program.") from exc
-
+    midi = _midi_file(data, name)
     division = midi.ticks_per_beat
-    if division == 0:
-        raise SeedFileError(f"{name} has an invalid MIDI header (0 ticks per beat).",
-                            "Export it again from your music program.")
-    if division < 0:  # SMPTE time: -frames per second in the high byte, ticks per frame low
-        frames = -(division >> 8)
-        per_frame = division & 0xFF
-        ticks_per_second = frames * per_frame if frames > 0 and per_frame > 0 else 0
-        if ticks_per_second <= 0:
-            raise SeedFileError(f"{name} has an invalid MIDI time division.",
-                                "Export it again from your music program.")
-        quarters_per_tick = DEFAULT_TEMPO_BPM / 60.0 / ticks_per_second
-        report.notes.append("The file uses SMPTE time; it was read at 120 quarter notes per minute.")
-    else:
-        quarters_per_tick = 1.0 / division
-
+    quarters_per_tick = _quarters_per_tick(division, name, report)
     tracks = list(midi.tracks)
     if midi.type == 2:
         report.notes.append("MIDI format 2: the first pattern with notes was used.")
@@ -455,8 +351,6 @@ def _tempo_map(tempos: list[tuple[int, int]], division: int):
 
 def read_kern(text: str, name: str, report: SeedReport) -> tuple[list[RawNote], dict[str, Any]]:
     """Notes from Humdrum kern text (parsed as the corpus is, by :func:`bachgen.corpus.parse_kern`)."""
-    from .corpus import parse_kern
-
     piece, parse_report = parse_kern(text, name)
     report.dropped["zero_length"] += parse_report.grace_notes_dropped
     if parse_report.bar_errors:
@@ -482,7 +376,7 @@ def read_music21(text: str, name: str, fmt: str, report: SeedReport
             warnings.simplefilter("ignore")
             score = music21.converter.parseData(text, format=fmt)
     except Exception as exc:  # noqa: BLE001 - music21 raises many types
-        raise SeedFileError(f"{name} is not valid MusicXML ({_short(exc)}).",
+        raise SeedFileError(f"{name} is not valid MusicXML ({short(exc)}).",
                             "Export it again from your notation program, or use MIDI.") from exc
     parts = list(getattr(score, "parts", None) or [score])
     raw: list[RawNote] = []
@@ -569,12 +463,40 @@ def clean(raw: list[RawNote], name: str, report: SeedReport, limits: SeedLimits,
                                 "Use a file with pitched notes (piano, strings, ...).")
         raise SeedFileError(f"{name} contains no notes.",
                             "Use a file with at least a few notes of music.")
-    resolution = RESOLUTION
+    _clamp_tempo(tempo_bpm, report, limits)
+    notes, cut = _on_the_grid(raw, report, limits, seconds_at)
+    if not notes and cut:
+        raise SeedFileError(f"{name} has no notes in its first {limits.max_minutes:g} minutes.",
+                            "Use a file whose music starts near the beginning.")
+    if not notes:
+        raise SeedFileError(f"{name} contains no usable notes.",
+                            "Use a file with at least a few notes of music.")
+    notes = _merge_unisons(notes, report)
+    notes.sort()
+    if len(notes) > limits.max_notes:
+        cut += len(notes) - limits.max_notes
+        notes = notes[: limits.max_notes]
+    if cut:
+        report.truncated = cut
+        report.notes.append(
+            f"Only the first {limits.max_minutes:g} minutes / {limits.max_notes} notes were kept.")
+
+    return _without_leading_bars(notes, name, report, _valid_signature(time_signature))
+
+
+def _clamp_tempo(tempo_bpm: float | None, report: SeedReport, limits: SeedLimits) -> None:
+    """The file's tempo into ``report``, held within the limits (said when it was not)."""
     if tempo_bpm is not None and math.isfinite(tempo_bpm) and tempo_bpm > 0:
         clamped = min(max(tempo_bpm, limits.min_tempo_bpm), limits.max_tempo_bpm)
         if clamped != tempo_bpm:
             report.notes.append(f"The tempo {tempo_bpm:.0f} was clamped to {clamped:.0f}.")
         report.tempo_bpm = round(clamped, 2)
+
+
+def _on_the_grid(raw: list[RawNote], report: SeedReport, limits: SeedLimits, seconds_at: Any
+                 ) -> tuple[list[Note], int]:
+    """Raw notes on the model's grid, capped, on the keyboard; and how many came too late."""
+    resolution = RESOLUTION
     cap = int(limits.max_note_quarters * resolution)
     seconds_per_quarter = 60.0 / (report.tempo_bpm or DEFAULT_TEMPO_BPM)
     max_quarters = limits.max_minutes * 60.0 / seconds_per_quarter
@@ -603,31 +525,18 @@ def clean(raw: list[RawNote], name: str, report: SeedReport, limits: SeedLimits,
         if pitch != item.pitch:
             report.moved_into_range += 1
         notes.append(Note(start, end - start, pitch, item.voice))
-    if not notes and cut:
-        raise SeedFileError(f"{name} has no notes in its first {limits.max_minutes:g} minutes.",
-                            "Use a file whose music starts near the beginning.")
-    if not notes:
-        raise SeedFileError(f"{name} contains no usable notes.",
-                            "Use a file with at least a few notes of music.")
-    notes = _merge_unisons(notes, report)
-    notes.sort()
-    if len(notes) > limits.max_notes:
-        cut += len(notes) - limits.max_notes
-        notes = notes[: limits.max_notes]
-    if cut:
-        report.truncated = cut
-        report.notes.append(
-            f"Only the first {limits.max_minutes:g} minutes / {limits.max_notes} notes were kept.")
+    return notes, cut
 
-    signature = _valid_signature(time_signature)
-    piece = Piece(tuple(notes), resolution, PurePath(name).stem, None, signature)
+
+def _without_leading_bars(notes: list[Note], name: str, report: SeedReport,
+                          signature: tuple[int, int]) -> Piece:
+    """The piece, its leading silence removed in whole bars, its key estimated."""
+    piece = Piece(tuple(notes), RESOLUTION, PurePath(name).stem, None, signature)
     bars = notes[0].start // piece.bar_ticks
     if bars:
         shift = bars * piece.bar_ticks
         notes = [replace(n, start=n.start - shift) for n in notes]
         report.leading_bars_removed = bars
-    from .harmony import estimate_key
-
     piece = piece.with_notes(notes)
     report.notes_kept = len(notes)
     piece = replace(piece, key=estimate_key(piece),

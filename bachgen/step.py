@@ -1,176 +1,213 @@
-"""The recurrent step engines: one event of the bachgen network at a time, state carried.
+"""The network one token at a time, in NumPy: what sampling calls at every step.
 
-The original project re-ran the whole 50-event window through ``model.predict`` for
-every new event. Here the seed is read once (*priming*) and each new event costs one
-recurrent step: the embedding row of the last word, one update per LSTM layer, and the
-logits. The step runs on the trained weights read by layer name (``embedding``,
-``lstm_i``, ``logits``), either in NumPy (:class:`NumpyStep`, the default: no graph
-dispatch per call, which dominates at this size) or as a compiled ``tf.function``
-(:class:`TFStep`); both give the Keras model's logits (see the tests). TensorFlow is
-imported only when a :class:`TFStep` is made.
+:class:`NumpyStep` runs the trained network one token at a time, carrying the LSTM state:
+the first layer's input weights are folded into per-token and per-feature tables, so a
+step is two small matrix products per layer and one for the logits. :class:`TfStep` does
+the same in a ``tf.function`` for comparison. :class:`RowStableStep` gives every row the
+same bits whatever the batch, so takes drawn together get what they get alone.
+:func:`blas_single_thread` keeps BLAS on the calling thread for these tiny products.
 
-:func:`blas_single_thread` keeps NumPy's BLAS on the calling thread while stepping.
+This module imports TensorFlow only in :class:`TfStep`.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import BundleError
+from .bundle import require_step
+from .codec import FEATURES
+from .errors import ConfigError
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function, element by element (the LSTM gates)."""
-    return 1.0 / (1.0 + np.exp(-x))
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+@dataclass
+class StepWeights:
+    """The network's weights in step form (float32).
+
+    ``tables``: for the token and each feature, its embedding already multiplied by its
+    slice of the first LSTM kernel; ``bias0``: the first layer's bias; ``recurrent``:
+    per layer; ``kernels``/``biases``: input weights of layers 2..; ``out``/``out_bias``: logits.
+    """
+
+    tables: list[np.ndarray]
+    bias0: np.ndarray
+    recurrent: list[np.ndarray]
+    kernels: list[np.ndarray]
+    biases: list[np.ndarray]
+    out: np.ndarray
+    out_bias: np.ndarray
+
+    @property
+    def units(self) -> int:
+        return int(self.recurrent[0].shape[0])
+
+    @property
+    def layers(self) -> int:
+        return len(self.recurrent)
+
+
+def step_weights(model: Any) -> StepWeights:
+    """Read a :func:`bachgen.conditioned.build_model` network's weights by layer name.
+
+    ``model`` is the Keras network, or its arrays by layer name as
+    :func:`bachgen.weights.read_layer_weights` reads them from the saved file (the same
+    arrays, without starting TensorFlow); both give the same weights, bit for bit.
+    """
+    layers = model if isinstance(model, dict) else {l.name: l.get_weights() for l in model.layers}
+    embeds = [layers["token_embed"][0]] + [layers[f"{name}_embed"][0] for name in FEATURES]
+    lstms = []
+    while f"lstm_{len(lstms) + 1}" in layers:
+        lstms.append(layers[f"lstm_{len(lstms) + 1}"])
+    kernel0, tables, at = lstms[0][0], [], 0
+    for table in embeds:
+        tables.append((table @ kernel0[at:at + table.shape[1]]).astype(np.float32))
+        at += table.shape[1]
+    out, out_bias = layers["logits"]
+    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    return StepWeights(tables, f32(lstms[0][2]), [f32(l[1]) for l in lstms],
+                       [f32(l[0]) for l in lstms[1:]], [f32(l[2]) for l in lstms[1:]],
+                       f32(out), f32(out_bias))
 
 
 class NumpyStep:
-    """One recurrent step of the bachgen network in NumPy, from the trained weights.
+    """One token per row per call; ``state`` is a list of ``(h, c)`` per layer, shape ``(B, units)``.
 
-    State is a list ``[h_0, c_0, h_1, c_1, ...]`` of ``(batch, units)`` float32 arrays.
-    Keras LSTM gate order is input, forget, cell, output; the kernel and the recurrent
-    kernel are stacked so each layer is one matrix product.
+    Layers 2.. multiply ``[h_below, h_own]`` by their stacked input and recurrent kernels in
+    one product; the four gates go through one ``tanh`` (σ(x) = (tanh(x/2) + 1) / 2).
+    The token's and the features' tables are one table (the token's rows with the first
+    layer's bias added, the first sum of every step), read in one lookup a step.
     """
 
-    name = "numpy"
+    def __init__(self, weights: StepWeights) -> None:
+        self.w = weights
+        self.units = units = weights.units
+        self.stacked = [np.vstack([k, r]) for k, r in zip(weights.kernels, weights.recurrent[1:])]
+        self.scale = np.full(4 * units, 0.5, dtype=np.float32)
+        self.scale[2 * units:3 * units] = 1.0
+        self.embeddings = np.concatenate([weights.tables[0] + weights.bias0] + weights.tables[1:])
+        self.offsets = np.cumsum([len(t) for t in weights.tables[:-1]])  # where each feature's rows begin
 
-    def __init__(self, embedding: np.ndarray, lstms: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 dense: np.ndarray, dense_bias: np.ndarray) -> None:
-        self.embedding = np.ascontiguousarray(embedding, dtype=np.float32)
-        self.layers = [(np.ascontiguousarray(np.vstack([k, u]), dtype=np.float32),
-                        np.asarray(b, dtype=np.float32), int(u.shape[0])) for k, u, b in lstms]
-        self.dense = np.ascontiguousarray(dense, dtype=np.float32)
-        self.dense_bias = np.asarray(dense_bias, dtype=np.float32)
-        # the bias as one more row, so the logits are one product: [h, 1] @ [[W], [b]]
-        self._dense_with_bias = np.ascontiguousarray(np.vstack([self.dense, self.dense_bias[None, :]]))
-        self.vocab_size = int(self.dense.shape[1])
-        self.units = [units for _, _, units in self.layers]
+    def zero_state(self, rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        z = np.zeros((rows, self.w.units), dtype=np.float32)
+        return [(z.copy(), z.copy()) for _ in range(self.w.layers)]
 
-    @classmethod
-    def from_model(cls, model) -> "NumpyStep":
-        """Read the weights of a :func:`bachgen.model.build_model` network by layer name."""
-        return cls(*read_weights(model))
+    def _embed(self, tokens: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The first layer's input ``(B, 4·units)``: ``(((table₀[token] + bias₀) + table₁[f₁])
+        + …) + table₄[f₄]``, added in that order (``np.add.reduce`` over an axis that is not
+        the fastest in memory adds one row after another: no pairwise summation)."""
+        index = np.empty((len(tokens), features.shape[1] + 1), dtype=np.int64)
+        index[:, 0] = tokens
+        np.add(features, self.offsets, out=index[:, 1:])
+        return np.add.reduce(self.embeddings[index], axis=1)
 
-    def zero_state(self, batch: int) -> list[np.ndarray]:
-        state = []
-        for units in self.units:
-            state += [np.zeros((batch, units), np.float32), np.zeros((batch, units), np.float32)]
-        return state
+    def _cell(self, gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keras LSTM gate order i, f, c, o; tanh activation, sigmoid recurrent activation.
 
-    def step(self, ids: np.ndarray, state: list[np.ndarray], out: np.ndarray | None = None
-             ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Logits ``(batch, vocab)`` after reading ``ids`` ``(batch,)``, and the new state
-        (``out``: an array to write the logits into)."""
-        x = self.embedding[np.asarray(ids, dtype=np.int64)]
-        new_state = []
-        for i, (kernel, bias, units) in enumerate(self.layers):
-            h, c = state[2 * i], state[2 * i + 1]
-            z = np.concatenate([x, h], axis=1) @ kernel
-            z += bias
-            gates = _sigmoid(z[:, :2 * units])
-            g = np.tanh(z[:, 2 * units:3 * units])
-            o = _sigmoid(z[:, 3 * units:])
-            c = gates[:, units:] * c + gates[:, :units] * g
-            h = o * np.tanh(c)
-            new_state += [h, c]
-            x = h
-        return self.logits(new_state, out), new_state
+        ``gates`` is the caller's fresh array and is overwritten. The sigmoid is taken of
+        all four gates in one go (the cell gate's part goes unused): few, whole-array
+        NumPy calls, each element's arithmetic as in ``σ = (tanh(x/2) + 1) / 2``."""
+        units = self.units
+        t = np.tanh(np.multiply(gates, self.scale, out=gates), out=gates)
+        s = t + 1.0
+        s *= 0.5
+        c = s[:, units:2 * units] * c
+        c += s[:, :units] * t[:, 2 * units:3 * units]
+        h = np.tanh(c)
+        h *= s[:, 3 * units:]
+        return h, c
 
-    def logits(self, state: list[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
-        """The logits a state predicts (from the top layer's output)."""
-        h = state[-2]
-        h1 = np.empty((h.shape[0], h.shape[1] + 1), np.float32)
-        h1[:, :-1] = h
-        h1[:, -1] = 1.0
-        return np.matmul(h1, self._dense_with_bias, out=out)
+    def __call__(self, tokens: np.ndarray, features: np.ndarray,
+                 state: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list]:
+        """Logits ``(B, vocab)`` after reading ``tokens`` ``(B,)`` with ``features`` ``(B, 4)``."""
+        w = self.w
+        x = self._embed(tokens, features)
+        h, c = state[0]
+        x += h @ w.recurrent[0]
+        h, c = self._cell(x, c)
+        new = [(h, c)]
+        for layer in range(1, w.layers):
+            hp, cp = state[layer]
+            gates = np.concatenate([h, hp], axis=1) @ self.stacked[layer - 1] + w.biases[layer - 1]
+            h, c = self._cell(gates, cp)
+            new.append((h, c))
+        return h @ w.out + w.out_bias, new
 
-    def prime(self, ids: np.ndarray, state: list[np.ndarray] | None = None
-              ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Read a ``(batch, time)`` block of ids; the logits after the last one and the state."""
-        ids = np.asarray(ids)
-        state = state if state is not None else self.zero_state(ids.shape[0])
-        logits = None
-        for t in range(ids.shape[1]):
-            logits, state = self.step(ids[:, t], state)
-        if logits is None:
-            logits = self.logits(state)
-        return logits, state
+    def run(self, tokens: np.ndarray, features: np.ndarray,
+            state: list | None = None) -> tuple[np.ndarray, list]:
+        """Read a whole ``(B, T)`` sequence; logits ``(B, T, vocab)`` and the final state."""
+        state = state if state is not None else self.zero_state(tokens.shape[0])
+        out = []
+        for t in range(tokens.shape[1]):
+            logits, state = self(tokens[:, t], features[:, t], state)
+            out.append(logits)
+        return np.stack(out, axis=1), state
 
 
-class TFStep(NumpyStep):
-    """The same step as a compiled ``tf.function`` (same weights, same state layout)."""
+class TfStep:
+    """The same step as :class:`NumpyStep` in a ``tf.function`` (for speed comparison)."""
 
-    name = "tf.function"
-
-    def __init__(self, *weights) -> None:
-        super().__init__(*weights)
+    def __init__(self, weights: StepWeights) -> None:
         import tensorflow as tf
 
-        self._tf = tf
-        emb = tf.constant(self.embedding)
-        layers = [(tf.constant(k), tf.constant(b), units) for k, b, units in self.layers]
-        dense, dense_bias = tf.constant(self.dense), tf.constant(self.dense_bias)
-        n = len(layers)
-        spec = [tf.TensorSpec([None], tf.int32)] + [
-            tf.TensorSpec([None, units], tf.float32) for units in self.units for _ in range(2)]
+        self.w = weights
+        c = tf.constant
+        tables, rec = [c(t) for t in weights.tables], [c(r) for r in weights.recurrent]
+        kernels, biases = [c(k) for k in weights.kernels], [c(b) for b in weights.biases]
+        out, out_bias, bias0, units = c(weights.out), c(weights.out_bias), c(weights.bias0), weights.units
 
-        @tf.function(input_signature=spec, reduce_retracing=True)
-        def _step(ids, *state):
-            x = tf.gather(emb, ids)
-            out = []
-            for i in range(n):
-                kernel, bias, units = layers[i]
-                h, c = state[2 * i], state[2 * i + 1]
-                z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
-                ig, fg, g, o = tf.split(z, 4, axis=1)
-                c = tf.sigmoid(fg) * c + tf.sigmoid(ig) * tf.tanh(g)
-                h = tf.sigmoid(o) * tf.tanh(c)
-                out += [h, c]
-                x = h
-            return (tf.matmul(x, dense) + dense_bias, *out)
+        def cell(gates, cc):
+            i, f, g, o = tf.split(gates, 4, axis=1)
+            cc = tf.sigmoid(f) * cc + tf.sigmoid(i) * tf.tanh(g)
+            return tf.sigmoid(o) * tf.tanh(cc), cc
 
-        self._step = _step
+        @tf.function(reduce_retracing=True)
+        def step(tokens, features, hs, cs):
+            x = tf.gather(tables[0], tokens) + bias0
+            for col in range(len(FEATURES)):
+                x = x + tf.gather(tables[col + 1], features[:, col])
+            h, cc = cell(x + hs[0] @ rec[0], cs[0])
+            new_h, new_c = [h], [cc]
+            for layer in range(1, len(rec)):
+                h, cc = cell(h @ kernels[layer - 1] + biases[layer - 1] + hs[layer] @ rec[layer], cs[layer])
+                new_h.append(h)
+                new_c.append(cc)
+            return h @ out + out_bias, tf.stack(new_h), tf.stack(new_c)
 
-    @classmethod
-    def from_model(cls, model) -> "TFStep":
-        return cls(*read_weights(model))
+        self._step, self.units = step, units
 
-    def step(self, ids, state, out=None):
-        result = self._step(np.asarray(ids, dtype=np.int32), *state)
-        return result[0].numpy(), [t.numpy() for t in result[1:]]
+    def zero_state(self, rows: int) -> tuple[Any, Any]:
+        import tensorflow as tf
 
+        z = tf.zeros((self.w.layers, rows, self.units), dtype=tf.float32)
+        return z, z
 
-STEP_BACKENDS = {"numpy": NumpyStep, "tf": TFStep}
-
-
-def read_weights(model):
-    """``(embedding, [(kernel, recurrent_kernel, bias), ...], dense, dense_bias)`` by layer name."""
-    names = {layer.name: layer for layer in model.layers}
-    if "embedding" not in names or "lstm_0" not in names or "logits" not in names:
-        raise BundleError(
-            "The model has no 'embedding', 'lstm_0' and 'logits' layers, so it cannot be sampled "
-            "step by step.", "Use a bundle trained by `bachgen train` (embedding-lstm).")
-    embedding = names["embedding"].get_weights()[0]
-    lstms = []
-    i = 0
-    while f"lstm_{i}" in names:
-        kernel, recurrent, bias = names[f"lstm_{i}"].get_weights()
-        lstms.append((kernel, recurrent, bias))
-        i += 1
-    dense, dense_bias = names["logits"].get_weights()
-    return embedding, lstms, dense, dense_bias
+    def __call__(self, tokens: np.ndarray, features: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
+        logits, h, c = self._step(tokens.astype(np.int32), features.astype(np.int32), state[0], state[1])
+        return logits.numpy(), (h, c)
 
 
-def make_step(model, backend: str = "numpy") -> NumpyStep:
-    """The step function for ``model`` on ``backend`` (``"numpy"`` or ``"tf"``)."""
-    try:
-        cls = STEP_BACKENDS[backend]
-    except KeyError:
-        raise ValueError(f"unknown step backend {backend!r}") from None
-    return cls.from_model(model)
+def load_step(bundle: Any, engine: str = "numpy") -> NumpyStep | TfStep:
+    """The step engine for a :class:`bachgen.bundle.Bundle` (``numpy`` or ``tf``).
+
+    A bundle read from its folder (:func:`bachgen.bundle.load_bundle`) carries its
+    arrays as ``layer_weights``, so the NumPy step starts without TensorFlow; otherwise the
+    weights come from the Keras network ``bundle.model``.
+    """
+    require_step(bundle)  # the original network has no embeddings to fold into tables
+    layers = getattr(bundle, "layer_weights", None)
+    weights = step_weights(layers if layers is not None else bundle.model)
+    if engine == "numpy":
+        return NumpyStep(weights)
+    if engine == "tf":
+        return TfStep(weights)
+    raise ConfigError(f"engine must be 'numpy' or 'tf', not {engine!r}.")
 
 
 @contextmanager
@@ -218,4 +255,48 @@ def _openblas_setter():
     return _SETTER[0]
 
 
-__all__ = ["NumpyStep", "TFStep", "STEP_BACKENDS", "read_weights", "make_step", "blas_single_thread"]
+class RowStableStep:
+    """The step of a :class:`NumpyStep` in which every row gets the
+    same logits and state, bit for bit, whatever the batch: the same arithmetic, but each
+    matrix product taken row by row.
+
+    Why: OpenBLAS (0.3.31 here) gives a row other bits in a product of 1 row (a
+    matrix-vector product) than of 2 or more, and other bits again when a product grows
+    past its small-matrix kernel (the 256×196 logits product at 20 rows). Row by row,
+    every row's products are the lone row's, so a take drawn with others gets exactly what
+    it gets alone (and what the plain step gives one row). It costs little: a product
+    of a few rows is mostly reading the weights, and OpenBLAS copies them before a
+    many-row product (2 rows cost 5–9× one there).
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def zero_state(self, rows: int) -> list:
+        return self.inner.zero_state(rows)
+
+    def __call__(self, tokens: np.ndarray, features: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        """As :meth:`NumpyStep.__call__`."""
+        inner, w = self.inner, self.inner.w
+        x = inner._embed(tokens, features)
+        h, c = state[0]
+        x += _by_row(h, w.recurrent[0])
+        h, c = inner._cell(x, c)
+        new = [(h, c)]
+        for layer in range(1, w.layers):
+            hp, cp = state[layer]
+            gates = _by_row(np.concatenate([h, hp], axis=1), inner.stacked[layer - 1])
+            gates += w.biases[layer - 1]
+            h, c = inner._cell(gates, cp)
+            new.append((h, c))
+        logits = _by_row(h, w.out)
+        logits += w.out_bias
+        return logits, new
+
+
+def _by_row(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``x @ weights``, one matrix-vector product per row (NumPy's stacked product; a
+    lone row is that one product already)."""
+    if len(x) == 1:
+        return x @ weights
+    return (x[:, None, :] @ weights)[:, 0]

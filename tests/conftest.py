@@ -44,8 +44,10 @@ def make_piece(*notes: tuple[int, int, int] | tuple[int, int, int, int], **kwarg
 def save_tiny_spelled(folder, pieces, config: dict | None = None, history: dict | None = None):
     """An untrained small spelled network over the real codec, saved as a bundle in ``folder``:
     the plumbing, not the music. ``config`` and ``history`` are the training summary, if any."""
-    from bachgen.codecs.spelled import SpelledCodec
-    from bachgen.conditioned import NetConfig, build_model, save_bundle
+    from bachgen.bundle import save_bundle
+    from bachgen.codec import SpelledCodec
+    from bachgen.config import NetConfig
+    from bachgen.network import build_model
 
     codec = SpelledCodec.build(pieces)
     net = NetConfig(embed=8, units=16, quarter_embed=2, phase_embed=3, meter_embed=2, key_embed=2)

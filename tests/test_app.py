@@ -59,7 +59,7 @@ def take_wav(take: dict) -> bytes:
     with the page's shared engine)."""
     import os
 
-    from bachgen.take_record import take_wav as page_take_wav
+    from bachgen.ui.take_record import take_wav as page_take_wav
     from bachgen.ui.resources import load_engine
 
     engine = load_engine(os.environ.get("BACHGEN_MODEL_DIR", ""),
@@ -182,7 +182,7 @@ def test_the_timed_lock_tells_each_thread_its_own_wait():
     import threading
     import time
 
-    from bachgen.pipeline import TimedLock
+    from bachgen.serving import TimedLock
 
     lock, waits = TimedLock(), {}
 
@@ -314,7 +314,7 @@ def test_without_the_corpus_the_page_tries_the_download_once_and_works_offline(t
 
 
 def test_score_pages_splits_top_level_svgs_only():
-    from bachgen.score_pages import score_pages
+    from bachgen.render.score_pages import score_pages
 
     one = '<svg a="1"><defs/><svg class="inner"><g/></svg></svg>'
     two = '<svg a="2"><svg><g/></svg><svg/></svg>'
@@ -325,7 +325,7 @@ def test_score_pages_splits_top_level_svgs_only():
 def test_without_fluidsynth_midi_and_piano_roll_still_work(tmp_path, monkeypatch):
     import os
 
-    from bachgen import audio
+    from bachgen.render import audio
     from bachgen.bundle import default_bundle_dir
     from bachgen.errors import MissingDependencyError
 
@@ -415,7 +415,7 @@ def test_older_takes_drop_their_audio_and_can_play_again():
 
 
 def test_the_statistics_panel_sets_the_new_music_beside_the_real_fugues():
-    from bachgen import quality
+    from bachgen.evaluation import statistics
     from bachgen.config import CorpusConfig
 
     app = new_app()
@@ -429,19 +429,19 @@ def test_the_statistics_panel_sets_the_new_music_beside_the_real_fugues():
     report = take["quality"]
     assert take["seed_end_tick"], "the seed comes first in this take"
     assert report["band_events"] == take["stats"]["events"]
-    band = quality.real_bands_for(CorpusConfig.from_env(), report["band_events"])
-    expected = quality.take_statistics(take["piece"], take["seed_end_tick"], band)
+    band = statistics.real_bands_for(CorpusConfig.from_env(), report["band_events"])
+    expected = statistics.take_statistics(take["piece"], take["seed_end_tick"], band)
     assert report["rows"] == expected["rows"]  # the real band, measured on the new music only
-    assert [r["name"] for r in report["rows"]] == list(quality.STATISTICS)
-    whole = quality.piece_statistics(take["piece"])
-    assert [r["value"] for r in report["rows"]] != [whole[n] for n in quality.STATISTICS]
+    assert [r["name"] for r in report["rows"]] == list(statistics.STATISTICS)
+    whole = statistics.piece_statistics(take["piece"])
+    assert [r["value"] for r in report["rows"]] != [whole[n] for n in statistics.STATISTICS]
     for row in report["rows"]:
         assert (row["low"], row["high"]) == band[row["name"]]
         assert row["inside"] is None or row["inside"] == (row["low"] <= row["value"] <= row["high"])
-    summary = f"{report['inside']} of {len(quality.STATISTICS)} statistics inside the range of the real fugues"
+    summary = f"{report['inside']} of {len(statistics.STATISTICS)} statistics inside the range of the real fugues"
     assert any(summary in m.value for m in app.markdown), [m.value for m in app.markdown]
     [table] = [t for t in app.table if "inside" in t.value.columns]
-    assert len(table.value) == len(quality.STATISTICS)
+    assert len(table.value) == len(statistics.STATISTICS)
     assert set(table.value["inside"]) <= {"✓", "✗", "–"}
     assert list(table.value["statistic"])[1] == "time with ≥ 2 notes sounding"
 
@@ -466,7 +466,7 @@ def test_without_the_corpus_the_panel_shows_the_piece_and_asks_for_the_corpus(tm
 
 
 def test_statistics_that_cannot_be_measured_show_a_dash():
-    from bachgen.stat_text import band_text, quality_summary, stat_text
+    from bachgen.evaluation.labels import band_text, quality_summary, stat_text
 
     assert stat_text("steps", None) == "–" and band_text("steps", None, None) == "–"
     assert stat_text("two_plus", 0.993) == "99.3 %" and stat_text("two_plus", 1.0) == "100 %"

@@ -1,16 +1,16 @@
 """``bachgen bench`` on tiny bundles made in code: the report's structure and the sanity of its
-figures (positive, ratios matching the raw figures), for the spelled and the word model."""
+figures (positive, ratios matching the raw figures), the command's JSON and text."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from bachgen import bench, cli
+from bachgen.cli import main
+from bachgen.evaluation import bench
+from bachgen.pipeline import load_engine
 
-from .test_pipeline import tiny_bundle
 from .conftest import save_tiny_spelled
 
 SMALL = {"original_events": 2, "events": 12, "batch": 3}
@@ -25,15 +25,6 @@ def spelled_dir(corpus_pieces, tmp_path_factory):
 @pytest.fixture(scope="module")
 def spelled_report(spelled_dir, corpus_config):
     return bench.run_bench(str(spelled_dir), corpus_config, repeats=2, **SMALL)
-
-
-@pytest.fixture(scope="module")
-def words_dir(corpus_config, tmp_path_factory):
-    from bachgen.bundle import save_bundle
-
-    folder = tmp_path_factory.mktemp("words")
-    save_bundle(tiny_bundle(corpus_config), folder)
-    return folder
 
 
 def _positive_rates(figures: dict) -> None:
@@ -93,8 +84,6 @@ def test_spelled_end_to_end_is_split_by_stage(spelled_report):
 
 
 def test_the_original_loop_writes_whole_events_under_the_grammar(spelled_dir, corpus_config):
-    from bachgen.pipeline import load_engine
-
     engine = load_engine(spelled_dir, corpus_config)
     row = bench.spelled_seed(engine)
     tokens, seconds = bench.spelled_original_loop(engine.bundle.model, engine.codec, row, 3, 24)
@@ -109,28 +98,17 @@ def test_the_window_falls_back_when_the_bundle_does_not_name_it():
 
 
 def test_the_command_prints_json_for_a_spelled_bundle(spelled_dir, capsys):
-    code = cli.main(["bench", "--model", str(spelled_dir), "--original-events", "1", "--events", "6",
+    code = main(["bench", "--model", str(spelled_dir), "--original-events", "1", "--events", "6",
                      "--batch", "2", "--repeats", "1", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["kind"] == "spelled" and report["batch"]["rows"] == 2
 
 
 def test_the_command_prints_text_for_a_spelled_bundle(spelled_dir, capsys):
-    code = cli.main(["bench", "--model", str(spelled_dir), "--original-events", "1", "--events", "6",
+    code = main(["bench", "--model", str(spelled_dir), "--original-events", "1", "--events", "6",
                      "--batch", "2", "--repeats", "1"])
     out = capsys.readouterr().out
     assert code == 0
-    for part in ("original loop", "NumPy step", "tf.function step", "batch of 2", "end to end"):
+    for part in ("original loop", "NumPy step", "tf.function step", "batch of 2", "end to end",
+                 "takes asking at once", "load average"):
         assert part in out
-
-
-def test_a_word_bundle_still_gets_the_word_report(words_dir, corpus_config):
-    r = bench.run_bench(str(words_dir), corpus_config, **SMALL)
-    assert r["kind"] == "words"
-    assert r["original_events_per_s"] > 0 and r["ours_events_per_s"] > 0 and r["end_to_end_s"] > 0
-    assert r["speedup_vs_original"] == pytest.approx(
-        r["ours_events_per_s"] / r["original_events_per_s"], rel=0.02, abs=0.1)
-    assert r["batch16_throughput_ratio"] == pytest.approx(
-        r["batch_events_per_s"] / r["ours_events_per_s"], rel=0.02, abs=0.01)
-    assert all(np.isfinite(v) and v > 0 for v in r["step_ms"].values())
-    assert set(r["targets"]) == {"speedup_vs_original", "batch16_throughput_ratio", "end_to_end_s"}

@@ -30,7 +30,7 @@ def run(capsys, *argv):
 def test_generate_writes_midi_wav_png_svg_and_prints_a_summary(bundle_dir, tmp_path, capsys):
     import pretty_midi
 
-    from bachgen import audio
+    from bachgen.render import audio
 
     files = {k: tmp_path / f"out.{k}" for k in ("mid", "wav", "png", "musicxml", "svg")}
     code, out, err = run(capsys, "generate", "--model", bundle_dir, "--fugue", "wtc1f02", "--events", 40,
@@ -63,7 +63,7 @@ def test_same_seed_same_file(bundle_dir, tmp_path, capsys):
 
 
 def test_a_seed_file_and_no_seed(bundle_dir, tmp_path, capsys):
-    from bachgen.midi import piece_to_midi_bytes
+    from bachgen.render.midi import piece_to_midi_bytes
 
     from .conftest import make_piece
 

@@ -9,7 +9,7 @@ import pytest
 
 from bachgen.errors import ConfigError
 from bachgen.events import Piece
-from bachgen.midi import MIDI_RESOLUTION, piece_to_midi_bytes
+from bachgen.render.midi import MIDI_RESOLUTION, piece_to_midi_bytes
 from tests.conftest import make_piece
 
 PIECE = make_piece((0, 48, 60), (0, 96, 48, 1), (48, 16, 64), (64, 8, 67), (72, 4, 71),

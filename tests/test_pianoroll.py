@@ -8,7 +8,7 @@ import pytest
 
 from bachgen.errors import ConfigError
 from bachgen.events import Note, Piece
-from bachgen.pianoroll import _pitch_ticks, pianoroll_png
+from bachgen.render.pianoroll import _pitch_ticks, pianoroll_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PIECE = Piece(tuple(Note(i * 12, 24, 48 + (i * 5) % 30) for i in range(120)), name="roll")
@@ -65,7 +65,7 @@ def test_no_pyplot_state_is_used():
 
 
 def test_a_comparison_stacks_one_roll_per_piece_on_one_time_axis():
-    from bachgen.pianoroll import comparison_png
+    from bachgen.render.pianoroll import comparison_png
 
     real = Piece((Note(0, 96, 60), Note(0, 96, 67), Note(96, 48, 62)))
     generated = Piece((Note(0, 48, 60), Note(48, 48, 64)))
@@ -76,7 +76,7 @@ def test_a_comparison_stacks_one_roll_per_piece_on_one_time_axis():
 
 def test_a_comparison_of_nothing_is_refused():
     from bachgen.errors import ConfigError
-    from bachgen.pianoroll import comparison_png
+    from bachgen.render.pianoroll import comparison_png
 
     with pytest.raises(ConfigError, match="at least one piece"):
         comparison_png([])
@@ -95,7 +95,7 @@ def colours_drawn(data: bytes) -> set[str]:
 
 @pytest.mark.parametrize("count", [2, 3, 4, 5])
 def test_each_voice_is_drawn_in_its_own_colour(count):
-    from bachgen.pianoroll import NEW_COLOUR, VOICE_COLOURS
+    from bachgen.render.pianoroll import NEW_COLOUR, VOICE_COLOURS
 
     piece = Piece(tuple(Note(i * 48, 48, 80 - 7 * v, v) for v in range(count) for i in range(8)))
     drawn = colours_drawn(pianoroll_png(piece))
@@ -104,14 +104,14 @@ def test_each_voice_is_drawn_in_its_own_colour(count):
 
 
 def test_a_single_voice_keeps_the_seed_and_new_music_colours():
-    from bachgen.pianoroll import NEW_COLOUR, SEED_COLOUR, VOICE_COLOURS
+    from bachgen.render.pianoroll import NEW_COLOUR, SEED_COLOUR, VOICE_COLOURS
 
     drawn = colours_drawn(pianoroll_png(PIECE, seed_end_tick=240))
     assert {NEW_COLOUR, SEED_COLOUR} <= drawn and not set(VOICE_COLOURS) & drawn
 
 
 def test_voices_keep_the_seed_lighter():
-    from bachgen.pianoroll import VOICE_COLOURS
+    from bachgen.render.pianoroll import VOICE_COLOURS
 
     piece = Piece(tuple(Note(i * 48, 48, 80 - 12 * v, v) for v in range(2) for i in range(8)))
     seeded = colours_drawn(pianoroll_png(piece, seed_end_tick=4 * 48))

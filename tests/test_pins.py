@@ -126,7 +126,7 @@ def batch_settings() -> list[ComposeSettings]:
 def test_takes_drawn_together_write_the_pinned_midi(midi_pins, corpus_config):
     """Four takes asking while the model is busy are drawn in one batch; each writes the
     MIDI it writes alone, and that MIDI is pinned."""
-    from .test_batching import compose_together
+    from .test_serving import compose_together
 
     engine = load_engine(shipped_model_dir(), corpus_config)
     together, runs = compose_together(engine, batch_settings())
@@ -137,6 +137,7 @@ def test_takes_drawn_together_write_the_pinned_midi(midi_pins, corpus_config):
     assert digests == midi_pins["batch"]
 
 
+@pytest.mark.slow
 def test_the_yardstick_gives_the_pinned_numbers_for_two_sampling_seeds(tmp_path, capsys):
     """``bachgen evaluate --generated`` over all 48 fugues, two sampling seeds: the same
     figures to the last digit (timings left out)."""

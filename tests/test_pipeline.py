@@ -106,7 +106,7 @@ def test_bad_input_is_a_bachgen_error(engine, spec, error):
 
 
 def _midi_seed() -> bytes:
-    from bachgen.midi import piece_to_midi_bytes
+    from bachgen.render.midi import piece_to_midi_bytes
 
     notes = [(i * 24, 24, 60 + (i * 5) % 13) for i in range(40)] + [(0, 480, 41)]
     return piece_to_midi_bytes(make_piece(*notes), 90)
@@ -127,7 +127,7 @@ def test_without_the_corpus_an_upload_or_no_seed_still_works(corpus_config, tmp_
 
 
 def test_missing_renderers_become_notices(engine, monkeypatch):
-    from bachgen import score
+    from bachgen.render import score
 
     def no_verovio(*args, **kwargs):
         raise MissingDependencyError("The score view needs verovio, which is not installed.")
@@ -147,7 +147,7 @@ def test_missing_renderers_become_notices(engine, monkeypatch):
 
 
 def test_audio_and_score_when_available(engine):
-    from bachgen import audio
+    from bachgen.render import audio
 
     result = compose(settings(events=24, render=RenderConfig()), engine)
     if audio.fluidsynth_available():

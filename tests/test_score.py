@@ -8,7 +8,7 @@ import pytest
 
 from bachgen.errors import MissingDependencyError
 from bachgen.events import Note, Piece
-from bachgen.score import musicxml_bytes, notation_grid, score_svg
+from bachgen.render.score import musicxml_bytes, notation_grid, score_svg
 from bachgen.seeds import load_seed_file
 from tests.conftest import make_piece
 
@@ -86,7 +86,7 @@ def test_partly_tied_chords_read_back_as_held_notes():
 
 def per_voice_reduction(piece: Piece) -> list[tuple[int, int, int]]:
     """(start, duration, pitch) of each voice played as a piano reduction, all voices together."""
-    from bachgen.tokens import normalise
+    from bachgen.reduction import normalise
 
     notes = []
     for voice in {n.voice for n in piece.notes}:
@@ -96,7 +96,7 @@ def per_voice_reduction(piece: Piece) -> list[tuple[int, int, int]]:
 
 
 def test_a_real_fugue_survives_the_round_trip_through_musicxml(corpus_pieces):
-    from bachgen.tokens import normalise
+    from bachgen.reduction import normalise
 
     fugue = normalise(corpus_pieces[0])
     back, report = load_seed_file(musicxml_bytes(fugue, 80), "fugue.musicxml")
@@ -127,7 +127,7 @@ def test_a_real_fugue_in_its_voices_keeps_every_note_through_musicxml(corpus_pie
 FIRST_IMPORT_IN_ANOTHER_THREAD = """
 import threading
 from bachgen.events import Note, Piece
-from bachgen.score import score_svg
+from bachgen.render.score import score_svg
 
 def first():
     import verovio  # as in a server, where another thread imported it first
@@ -157,7 +157,7 @@ VOICED = make_piece((0, 96, 72, 0), (96, 48, 71, 0), (144, 96, 72, 0),
 
 
 def test_voices_are_written_as_voices_on_the_grand_staff():
-    from bachgen.score import staff_lines
+    from bachgen.render.score import staff_lines
 
     upper, lower = staff_lines(VOICED)
     assert [[n.voice for n in line][0] for line in upper] == [0, 1]
@@ -174,7 +174,7 @@ def test_voiced_musicxml_reads_back_as_the_same_music():
 
 
 def test_a_split_real_fugue_engraves_with_its_voices(corpus_pieces):
-    from bachgen.tokens import normalise
+    from bachgen.reduction import normalise
     from bachgen.voices import split_voices
 
     fugue = normalise(corpus_pieces[1])

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bachgen.errors import ConfigError, SeedFileError
 from bachgen.events import Note, Piece
-from bachgen.midi import piece_to_midi_bytes
+from bachgen.render.midi import piece_to_midi_bytes
 from bachgen.seeds import SeedLimits, detect_format, load_seed_file, snap_tick
 
 # --------------------------------------------------------------------------- builders
@@ -292,7 +292,7 @@ def test_files_over_the_size_limit_are_rejected_before_parsing():
 
 
 def test_a_zip_bomb_is_refused(monkeypatch):
-    monkeypatch.setattr("bachgen.seeds.MAX_XML_BYTES", 1000)
+    monkeypatch.setattr("bachgen.formats.MAX_XML_BYTES", 1000)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("score.xml", MUSICXML + " " * 5000)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from bachgen.config import RenderConfig, SamplingConfig
-from bachgen.take_record import FUGUE_TITLES
+from bachgen.catalog import FUGUE_TITLES
 from bachgen.ui.corpus_panel import usable_fugues
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from bachgen.config import CorpusConfig
 from bachgen.errors import BachgenError, OfflineError
-from bachgen.take_record import FUGUE_TITLES
+from bachgen.catalog import FUGUE_TITLES
 from bachgen.ui.resources import load_engine
 
 #: Every fugue of the catalogue, offered before the corpus has been checked.

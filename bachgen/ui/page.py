@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from bachgen.errors import BachgenError
-from bachgen.take_record import log_timings
+from bachgen.ui.take_record import log_timings
 from bachgen.ui.controls import controls
 from bachgen.ui.corpus_panel import corpus_panel
 from bachgen.ui.resources import engraver, load_engine, player_synth

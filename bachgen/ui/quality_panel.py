@@ -3,7 +3,7 @@ beside the real fugues' band (lowest to highest over stretches of the take's len
 all of its numbers and seconds in an expander.
 
 The statistics are measured once per take and kept in it; the text of the tables comes
-from :mod:`bachgen.stat_text`.
+from :mod:`bachgen.evaluation.labels`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from bachgen.errors import BachgenError
-from bachgen.stat_text import (
+from bachgen.evaluation.labels import (
     INSIDE,
     STAT_LABELS,
     band_text,
@@ -33,9 +33,9 @@ log = logging.getLogger("bachgen.app")
 def take_bands(take: dict[str, Any]) -> tuple[dict[str, tuple[float, float]] | None, int]:
     """The real band for the take's length (stretches of as many events as it wrote) and
     that length; no band without the corpus."""
-    from bachgen import quality
+    from bachgen.evaluation import statistics
 
-    events = int(take["stats"].get("events") or quality.STRETCH_EVENTS)
+    events = int(take["stats"].get("events") or statistics.STRETCH_EVENTS)
     if not corpus_ready():
         return None, events
     config = corpus_config()
@@ -49,13 +49,13 @@ def take_bands(take: dict[str, Any]) -> tuple[dict[str, tuple[float, float]] | N
 def take_quality(take: dict[str, Any]) -> dict[str, Any]:
     """The take's statistics beside the real band, measured once and kept in the take
     (``take["quality"]``); measured again when the band was missing and is there now."""
-    from bachgen import quality
+    from bachgen.evaluation import statistics
 
     kept = take.get("quality")
     if kept is not None and (kept["band_events"] is not None or not corpus_ready()):
         return kept
     bands, events = take_bands(take)
-    measured = quality.take_statistics(take["piece"], take.get("seed_end_tick"), bands)
+    measured = statistics.take_statistics(take["piece"], take.get("seed_end_tick"), bands)
     take["quality"] = {**measured, "band_events": events if bands is not None else None}
     return take["quality"]
 

@@ -21,7 +21,7 @@ from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
 from bachgen.errors import BachgenError
 
 if TYPE_CHECKING:
-    from bachgen.batching import AudioFirst
+    from bachgen.serving import AudioFirst
     from bachgen.events import Piece
 
 log = logging.getLogger("bachgen.app")
@@ -32,7 +32,7 @@ log = logging.getLogger("bachgen.app")
 PLAYER_AUDIO = os.environ.get("BACHGEN_PLAYER_AUDIO", "flac")
 #: Takes rendered for the player side by side (one per CPU core, at most 2: more only share them).
 PLAYER_SYNTHS = max(1, min(2, os.cpu_count() or 1))
-#: Longest wait of a page's after-audio work for other listeners' audio (see bachgen.batching.AudioFirst).
+#: Longest wait of a page's after-audio work for other listeners' audio (see bachgen.serving.AudioFirst).
 AFTER_AUDIO_WAIT_S = 20.0
 #: A take that has not got its audio after this long no longer holds the others back.
 HOLD_EXPIRES_S = 60.0
@@ -46,7 +46,7 @@ def load_engine(model_dir: str, corpus_dir: str) -> Any:
     The arguments are the environment's choices, so a different folder loads anew.
     A failure is not cached: the next run tries again.
     """
-    from bachgen.pipeline import TimedLock
+    from bachgen.serving import TimedLock
     from bachgen.pipeline import load_engine as load
 
     engine = load(bundle_dir=model_dir or None, corpus=CorpusConfig.from_env())
@@ -76,7 +76,7 @@ def player_synth(soundfont: str) -> tuple[Any, str | None]:
     """The synthesizers of the page's player (22.05 kHz, :data:`PLAYER_SYNTHS` worker
     processes side by side, see :class:`bachgen.audio.SynthesizerProcesses`), shared by all
     sessions, or ``None`` and the notice saying why there is no audio."""
-    from bachgen import audio
+    from bachgen.render import audio
 
     try:
         return audio.SynthesizerProcesses(soundfont or None, size=PLAYER_SYNTHS), None
@@ -86,8 +86,8 @@ def player_synth(soundfont: str) -> tuple[Any, str | None]:
 
 @st.cache_resource(show_spinner=False)
 def audio_first() -> AudioFirst:
-    """The server's :class:`~bachgen.batching.AudioFirst`, shared by all sessions."""
-    from bachgen.batching import AudioFirst
+    """The server's :class:`~bachgen.serving.AudioFirst`, shared by all sessions."""
+    from bachgen.serving import AudioFirst
 
     return AudioFirst(AFTER_AUDIO_WAIT_S, HOLD_EXPIRES_S)
 
@@ -134,7 +134,7 @@ def engraver() -> ProcessPoolExecutor:
     sessions' music or the server. One worker: scores are made one after another.
     The worker is started at once and warmed up with a tiny score.
     """
-    from bachgen import score
+    from bachgen.render import score
     from bachgen.events import Note, Piece
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
@@ -149,7 +149,7 @@ def engraver() -> ProcessPoolExecutor:
 def real_bands(corpus_dir: str, cache_dir: str, events: int) -> dict[str, tuple[float, float]]:
     """The band of every statistic over the real fugues' stretches of ``events`` events,
     measured once per server for each corpus folder and length. A failure is not cached."""
-    from bachgen import quality
+    from bachgen.evaluation import statistics
 
     config = CorpusConfig(corpus_dir=corpus_dir or None, cache_dir=cache_dir or None)
-    return quality.real_bands_for(config, events)
+    return statistics.real_bands_for(config, events)

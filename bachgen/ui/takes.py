@@ -3,7 +3,7 @@ bar), engraving its score afterwards in the shared engraver, and showing every t
 the newest with its statistics, the earlier ones in expanders — with its player,
 downloads, shaping buttons, piano roll and score.
 
-Takes are dicts (:func:`bachgen.take_record.make_take`) kept in ``st.session_state["takes"]``.
+Takes are dicts (:func:`bachgen.ui.take_record.make_take`) kept in ``st.session_state["takes"]``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import streamlit as st
 
 from bachgen.config import RenderConfig
 from bachgen.errors import BachgenError
-from bachgen.score_pages import score_pages
-from bachgen.take_record import (
+from bachgen.render.score_pages import score_pages
+from bachgen.ui.take_record import (
     cancel_engraving,
     draw_pianoroll,
     log_timings,
@@ -156,7 +156,7 @@ def engrave(take: dict[str, Any], where: Any) -> None:
     The wait is a loop of small page updates, so pressing a button meanwhile interrupts
     it at once; the job keeps running in the worker and the next run picks it up again.
     """
-    from bachgen import score
+    from bachgen.render import score
 
     piece, tempo = take["piece"], float(take["tempo"])
     box, shown = where.empty(), -1

@@ -1,0 +1,12 @@
+"""Measuring the spelled model: how well it predicts, what it generates, how fast, its card.
+
+* :mod:`.heldout` — held-out bits per note beside an n-gram and the original architecture;
+* :mod:`.statistics`, :mod:`.comparison`, :mod:`.yardstick`, :mod:`.report` — generated
+  music against the real fugues (``bachgen evaluate --generated``);
+* :mod:`.voices` — the voice splitting against the fugues' own voices;
+* :mod:`.bench` — generation speed (``bachgen bench``);
+* :mod:`.card` — the bundle's model card (``bachgen card``);
+* :mod:`.studies`, :mod:`.told` — the studies of the spelled recipe (``bachgen studies``).
+
+The command lines live in :mod:`bachgen.cli.evaluate`; nothing here imports the command line.
+"""

@@ -1,0 +1,269 @@
+"""Does the generated music sound like the fugues? ``bachgen evaluate --generated``.
+
+Pieces are measured by :mod:`.statistics` and sets compared by :mod:`.comparison`.
+Generated pieces carry two more figures: ``stuck`` (a loop left in the output, found on
+events) and the longest run copied from the corpus, in any transposition.
+
+**Generating.** One generation per fugue, all in one batch, 400 events after a seed of the
+fugue's events 0–49, one random seed for the batch. The spelled model draws with the
+default :class:`~bachgen.config.SamplingConfig` (temperature, top-k, top-p), no key
+treatment (no pull towards the key, no snapping), and each generation is decoded in its
+seed's key on the fugue's bar grid. Only the new music is measured, cut after the seed as
+the real stretches are.
+
+The rows: (1) real against real — Book II's 24 stretches against Book I's 24 (band, overlap
+and classifier all between the two books), the ceiling; (2) the real fugues through the
+spelled codec and decoded — what the representation alone costs (lossless: the real
+values); (3) the model's generations; (4) optionally a second model's (another spelled
+bundle), under the same seeds and settings. Beside row 1 the report counts how many real
+stretches fall inside the band of the other 47 on every statistic: what "inside on every
+statistic" can ask. With several sampling seeds each seed's pieces inside every band and
+classifier accuracy are reported with their spread (48 pieces make both noisy); the first
+seed is the headline. :mod:`.report` writes the report as text.
+"""
+
+from __future__ import annotations
+
+import statistics as stats
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..codec import SpelledCodec
+from ..config import RenderConfig, SamplingConfig
+from ..events import Piece
+from ..guards import find_loops
+from ..pipeline import Drawn, Engine, SeedSpec, decode, event_ids, make_seed, sample_settings, watch
+from ..sampling import sample_ids
+from ..step import blas_single_thread
+from .comparison import FOLDS, QUALITY_SEED, REPEATS, compare_statistics, leave_one_out_inside, meter_match, spread
+from .statistics import (FIRST_EVENT, STATISTICS, STRETCH_EVENTS, bands, clip, new_music, piece_statistics,
+                         stretch, stretch_window)
+
+Say = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- the rows on real music
+
+
+def through_spelled(piece: Piece, codec: SpelledCodec) -> Piece:
+    """The piece spelled as the spelled codec's ids and decoded again, on its own ticks and in
+    its own key (what that representation keeps of it)."""
+    return codec.decode(codec.encode(piece), codec.first_tick(piece), piece)
+
+
+def spelled_statistics(pieces: Sequence[Piece], codec: SpelledCodec, events: int = STRETCH_EVENTS
+                       ) -> list[dict[str, float]]:
+    """Statistics of each real piece's stretch after the spelled round trip (cut at the ticks
+    of its real stretch, so the two measure the same music)."""
+    values = []
+    for piece in pieces:
+        start, end = stretch_window(piece, FIRST_EVENT, events)
+        values.append(piece_statistics(clip(through_spelled(piece, codec), start, end)))
+    return values
+
+
+def real_rows(pieces: dict[str, Piece], codec: SpelledCodec | None, seed: int = QUALITY_SEED,
+              events: int = STRETCH_EVENTS) -> tuple[list[dict[str, float]], dict[str, dict[str, Any]]]:
+    """The real stretches' statistics and the rows on real music: Book II against Book I (the
+    ceiling) and, given the spelled ``codec``, the real fugues through it, against the real fugues."""
+    names, values = list(pieces), list(pieces.values())
+    real = [piece_statistics(stretch(p, FIRST_EVENT, events)) for p in values]
+    book1 = [v for fugue, v in zip(names, real) if fugue.startswith("wtc1")]
+    book2 = [v for fugue, v in zip(names, real) if fugue.startswith("wtc2")]
+    rows = {"real_vs_real": compare_statistics(book2, book1, seed)}
+    rows["real_vs_real"]["all_inside_leave_one_out"] = leave_one_out_inside(real)
+    if codec is not None:
+        spelt = spelled_statistics(values, codec, events)
+        rows["through_spelled"] = compare_statistics(spelt, real, seed)
+        rows["through_spelled"]["equals_real"] = spelt == real
+    return real, rows
+
+
+def generated_row(pieces: Sequence[Piece], real: Sequence[dict[str, float]],
+                  stuck: Sequence[bool] | None = None, copied_runs: Sequence[int] | None = None,
+                  seed: int = QUALITY_SEED) -> dict[str, Any]:
+    """A generated row for any model: its pieces against the real stretches' statistics,
+    with how many pieces were stuck in a loop and their longest copied runs when known."""
+    values = [piece_statistics(p) for p in pieces]
+    row = compare_statistics(values, real, seed)
+    row["values"] = [{name: round(v[name], 4) for name in STATISTICS} for v in values]
+    if stuck is not None:
+        row["stuck"] = int(sum(bool(s) for s in stuck))
+    if copied_runs:
+        row["longest_copied_run_median"] = float(stats.median(copied_runs))
+        row["longest_copied_run_max"] = int(max(copied_runs))
+    return row
+
+
+# --------------------------------------------------------------------------- generating
+
+
+@dataclass
+class Generations:
+    """One generation per fugue of one model under one random seed: the new music as a
+    listener hears it (cut after the seed, on the fugue's bar grid), whether each got stuck
+    in a loop, its longest run copied from the corpus, and per-piece facts of the model."""
+
+    fugues: list[str]
+    pieces: list[Piece]
+    stuck: list[bool]
+    copied: list[int]
+    seconds: float
+    extra: list[dict[str, Any]] = field(default_factory=list)
+    loop_recoveries: int = 0
+
+
+def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence[str]) -> Generations:
+    """One generation per fugue from its events 0–49, all rows in one batch, with the default
+    draw of the spelled model (:func:`bachgen.pipeline.sample_settings`), no key treatment;
+    each decoded in its seed's key on its bar grid (:func:`bachgen.pipeline.decode`, snap
+    off) and cut after the seed."""
+    codec = engine.codec
+    seeds = [make_seed(SeedSpec(fugue=f, start_event=0), engine, np.random.default_rng(0), [])
+             for f in fugues]
+    index = engine.copy_index(config.copy_limit or 12)
+    guard = watch(config, engine, seeds, index)
+    started = time.perf_counter()
+    with engine.lock, blas_single_thread():
+        rows = sample_ids(engine.step, codec, [s.row for s in seeds], config.events,
+                          sample_settings(config), np.random.default_rng(config.seed),
+                          moved_by=[s.moved_by for s in seeds], watch=guard)
+    seconds = time.perf_counter() - started
+    render = RenderConfig(audio=False, score=False, include_seed=True, snap="off")
+    made = Generations(list(fugues), [], [], [], seconds, [], sum(guard.loops_taken_back))
+    for b, (seed, ids) in enumerate(zip(seeds, rows)):
+        tick = seed.row.start + int(codec.ticks[np.asarray(seed.row.ids)].sum())
+        events = codec.events(ids, tick)
+        loops = find_loops(event_ids(events), config.loop_max_period, config.loop_min_repeats,
+                           config.loop_min_events)
+        run = index.longest_run(events)
+        piece, _, seed_end = decode(seed, Drawn(list(ids), events, loops, run, 0), engine, render)
+        made.pieces.append(new_music(piece, seed_end))
+        made.stuck.append(loops > 0)
+        made.copied.append(run)
+        made.extra.append({"events": len(events), "tokens": len(ids), "moved_by": seed.moved_by,
+                           "loops_taken_back": guard.loops_taken_back[b],
+                           "copies_refused": guard.copies_refused[b]})
+    return made
+
+
+def real_copy_runs(index: Any, corpus_words: Sequence[Sequence[Any]], length: int, offset: int = FIRST_EVENT
+                   ) -> list[int]:
+    """For each fugue, the longest run of a ``length``-event stretch (from ``offset``) found
+    in the other fugues: what the copied runs of generations are measured against.
+    ``corpus_words``: the fugues' words or events, in the index's order."""
+    runs = []
+    for i, words in enumerate(corpus_words):
+        start = min(offset, max(0, len(words) - length))
+        runs.append(index.longest_run(list(words[start:start + length]), exclude=[i]))
+    return runs
+
+
+def engine_copy_runs(engine: Engine, config: SamplingConfig) -> list[int]:
+    """:func:`real_copy_runs` with the engine's own copy index (events with holds)."""
+    index = engine.copy_index(config.copy_limit or 12)
+    return real_copy_runs(index, [engine.fugue_events(f) for f in index.names], config.events)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def settings_of(config: SamplingConfig) -> dict[str, Any]:
+    """The sampling settings a model's row was drawn with, as plain JSON."""
+    return {"model": "spelled", "events": config.events, "temperature": config.temperature,
+            "top_k": config.top_k, "top_p": config.top_p, "copy_limit": config.copy_limit,
+            "key_treatment": "off (no key guide, snap off)",
+            "copy_guard": f"runs over {config.copy_limit} events taken back" if config.copy_limit else "off",
+            "loop_guard": "on (taken back)", "compass": list(config.compass) if config.compass else None}
+
+
+def row_label(settings: dict[str, Any]) -> str:
+    """A short name of a generated row: the model and the settings it was drawn with (top-k
+    only when on)."""
+    p = settings["top_p"] if settings["top_p"] is not None else "off"
+    k = f" k={settings['top_k']}" if settings["top_k"] else ""
+    compass = settings.get("compass")
+    c = f" compass {compass[0]}-{compass[1]}" if compass else ""
+    return f"{settings['model']} T={settings['temperature']:g} p={p}{k}{c}"
+
+
+def seed_summary(seed: int, row: dict[str, Any], made: Generations) -> dict[str, Any]:
+    """One sampling seed's figures: pieces inside every band, classifier accuracy, loops, copies."""
+    return {"seed": seed, "pieces": row["pieces"], "all_inside": row["all_inside"],
+            "accuracy": row["classifier"]["accuracy"], "accuracy_sd": row["classifier"]["sd"],
+            "stuck": row.get("stuck"), "longest_copied_run_median": row.get("longest_copied_run_median"),
+            "longest_copied_run_max": row.get("longest_copied_run_max"),
+            "sample_seconds": round(made.seconds, 2)}
+
+
+def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], real: Sequence[dict[str, float]],
+              sampling_seeds: Sequence[int], seed: int, say: Say,
+              real_stretches: dict[str, Piece] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's generated row under each sampling seed: the full row of the first (the
+    headline) with its per-seed figures, their spread and (given the real stretches by
+    fugue) the meter check of :func:`~.comparison.meter_match`; and the headline's per-piece facts."""
+    runs = []
+    for s in sampling_seeds:
+        say(f"spelled: generating {len(fugues)} pieces of {config.events} events, sampling seed {s}")
+        made = spelled_generations(engine, replace(config, seed=s), fugues)
+        runs.append((s, made, generated_row(made.pieces, real, made.stuck, made.copied, seed)))
+    first_seed, made, row = runs[0]
+    row["settings"] = {**settings_of(config), "seed": first_seed}
+    row["label"] = row_label(row["settings"])
+    row["sampling_seeds"] = [seed_summary(s, r, m) for s, m, r in runs]
+    row["spread"] = {"all_inside": spread([r["all_inside"] for _, _, r in runs]),
+                     "accuracy": spread([r["classifier"]["accuracy"] for _, _, r in runs])}
+    row["loop_recoveries"] = made.loop_recoveries
+    if real_stretches:
+        row["meter"] = meter_match(made.pieces, [real_stretches[f] for f in made.fugues])
+    details = [{"fugue": f, "stuck": st, "longest_copied_run": c, "inside_all": row["inside_each"][b],
+                **made.extra[b], **row["values"][b]}
+               for b, (f, st, c) in enumerate(zip(made.fugues, made.stuck, made.copied))]
+    return row, {"pieces": details, "sample_seconds": round(made.seconds, 2)}
+
+
+def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = QUALITY_SEED,
+                     sampling_config: SamplingConfig | None = None, progress: Say | None = None,
+                     sampling_seeds: Sequence[int] | None = None, fugues: int | None = None,
+                     compare_engine: Engine | None = None) -> dict[str, Any]:
+    """Generate from each fugue and measure the rows (module docstring).
+
+    ``engine``: the model measured; ``compare_engine``: a second spelled model measured
+    beside it under the same seeds and settings; ``sampling_seeds``: the random seeds of
+    the generations (the first is the headline; default ``sampling_config.seed``, else
+    ``seed``); ``seed`` seeds the classifier; ``fugues``: generate from the first
+    ``fugues`` fugues only (the real rows always use all 48).
+    """
+    say = progress or (lambda message: None)
+    config = sampling_config or SamplingConfig(events=events, seed=seed)
+    seeds = list(sampling_seeds or [config.seed if config.seed is not None else seed])
+    started = time.perf_counter()
+    pieces = dict(engine.corpus_pieces())
+    say("real stretches, as written and through the spelled codec")
+    real, rows = real_rows(pieces, engine.codec, seed, config.events)
+    chosen = list(pieces)[:fugues] if fugues else list(pieces)
+    stretches = {f: stretch(pieces[f], FIRST_EVENT, config.events) for f in chosen}
+    generated: dict[str, Any] = {}
+    for key, model in (("generated", engine), ("generated_compare", compare_engine)):
+        if model is not None:
+            rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say, stretches)
+    say("copied runs of the real fugues against one another")
+    real_runs = engine_copy_runs(engine, config)
+    for b, f in enumerate(chosen):
+        generated["generated"]["pieces"][b]["real_longest_copied_run"] = real_runs[list(pieces).index(f)]
+    generated["real_vs_real_copied_run_median"] = float(stats.median(real_runs))
+    generated["real_vs_real_copied_run_max"] = int(max(real_runs))
+    sample_seconds = sum(s["sample_seconds"] for key in ("generated", "generated_compare")
+                         for s in rows.get(key, {}).get("sampling_seeds", []))
+    return {
+        "settings": {"events": config.events, "seed_events": FIRST_EVENT, "sampling_seeds": seeds,
+                     "fugues": len(chosen), "stretch": [FIRST_EVENT, FIRST_EVENT + config.events - 1],
+                     "classifier": f"logistic regression, {FOLDS}-fold x {REPEATS}, seed {seed}"},
+        "band": {name: list(b) for name, b in bands(real).items()},
+        "rows": rows,
+        "generated": generated,
+        "seconds": {"sample": round(sample_seconds, 2), "total": round(time.perf_counter() - started, 2)},
+    }

@@ -1,0 +1,187 @@
+"""A piano-roll picture (PNG) of a piece: time across, pitch up, seed and new music in two colours.
+
+A piece whose notes carry several voices (:func:`bachgen.voices.split_voices`) is drawn
+with one colour per voice (a colour-blind-safe palette, Okabe & Ito), the seed in a
+lighter shade of each; a piece in a single voice keeps the two colours.
+
+Drawn with matplotlib's object API on an Agg canvas (a :class:`matplotlib.figure.Figure`
+of its own, never pyplot), so concurrent app sessions cannot disturb each other's
+figures and nothing is left open after a call.
+"""
+
+from __future__ import annotations
+
+import io
+
+from ..errors import ConfigError, MissingDependencyError
+from ..events import Piece, pitch_name
+from .midi import check_tempo
+from ..voices import voice_names, voices_of
+
+AXES = ("seconds", "bars")
+SEED_COLOUR = "#7f8c99"   # slate grey: the music the user brought
+NEW_COLOUR = "#c0392b"    # brick red: what the model wrote
+SEED_LINE_COLOUR = "#2c3e50"
+#: One colour per voice, highest first (Okabe & Ito's colour-blind-safe palette).
+VOICE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
+#: Opacity of the seed's notes when the colours show voices.
+SEED_ALPHA = 0.4
+
+
+def _pitch_ticks(low: int, high: int) -> list[int]:
+    """Pitches to label on the y axis: every one for a narrow range, else every C (and the ends)."""
+    if high - low <= 18:
+        return list(range(low, high + 1))
+    marks = [p for p in range(low, high + 1) if p % 12 == 0]
+    return marks or [low, high]
+
+
+def pianoroll_png(
+    piece: Piece,
+    seed_end_tick: int | None = None,
+    tempo_bpm: float = 80,
+    axis: str = "seconds",
+    title: str = "",
+    *,
+    size_inches: tuple[float, float] = (10.0, 4.0),
+    dpi: int = 100,
+) -> bytes:
+    """The piece as a piano roll, PNG bytes (``size_inches`` × ``dpi`` pixels).
+
+    Notes starting before ``seed_end_tick`` are drawn as the seed, the rest as new
+    music, with a legend and a dashed line where the seed ends (``None``: all new).
+    ``axis`` is ``"seconds"`` (at ``tempo_bpm``) or ``"bars"`` (bar numbers from 1,
+    using the piece's time signature). The y axis shows pitch names (C4 = middle C).
+    """
+    if axis not in AXES:
+        raise ConfigError(f"Unknown piano-roll axis {axis!r}.", f"Use one of: {', '.join(AXES)}.")
+    tempo = check_tempo(tempo_bpm)
+    figure, _ = _figure(size_inches, dpi)
+    ax = figure.add_subplot(1, 1, 1)
+    _draw(ax, piece, seed_end_tick, tempo, axis, title)
+    return _png(figure)
+
+
+def comparison_png(rows: list[tuple[str, Piece]], tempo_bpm: float = 80, axis: str = "bars", *,
+                   row_inches: float = 3.0, width_inches: float = 10.0, dpi: int = 100) -> bytes:
+    """Several pieces as piano rolls stacked one above the other, PNG bytes.
+
+    Each row is ``(title, piece)`` drawn as new music on the same time axis, so a
+    generation can be looked at beside the stretch of a real fugue it continues.
+    """
+    if not rows:
+        raise ConfigError("Nothing to compare: give at least one piece.")
+    if axis not in AXES:
+        raise ConfigError(f"Unknown piano-roll axis {axis!r}.", f"Use one of: {', '.join(AXES)}.")
+    tempo = check_tempo(tempo_bpm)
+    figure, _ = _figure((width_inches, row_inches * len(rows)), dpi)
+    axes = [figure.add_subplot(len(rows), 1, i + 1) for i in range(len(rows))]
+    for ax, (title, piece) in zip(axes, rows):
+        _draw(ax, piece, None, tempo, axis, title, legend=False)
+    right = max(ax.get_xlim()[1] for ax in axes)
+    for ax in axes:
+        ax.set_xlim(ax.get_xlim()[0], right)
+    return _png(figure)
+
+
+def _figure(size_inches: tuple[float, float], dpi: int):
+    """A Figure on its own Agg canvas (never pyplot), or a clear error without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "The piano roll needs matplotlib, which is not installed.",
+            "Install it with: pip install matplotlib (MIDI and audio still work).",
+        ) from exc
+    figure = Figure(figsize=size_inches, dpi=dpi)
+    return figure, FigureCanvasAgg(figure)
+
+
+def _png(figure) -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, title: str,
+          legend: bool = True) -> None:
+    """One piano roll on ``ax``: boxes for notes, pitch names up the side."""
+    if axis == "seconds":
+        scale = 60.0 / tempo / piece.resolution
+        offset = 0.0
+        xlabel = f"time (seconds at {tempo:g} quarter notes per minute)"
+    else:
+        scale = 1.0 / piece.bar_ticks
+        offset = 1.0
+        xlabel = "bar"
+
+    handles = _draw_notes(ax, piece, seed_end_tick, scale, offset)
+    if piece.notes:
+        low = min(n.pitch for n in piece.notes)
+        high = max(n.pitch for n in piece.notes)
+        end = offset + piece.end * scale
+    else:
+        low, high, end = 60, 72, offset + 1.0
+        ax.text(0.5, 0.5, "no notes", transform=ax.transAxes, ha="center", va="center",
+                color="grey")
+    if seed_end_tick is not None and 0 < seed_end_tick:
+        seed_x = offset + seed_end_tick * scale
+        ax.axvline(seed_x, color=SEED_LINE_COLOUR, linestyle="--", linewidth=1)
+        end = max(end, seed_x)
+    ax.set_xlim(offset, end if end > offset else offset + 1.0)
+    ax.set_ylim(low - 1.5, high + 1.5)
+    ticks = _pitch_ticks(low, high)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([pitch_name(p) for p in ticks])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("pitch")
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    ax.set_axisbelow(True)
+    if title:
+        ax.set_title(title, loc="left")
+    if handles and legend:  # above the plot, right, so it never hides notes
+        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                  ncol=min(len(handles), 6), fontsize="small", frameon=False, borderaxespad=0.2)
+
+
+def _draw_notes(ax, piece: Piece, seed_end_tick: int | None, scale: float, offset: float) -> list:
+    """The notes as boxes on ``ax``, one PolyCollection per colour; the legend's handles.
+
+    One voice: seed grey and new music red. Several: a colour per voice (seed notes
+    lighter), labelled with the voice names.
+    """
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    voices = voices_of(piece)
+    by_voice = len(voices) > 1
+    boxes: dict[tuple[int, bool], list[list[tuple[float, float]]]] = {}
+    for note in piece.notes:
+        is_seed = seed_end_tick is not None and note.start < seed_end_tick
+        x0, x1 = offset + note.start * scale, offset + note.end * scale
+        y0, y1 = note.pitch - 0.4, note.pitch + 0.4
+        slot = (note.voice if by_voice else 0, is_seed)
+        boxes.setdefault(slot, []).append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+    if not by_voice:
+        handles = []
+        for is_seed, colour, label in ((True, SEED_COLOUR, "seed"), (False, NEW_COLOUR, "new music")):
+            if boxes.get((0, is_seed)):
+                ax.add_collection(PolyCollection(boxes[(0, is_seed)], facecolors=colour,
+                                                 edgecolors="none"))
+                handles.append(Patch(facecolor=colour, label=label))
+        return handles
+    names = voice_names(voices[-1] + 1)
+    for (voice, is_seed), polygons in sorted(boxes.items()):
+        ax.add_collection(PolyCollection(polygons, facecolors=voice_colour(voice),
+                                         edgecolors="none", alpha=SEED_ALPHA if is_seed else 1.0))
+    handles = [Patch(facecolor=voice_colour(v), label=names[v]) for v in voices]
+    if any(is_seed for _, is_seed in boxes):
+        handles.append(Patch(facecolor=SEED_COLOUR, alpha=SEED_ALPHA, label="seed (lighter)"))
+    return handles
+
+
+def voice_colour(voice: int) -> str:
+    """The piano-roll colour of voice ``voice`` (0 = highest); the palette repeats."""
+    return VOICE_COLOURS[voice % len(VOICE_COLOURS)]

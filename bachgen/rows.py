@@ -1,0 +1,238 @@
+"""What a draw reads, row by row: the settings, the seed rows, their conditions, the pick.
+
+A *row* is one sequence being sampled: its seed ids (:class:`SeedRow`), where it starts
+and its time signature and key; a *take* (:class:`TakeRows`) is the rows one caller asks
+for together, with their settings, generator and guard. At every step the sampler asks
+the codec's grammar which tokens may come next and draws one with temperature / top-k /
+top-p from a seeded ``numpy.random.Generator`` (:func:`draw`: the same seed gives the same
+ids); :class:`RowConditions` computes the next conditioning features from the grammar
+state: where the next event starts in the bar (durations written so far and the seed's
+time signature) and the seed's key condition. :func:`seed_row` and :func:`assemble` turn a
+piece into a seed row and the drawn ids back into a piece.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from .codec import FEATURES, QUARTERS, KeyCondition, SpelledCodec, seed_transposition
+from .errors import ConfigError
+from .events import Note, Piece
+from .guards import EventWatch
+from .reduction import chordify
+from .step import NumpyStep, TfStep
+
+
+
+#: The keyboard the fugues are written for: C2..C6 holds every stretch but a handful of notes.
+FUGUE_COMPASS = (36, 84)
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """How each token is drawn: ``temperature``; ``top_k`` (0: off); ``top_p`` (1.0: off);
+    ``compass``: lowest and highest MIDI pitch that may be struck, in the output's key
+    (``None``: the whole piano; the sampler needs each row's ``moved_by`` to place it).
+    Best measured on the 48 fugues: temperature 1.0, top-p 0.98, ``FUGUE_COMPASS``
+    (the defaults of :func:`generate`)."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 0.95
+    compass: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or self.top_k < 0 or not 0 < self.top_p <= 1:
+            raise ConfigError("temperature must be > 0, top_k ≥ 0 and top_p in (0, 1].")
+        if self.compass is not None and not self.compass[0] < self.compass[1]:
+            raise ConfigError("compass must be (lowest, highest) with lowest < highest.")
+
+
+def token_probabilities(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings) -> np.ndarray:
+    """``(B, V)`` probabilities after the grammar mask, temperature, top-k and top-p (unnormalised).
+
+    Every row is worked out on its own (its values do not depend on the other rows). It
+    runs once a token: few NumPy calls, ufunc methods rather than their wrappers."""
+    z = logits.astype(np.float64)
+    if settings.temperature != 1.0:  # x / 1 is x: the division would change nothing
+        z /= settings.temperature
+    z = np.where(mask, z, -np.inf)
+    z -= np.maximum.reduce(z, axis=1, keepdims=True)
+    p = np.exp(z)
+    if 0 < settings.top_k < p.shape[1]:
+        kth = -np.partition(-p, settings.top_k - 1, axis=1)[:, settings.top_k - 1:settings.top_k]
+        p = np.where(p >= kth, p, 0.0)
+    if settings.top_p < 1.0:
+        p = _top_p(p, settings.top_p)
+    return p
+
+
+def _top_p(p: np.ndarray, top_p: float) -> np.ndarray:
+    """``p`` without the tokens less likely than the one whose cumulative probability (from
+    the likeliest down) crosses ``top_p`` of the row's total.
+
+    That token is the ``keep``-th likeliest, ``keep`` the number of cumulative sums below
+    the mark; the last sum (the total) never is, as ``top_p`` < 1."""
+    ordered = np.sort(p, axis=1)[:, ::-1]
+    cum = np.add.accumulate(ordered, axis=1)  # np.cumsum, without its wrapper
+    keep = np.add.reduce(cum < top_p * cum[:, -1:], axis=1)
+    threshold = ordered[np.arange(len(p)), keep]
+    return np.where(p >= threshold[:, None], p, 0.0)
+
+
+def draw(logits: np.ndarray, mask: np.ndarray, settings: SampleSettings,
+         rng: np.random.Generator) -> np.ndarray:
+    """One allowed token per row, drawn from :func:`token_probabilities` with ``rng``."""
+    return pick(token_probabilities(logits, mask, settings), rng.random(len(logits)))
+
+
+def pick(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The token of each row where its cumulative probabilities ``p`` pass ``u`` (in [0, 1)) of the total."""
+    cdf = np.add.accumulate(p, axis=1)
+    return (cdf > (u * cdf[:, -1])[:, None]).argmax(axis=1)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One row's seed: whole-event ids from tick ``start``, its time signature and key condition."""
+
+    ids: tuple[int, ...]
+    start: int
+    time_signature: tuple[int, int]
+    key: KeyCondition
+
+
+@dataclass(frozen=True)
+class RowConditions:
+    """Per-row constants the features need: bar length, meter category, key category.
+
+    For the hot loop, ``places`` holds the features of every tick of the longest bar
+    (quarter and phase; meter and key 0) and ``fixed`` each row's meter and key (quarter
+    and phase 0): a row's features are the sum of the two."""
+
+    bar: np.ndarray
+    meter: np.ndarray
+    key: np.ndarray
+    places: np.ndarray = field(repr=False, compare=False)
+    fixed: np.ndarray = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, codec: SpelledCodec, rows: Sequence[SeedRow]) -> "RowConditions":
+        bar = np.array([codec.bar_ticks(r.time_signature) for r in rows], dtype=np.int64)
+        meter = np.array([codec.meter_index(r.time_signature) for r in rows], dtype=np.int64)
+        key = np.array([codec.told_key(r.key).index for r in rows], dtype=np.int64)
+        pos = np.arange(int(bar.max(initial=1)))
+        places = np.zeros((len(pos), len(FEATURES)), dtype=np.int64)
+        places[:, 0] = np.minimum(pos // codec.resolution, QUARTERS - 1)
+        places[:, 1] = (pos % codec.resolution) // codec.grid
+        fixed = np.zeros((len(rows), len(FEATURES)), dtype=np.int64)
+        fixed[:, 2], fixed[:, 3] = meter, key
+        return cls(bar, meter, key, places, fixed)
+
+    def features(self, codec: SpelledCodec, ticks: np.ndarray) -> np.ndarray:
+        """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`)."""
+        return self.places[ticks % self.bar] + self.fixed
+
+
+def warm_up(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow]) -> tuple[np.ndarray, Any]:
+    """Read each row's seed; the logits after its last token ``(B, V)`` and the batched state."""
+    if any(not r.ids for r in rows):
+        raise ConfigError("Every row needs a seed of at least one whole event.")
+    read: dict[SeedRow, tuple[np.ndarray, Any]] = {}  # a seed shared by rows is read once
+    for row in rows:
+        if row in read:
+            continue
+        ids = np.asarray(row.ids, dtype=np.int64)
+        feats = codec.features(ids, row.time_signature, row.start, row.key).astype(np.int64)
+        state = step.zero_state(1)
+        for t in range(len(ids)):
+            out, state = step(ids[t:t + 1], feats[t:t + 1], state)
+        read[row] = (out[0], state)
+    return np.stack([read[r][0] for r in rows]), _stack_states([read[r][1] for r in rows])
+
+
+def _stack_states(states: list) -> Any:
+    """Batch per-row step states (NumPy list of ``(h, c)``, or the tf pair)."""
+    first = states[0]
+    if isinstance(first, list):
+        return [(np.concatenate([s[l][0] for s in states]), np.concatenate([s[l][1] for s in states]))
+                for l in range(len(first))]
+    import tensorflow as tf
+
+    return tf.concat([s[0] for s in states], axis=1), tf.concat([s[1] for s in states], axis=1)
+
+
+@dataclass(frozen=True)
+class TakeRows:
+    """One take's part of a draw: its seed rows (its candidates) and how they are drawn.
+
+    Takes drawn together (:func:`sample_takes`) share the network's steps but nothing else:
+    each has its own events to write, settings, generator (one ``rng.random(rows)`` a step,
+    as alone), seeds' moves (``moved_by``, to place the compass) and guard (``watch``).
+    """
+
+    rows: Sequence[SeedRow]
+    events: int
+    settings: SampleSettings
+    rng: np.random.Generator
+    moved_by: Sequence[int] | None = None
+    watch: EventWatch | None = None
+
+
+def check_take(step: Any, take: TakeRows) -> None:
+    """Refuse a take that cannot be drawn (before it joins others)."""
+    if take.events < 1:
+        raise ConfigError("events must be at least 1.")
+    if not take.rows or any(not r.ids for r in take.rows):
+        raise ConfigError("Every row needs a seed of at least one whole event.")
+    if take.moved_by is not None and len(take.moved_by) != len(take.rows):
+        raise ConfigError("moved_by needs one number per row.")
+    if take.watch is not None and not isinstance(getattr(step, "inner", step), NumpyStep):
+        raise ConfigError("The loop and copy guards need the NumPy step (engine 'numpy').")
+
+
+def seed_row(codec: SpelledCodec, piece: Piece, seed_events: int = 50,
+             start_event: int = 0) -> tuple[SeedRow, int]:
+    """The seed of ``seed_events`` events of ``piece`` from event ``start_event``, moved into a
+    key the network knows; also the semitones it was moved (to move the result back)."""
+    moved_by, key = seed_transposition(piece.key)
+    events = chordify(piece.transpose(moved_by), codec.token_config)[start_event:start_event + seed_events]
+    if not events:
+        raise ConfigError(f"{piece.name or 'The seed'} has no events from event {start_event}.")
+    ids = tuple(codec.encode_events(events))
+    return SeedRow(ids, events[0].start, tuple(piece.time_signature), key), moved_by
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generated piece (in the seed's key), its new ids, the seed row and the move applied."""
+
+    piece: Piece
+    new_ids: tuple[int, ...]
+    seed: SeedRow
+    moved_by: int
+
+    @property
+    def seed_end(self) -> int:
+        """Tick where the generated music starts."""
+        return int(self.piece.meta["seed_end"])
+
+
+def assemble(codec: SpelledCodec, row: SeedRow, new_ids: Sequence[int], moved_by: int,
+             template: Piece, include_seed: bool) -> Piece:
+    """Decode seed + new ids, move back to the seed's key; without the seed, notes are cut at its end."""
+    piece = codec.decode(list(row.ids) + list(new_ids), row.start)
+    boundary = row.start + int(codec.ticks[np.asarray(row.ids, dtype=np.int64)].sum())
+    notes = []
+    for n in piece.notes:
+        if not include_seed and n.end <= boundary:
+            continue
+        start = n.start if include_seed else max(n.start, boundary)
+        notes.append(Note(start, n.end - start, n.pitch - moved_by, 0))
+    return replace(template, notes=tuple(notes), meta={"seed_end": boundary})
