@@ -93,6 +93,8 @@ def test_json_round_trip():
     assert ReleasedCodec.from_json(RELEASED.to_json()).to_json() == RELEASED.to_json()
     with pytest.raises(BundleError):
         SpelledCodec.from_json({"name": "spelled"})
+    with pytest.raises(BundleError, match="codec name"):  # the retired word codec, or any other
+        SpelledCodec.from_json({**CODEC.to_json(), "name": "words"})
 
 
 def test_grammar_mask_rules():

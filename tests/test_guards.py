@@ -81,6 +81,78 @@ def test_watch_counts_the_seed_as_part_of_a_copy():
     assert watch.push(0, ev(65)) == 1
 
 
+# --------------------------------------------------------------------------- loops and copies alone
+
+
+@pytest.mark.parametrize("seq, expected", [
+    ([5] * 16, (1, 16)),
+    ([9, 9] + [5] * 16, (1, 16)),
+    ([1, 2] * 8, (2, 16)),
+    ([7] + [1, 2, 3] * 5 + [1], (3, 16)),
+    (list(range(1, 9)) * 3, (8, 24)),
+    ([4] + list(range(1, 7)) * 3, (6, 18)),
+])
+def test_loops_at_the_end_are_found(seq, expected):
+    assert loop_at_end(seq) == expected
+
+
+@pytest.mark.parametrize("seq", [
+    list(range(40)),
+    [5] * 15,
+    [1, 2] * 7,
+    list(range(1, 9)) * 2 + list(range(1, 8)),
+    list(range(1, 10)) * 4,          # period 9 is longer than a loop
+    [5] * 16 + [6],                  # the loop is over
+])
+def test_no_loop_is_reported_where_there_is_none(seq):
+    assert loop_at_end(seq) is None
+
+
+def test_find_loops_counts_every_position_that_ends_a_loop():
+    assert find_loops(list(range(50))) == 0
+    assert find_loops([1, 2] * 8) == 1
+    assert find_loops([1, 2] * 9) == 3
+    assert find_loops(list(range(30)) + [3] * 20 + list(range(30))) == 5
+
+
+def melody(pitches, duration: int = 12) -> list[Event]:
+    return [ev(p, duration=duration) for p in pitches]
+
+
+COPY_CORPUS = [
+    melody([60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]),
+    melody([50, 57, 55, 53, 52, 50, 49, 50]) + [Event(0, 24, ())] + melody([45, 47]),
+]
+
+
+def test_the_longest_copied_run_is_found_in_any_transposition():
+    index = CopyIndex(COPY_CORPUS, limit=4)
+    fresh = melody([90, 30, 95, 33])
+    copied = melody([p + 5 for p in (62, 64, 65, 67, 69, 71, 72)])  # 7 events, a fourth up
+    assert index.longest_run(fresh[:2] + copied + fresh[2:]) == 7
+    assert index.longest_run(copied, exclude=[0]) == 2  # only the step 45-47 of the other piece
+    changed = copied[:3] + melody([71]) + copied[4:]  # one interval broken
+    assert index.longest_run(changed) == 3
+
+
+def test_rests_carry_the_pitch_and_chords_match_by_shape():
+    index = CopyIndex([[Event(0, 24, (48, 60)), Event(0, 12, ()), Event(0, 12, (50,), (62,)),
+                        Event(0, 6, (52,))]], limit=2)
+    assert index.longest_run([Event(0, 24, (41, 53)), Event(0, 12, ()), Event(0, 12, (43,), (55,)),
+                              Event(0, 6, (45,))]) == 4
+    assert index.longest_run([Event(0, 24, (41, 53)), Event(0, 12, ()), Event(0, 12, (43, 55)),
+                              Event(0, 6, (45,))]) == 2  # hold differs
+    assert index.longest_run([Event(0, 24, (41, 54)), Event(0, 12, ())]) == 1
+
+
+def test_the_copy_index_does_not_care_where_events_start():
+    index = CopyIndex(COPY_CORPUS, limit=4)
+    copied = melody([p + 5 for p in (62, 64, 65, 67, 69, 71, 72)])
+    later = [replace(e, start=96 + 12 * i) for i, e in enumerate(copied)]
+    assert index.relative(copied) == index.relative(later)
+    assert index.longest_run(later) == 7
+
+
 # --------------------------------------------------------------------------- the sampler with a watch
 
 

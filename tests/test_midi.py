@@ -132,8 +132,8 @@ def test_midi_module_imports_without_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys; import bachgen.midi, bachgen.harmony, bachgen.seeds, bachgen.audio, "
-            "bachgen.pianoroll, bachgen.score; "
+    code = ("import sys; import bachgen.render.midi, bachgen.harmony, bachgen.seeds, bachgen.render.audio, "
+            "bachgen.render.pianoroll, bachgen.render.score, bachgen.render; "
             "bad = [m for m in ('tensorflow', 'music21', 'matplotlib', 'verovio', 'fluidsynth') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
