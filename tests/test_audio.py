@@ -219,6 +219,7 @@ def test_missing_pyfluidsynth_package_is_also_clear(monkeypatch):
     assert audio.fluidsynth_available() is False
 
 
+@pytest.mark.slow
 def test_worker_processes_render_takes_side_by_side_and_count_the_wait():
     """Four listeners at once on two worker processes: every take is whole (as long as the
     same piece rendered here), the two that found both workers busy say they waited."""

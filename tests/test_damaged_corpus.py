@@ -53,6 +53,7 @@ def test_the_broken_fugue_itself_is_refused_by_name(damaged_dir, tmp_path, capsy
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_the_page_offers_the_other_fugues_and_says_which_are_lost(damaged_dir, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

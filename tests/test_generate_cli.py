@@ -9,16 +9,11 @@ import wave
 import pytest
 
 from bachgen import cli
-from bachgen.bundle import save_bundle
-
-from .test_pipeline import tiny_bundle
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(corpus_config, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bundle")
-    save_bundle(tiny_bundle(corpus_config), folder)
-    return folder
+def bundle_dir(tiny_spelled_dir):
+    return tiny_spelled_dir
 
 
 def run(capsys, *argv):
@@ -53,6 +48,7 @@ def test_generate_writes_midi_wav_png_svg_and_prints_a_summary(bundle_dir, tmp_p
             assert w.getnchannels() == 2 and w.getnframes() > 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_file(bundle_dir, tmp_path, capsys):
     paths = [tmp_path / f"{i}.mid" for i in range(3)]
     for path, seed in zip(paths, (3, 3, 4)):
@@ -91,7 +87,6 @@ def test_a_seed_file_and_no_seed(bundle_dir, tmp_path, capsys):
     (["--soundfont", "MISSING"], "soundfont"),
     (["--midi", "FOLDER"], "is a folder"),
     (["--fugue", "none", "--compare", "x.png"], "real continuation"),
-    (["--compare", "x.png"], "spelled model"),
 ])
 def test_bad_input_is_one_line_and_status_2(bundle_dir, tmp_path, capsys, argv, message):
     bad = tmp_path / "bad.mid"
@@ -131,6 +126,7 @@ def _notes_before(path, seconds):
                   for inst in midi.instruments for n in inst.notes if n.start < seconds - 1e-6)
 
 
+@pytest.mark.slow
 def test_a_take_is_continued_or_written_again_after_its_first_bars(tmp_path, capsys):
     """With the shipped model: a take of music, written by the network and read back from MIDI."""
     import pretty_midi

@@ -110,6 +110,7 @@ def test_a_single_voice_keeps_the_seed_and_new_music_colours():
     assert {NEW_COLOUR, SEED_COLOUR} <= drawn and not set(VOICE_COLOURS) & drawn
 
 
+@pytest.mark.slow
 def test_voices_keep_the_seed_lighter():
     from bachgen.render.pianoroll import VOICE_COLOURS
 

@@ -53,6 +53,7 @@ def test_svg_is_engraved_by_verovio(piece):
         assert 'class="note"' in svg
 
 
+@pytest.mark.slow
 def test_long_pieces_give_every_page_or_the_first_few():
     long = Piece(tuple(Note(i * 12, 12, 60 + (i * 5) % 20) for i in range(1200)))
     svg = score_svg(long)

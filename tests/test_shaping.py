@@ -68,11 +68,3 @@ def test_impossible_requests_are_named(how, message):
 def test_keeping_more_bars_than_the_take_has_is_refused_with_its_length(engine, take):
     with pytest.raises(ConfigError, match="bars 1–"):
         shaped(engine, take, keep_bars=500)
-
-
-def test_the_previous_word_model_refuses_to_shape_a_take(take, corpus_config):
-    from bachgen.bundle import words_bundle_dir
-
-    words = load_engine(words_bundle_dir(), corpus_config)
-    with pytest.raises(ConfigError, match="spelled model"):
-        shaped(words, take, continue_take=True)

@@ -1,4 +1,4 @@
-"""compose() with a spelled bundle: every kind of seed, the seed's key and meter, reproducible."""
+"""compose() from every kind of seed: the seed's key and meter kept, reproducible, the real continuation."""
 
 from __future__ import annotations
 
@@ -28,8 +28,12 @@ def settings(seed: SeedSpec, events: int = 40, **sampling) -> ComposeSettings:
                            render=QUIET)
 
 
-def test_a_spelled_bundle_loads_as_a_spelled_engine(engine):
-    assert engine.kind == "spelled" and engine.codec.name == "spelled"
+def test_a_bundle_loads_as_the_engine(engine):
+    from bachgen.pipeline import Engine
+    from bachgen.step import NumpyStep
+
+    assert isinstance(engine, Engine) and engine.codec.name == "spelled"
+    assert isinstance(engine.step, NumpyStep)
 
 
 @pytest.mark.parametrize("seed", [
@@ -93,7 +97,7 @@ def test_a_file_without_notes_is_refused(engine):
 
 
 def test_the_real_continuation_is_the_fugue_after_the_seed_on_the_same_grid(engine, corpus_pieces):
-    from bachgen.spelled_pipeline import real_continuation
+    from bachgen.pipeline import real_continuation
 
     fugue = {p.name: p for p in corpus_pieces}["wtc1f02"]
     real = real_continuation(SeedSpec(fugue="wtc1f02"), engine, 100)
