@@ -265,8 +265,7 @@ def show_take(take: dict[str, Any], where: Any, latest: bool, engine: Any) -> An
         where.info(notice)
     show_audio(take, where, latest, engine)
     downloads(take, where, engine)  # before any wait: the buttons in view are this take's
-    if getattr(engine, "kind", "") == "spelled":
-        shape_controls(take, where)
+    shape_controls(take, where)
     if take.get("ticket") is not None:
         audio_first().release(take.pop("ticket"))
         take["timings"]["after_audio_wait"] = audio_first().wait()
