@@ -1,6 +1,6 @@
 """Events spelled as short runs of sub-tokens: pitches marked struck or held, then a duration.
 
-One event of the piano reduction (see :func:`bachgen.tokens.chordify`) is written as its
+One event of the piano reduction (see :func:`bachgen.reduction.chordify`) is written as its
 sounding pitches in ascending order, each as ``S<p>`` (struck at the event's onset) or
 ``H<p>`` (still sounding from the previous event), followed by one duration token
 ``D<ticks>`` that also ends the event. A rest is the duration token alone::
@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
-from .config import INPUT_FEATURES, TokenConfig
+from .config import INPUT_FEATURES, ReductionConfig
 from .errors import BundleError, ConfigError
 from .events import RESOLUTION, Event, Piece, key_is_minor, shift_to_common_key
 from .reduction import HIGHEST_PITCH, LOWEST_PITCH, chordify, events_to_piece, normalise, quantise
@@ -187,10 +187,9 @@ class SpelledCodec:
         return 1 + 2 * self.pitches + len(self.durations)
 
     @property
-    def token_config(self) -> TokenConfig:
-        """How :func:`~bachgen.tokens.chordify` cuts pieces into events for this codec."""
-        return TokenConfig(transpose="none", holds=True, grid=self.grid,
-                           max_event_quarters=self.max_event_quarters)
+    def reduction_config(self) -> ReductionConfig:
+        """How :func:`~bachgen.reduction.chordify` cuts pieces into events for this codec."""
+        return ReductionConfig(self.grid, self.max_event_quarters)
 
     # ------------------------------------------------------------------ building and saving
 
@@ -198,7 +197,7 @@ class SpelledCodec:
     def build(cls, pieces: Iterable[Piece], grid: int = 2,
               max_event_quarters: float = 8.0, key_told: str = "key") -> "SpelledCodec":
         """The codec for ``pieces``: their event lengths, widest chord and time signatures."""
-        config = TokenConfig(holds=True, grid=grid, max_event_quarters=max_event_quarters)
+        config = ReductionConfig(grid, max_event_quarters)
         durations: set[int] = set()
         widest, meters = 1, set()
         for piece in pieces:
@@ -219,6 +218,8 @@ class SpelledCodec:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SpelledCodec":
         try:
+            if not isinstance(data, dict):
+                raise TypeError(f"codec.json holds a {type(data).__name__}, not an object")
             if data.get("name") != cls.name:
                 raise ValueError(f"codec name is {data.get('name')!r}")
             kind = {"held": SpelledCodec, "released": ReleasedCodec}[data.get("spelling", "held")]
@@ -274,11 +275,11 @@ class SpelledCodec:
 
     def encode(self, piece: Piece) -> list[int]:
         """The piece's ids from its first onset (:meth:`first_tick`), whole events only."""
-        return self.encode_events(chordify(piece, self.token_config))
+        return self.encode_events(chordify(piece, self.reduction_config))
 
     def first_tick(self, piece: Piece) -> int:
         """Tick of the first event :meth:`encode` writes (the ``start`` to decode from)."""
-        events = chordify(piece, self.token_config)
+        events = chordify(piece, self.reduction_config)
         return events[0].start if events else 0
 
     def shift_ids(self, ids: Sequence[int] | np.ndarray, semitones: int) -> np.ndarray:
@@ -475,11 +476,6 @@ class SpelledCodec:
         ticks = start + np.cumsum(self.ticks[ids])
         return self.position_features(ticks, time_signature, key)
 
-    def state_features(self, state: SpelledState, time_signature: tuple[int, int],
-                       key: KeyCondition) -> np.ndarray:
-        """:meth:`features` of the token each row has just read (from its grammar state)."""
-        return self.position_features(state.tick, time_signature, key)
-
 
 #: Up to this many rows the grammar advances row by row (:meth:`SpelledCodec.advance_inplace`).
 _FEW_ROWS = 8
@@ -586,7 +582,7 @@ def codec_stats(codec: SpelledCodec, pieces: Sequence[Piece]) -> dict[str, Any]:
     return {
         "codec": codec.name,
         "pieces": len(pieces),
-        "events": sum(len(chordify(p, codec.token_config)) for p in pieces),
+        "events": sum(len(chordify(p, codec.reduction_config)) for p in pieces),
         "tokens": sum(len(codec.encode(p)) for p in pieces),
         "vocabulary": codec.vocab_size,
         "round_trip_failures": len(failures),

@@ -8,15 +8,12 @@ option fails at the boundary with a :class:`~bachgen.errors.ConfigError`.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .errors import ConfigError
-
-T = TypeVar("T")
 
 CORPUS_DIR_ENV = "BACHGEN_CORPUS_DIR"
 CORPUS_MIRROR_ENV = "BACHGEN_CORPUS_MIRROR"
@@ -64,58 +61,28 @@ class CorpusConfig:
         return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
 
-TRANSPOSE_MODES = ("none", "common", "augment")
-
-
 @dataclass(frozen=True)
-class TokenConfig:
-    """How pieces become event words.
+class ReductionConfig:
+    """How a piece is chordified into events (:func:`bachgen.reduction.chordify`).
 
-    ``transpose``: ``"none"`` keeps original keys; ``"common"`` moves every piece
-    to C major / A minor; ``"augment"`` adds the 11 other transpositions of each
-    training piece (original keys kept too). ``holds``: mark pitches that keep
-    sounding from the previous event (``True``) so note lengths survive the
-    round trip; ``False`` reproduces the original project's words (struck
-    pitches only). ``grid`` is the finest time step kept, in ticks (48 a quarter;
-    2 holds every value the 48 fugues use, 32nds and triplets included).
+    ``grid`` is the finest time step kept, in ticks (48 a quarter; 2 holds every value
+    the 48 fugues use, 32nds and triplets included); an event longer than
+    ``max_event_quarters`` is split into a first event and held continuations.
     """
 
-    transpose: str = "none"
-    holds: bool = True
     grid: int = 2
     max_event_quarters: float = 8.0
 
     def __post_init__(self) -> None:
-        check(self.transpose in TRANSPOSE_MODES,
-               f"transpose must be one of {', '.join(TRANSPOSE_MODES)}, not {self.transpose!r}.")
         check(self.grid >= 1, "grid must be at least 1 tick.")
         check(self.max_event_quarters > 0, "max_event_quarters must be positive.")
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """A config dataclass as a JSON-ready dict."""
-    return dataclasses.asdict(config)
-
-
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build ``cls`` from ``data``, rejecting unknown keys with a clear message."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"Unknown {cls.__name__} option(s): {', '.join(unknown)}.")
-    values = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            value = data[f.name]
-            values[f.name] = tuple(value) if isinstance(value, list) else value
-    return cls(**values)
 
 
 @dataclass(frozen=True)
 class SamplingConfig:
     """How new events are drawn from the network (see :mod:`bachgen.sampling`).
 
-    ``temperature`` divides the logits; ``top_k`` keeps only the k likeliest words and
+    ``temperature`` divides the logits; ``top_k`` keeps only the k likeliest tokens and
     ``top_p`` the smallest set whose probability reaches p (``None``: off). ``seed``
     seeds the random generator (``None``: a fresh one, reported in the result), so the
     same seed and settings give the same music. ``candidates`` pieces are drawn at once
@@ -123,15 +90,11 @@ class SamplingConfig:
 
     Loops: the last ``loop_min_events`` events (at least ``loop_min_repeats`` periods)
     repeating with a period of 1 to ``loop_max_period`` events count as a loop; the
-    sampler then takes the repeats back and recovers (hotter sampling, then a fresh
-    start from another place in the corpus), at most ``max_recoveries`` times.
+    sampler takes the repeats back and draws again from where they began, at most
+    ``max_recoveries`` times a row (:class:`~bachgen.guards.EventWatch`).
     Copies: a run of more than ``copy_limit`` events found verbatim (in any
     transposition) in the corpus is not allowed to grow (0: no check).
-    Key: ``key_guide`` lowers the logit of a word by this much times the share of its
-    struck pitches outside the scale of the seed's key (0: off), so the music keeps a
-    key rather than drifting through all twelve pitch classes (the word model only; the
-    spelled model is told its key).
-    Compass: ``compass`` is the lowest and highest MIDI pitch the spelled model may strike,
+    Compass: ``compass`` is the lowest and highest MIDI pitch the model may strike,
     in the key of the music it writes (``None``: the whole piano). The fugues keep to
     C2–C6 (36–84) almost throughout; held-out checks of the default are in the README.
     """
@@ -146,9 +109,7 @@ class SamplingConfig:
     loop_min_repeats: int = 3
     loop_min_events: int = 16
     max_recoveries: int = 40
-    recovery_boost: float = 0.5
     copy_limit: int = 12
-    key_guide: float = 4.0
     compass: tuple[int, int] | None = (36, 84)
 
     def __post_init__(self) -> None:
@@ -162,9 +123,7 @@ class SamplingConfig:
         check(self.loop_min_repeats >= 2, "loop_min_repeats must be at least 2.")
         check(self.loop_min_events >= 2, "loop_min_events must be at least 2.")
         check(self.max_recoveries >= 0, "max_recoveries must be 0 or more.")
-        check(self.recovery_boost >= 0, "recovery_boost must be 0 or more.")
         check(self.copy_limit == 0 or self.copy_limit >= 2, "copy_limit must be 0 (off) or at least 2.")
-        check(0.0 <= self.key_guide <= 20.0, "key_guide must be between 0 and 20.")
         check(self.compass is None or (len(self.compass) == 2
                                         and 21 <= self.compass[0] < self.compass[1] <= 108),
                "compass must be (lowest, highest) MIDI pitches on the piano, lowest < highest.")

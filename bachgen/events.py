@@ -110,10 +110,6 @@ class Event:
     struck: tuple[int, ...]
     held: tuple[int, ...] = ()
 
-    @property
-    def is_rest(self) -> bool:
-        return not self.struck and not self.held
-
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 _PC_OF = {

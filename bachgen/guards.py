@@ -154,7 +154,6 @@ class CopyIndex:
                     self._continuations.setdefault(key, set()).add(
                         (events[j][1] - events[j - 1][1], events[j][0]))
         self._automata: list[_Automaton] | None = None
-        self._whole: _Automaton | None = None
 
     # -- relative form
     def form(self, item: Item) -> tuple[int, int | None]:

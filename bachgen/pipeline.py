@@ -139,7 +139,7 @@ class Drawn:
 
 
 class Engine:
-    """The loaded spelled bundle and what compositions share (thread-safe). Takes that ask
+    """The loaded bundle and what compositions share (thread-safe). Takes that ask
     to draw at the same time are drawn together in one batch (``draws``, see :func:`draw`)."""
 
     def __init__(self, bundle: Any, corpus: CorpusConfig | None = None, backend: str = "numpy") -> None:
@@ -189,7 +189,7 @@ class Engine:
             corpus.verified_path(fugue_id, self.corpus_config)  # raises, naming the file
         with self._init_lock:
             if fugue_id not in self._events:
-                self._events[fugue_id] = chordify(pieces[fugue_id], self.codec.token_config)
+                self._events[fugue_id] = chordify(pieces[fugue_id], self.codec.reduction_config)
             return self._events[fugue_id]
 
     def copy_index(self, limit: int):
@@ -199,15 +199,6 @@ class Engine:
             if limit not in self._copy_index:
                 self._copy_index[limit] = CopyIndex(list(events.values()), limit, names=list(events))
             return self._copy_index[limit]
-
-    def synthesizer(self, soundfont: str | None = None) -> Any:
-        """The shared synthesizer for ``soundfont`` (``None`` when FluidSynth is missing:
-        :attr:`audio_notice` says so)."""
-        return self.synthesizers.get(soundfont)
-
-    @property
-    def audio_notice(self) -> str | None:
-        return self.synthesizers.notice
 
 
 def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | None = None,
@@ -289,7 +280,7 @@ def _seed_from_file(spec: Any, engine: Engine, notices: list[str]) -> Seed:
     """The last events of the user's file; or, for a take to shape, all of it that is kept."""
     piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
     piece = replace(piece, key=piece.key or harmony.estimate_key(piece))
-    events = chordify(piece, engine.codec.token_config)
+    events = chordify(piece, engine.codec.reduction_config)
     if not any(e.struck for e in events):
         raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
                             "Use a file with at least a few notes.")
@@ -322,7 +313,7 @@ def _kept_seed(spec: Any, engine: Engine, piece: Piece, name: str) -> Seed:
     else:
         end, how = -(-end // codec.grid) * codec.grid, f"{spec.file_name or 'a take'} continued"
     moved_by, key = seed_transposition(piece.key)
-    events = chordify(piece.transpose(moved_by), codec.token_config)
+    events = chordify(piece.transpose(moved_by), codec.reduction_config)
     last = events[-1].start + events[-1].duration
     if last < end:
         events.append(Event(last, end - last, (), ()))

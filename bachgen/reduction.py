@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .config import TokenConfig
+from .config import ReductionConfig
 from .events import Event, Note, Piece
 
 LOWEST_PITCH, HIGHEST_PITCH = 21, 108  # the piano keyboard
@@ -82,7 +82,7 @@ def normalise(piece: Piece) -> Piece:
 # --------------------------------------------------------------------------- events
 
 
-def chordify(piece: Piece, config: TokenConfig = TokenConfig()) -> list[Event]:
+def chordify(piece: Piece, config: ReductionConfig = ReductionConfig()) -> list[Event]:
     """The piece as a list of onset events (see the module docstring).
 
     Events longer than ``config.max_event_quarters`` are split into a first event and

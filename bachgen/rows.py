@@ -27,17 +27,13 @@ from .step import NumpyStep, TfStep
 
 
 
-#: The keyboard the fugues are written for: C2..C6 holds every stretch but a handful of notes.
-FUGUE_COMPASS = (36, 84)
-
-
 @dataclass(frozen=True)
 class SampleSettings:
     """How each token is drawn: ``temperature``; ``top_k`` (0: off); ``top_p`` (1.0: off);
     ``compass``: lowest and highest MIDI pitch that may be struck, in the output's key
     (``None``: the whole piano; the sampler needs each row's ``moved_by`` to place it).
-    Best measured on the 48 fugues: temperature 1.0, top-p 0.98, ``FUGUE_COMPASS``
-    (the defaults of :func:`generate`)."""
+    The defaults a take is drawn with are :class:`~bachgen.config.SamplingConfig`'s (made into
+    these by :func:`bachgen.pipeline.sample_settings`)."""
 
     temperature: float = 1.0
     top_k: int = 0
@@ -202,7 +198,7 @@ def seed_row(codec: SpelledCodec, piece: Piece, seed_events: int = 50,
     """The seed of ``seed_events`` events of ``piece`` from event ``start_event``, moved into a
     key the network knows; also the semitones it was moved (to move the result back)."""
     moved_by, key = seed_transposition(piece.key)
-    events = chordify(piece.transpose(moved_by), codec.token_config)[start_event:start_event + seed_events]
+    events = chordify(piece.transpose(moved_by), codec.reduction_config)[start_event:start_event + seed_events]
     if not events:
         raise ConfigError(f"{piece.name or 'The seed'} has no events from event {start_event}.")
     ids = tuple(codec.encode_events(events))

@@ -23,10 +23,6 @@ from .codec import FEATURES
 from .errors import ConfigError
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
-
-
 @dataclass
 class StepWeights:
     """The network's weights in step form (float32).
@@ -54,7 +50,7 @@ class StepWeights:
 
 
 def step_weights(model: Any) -> StepWeights:
-    """Read a :func:`bachgen.conditioned.build_model` network's weights by layer name.
+    """Read a :func:`bachgen.network.build_model` network's weights by layer name.
 
     ``model`` is the Keras network, or its arrays by layer name as
     :func:`bachgen.weights.read_layer_weights` reads them from the saved file (the same

@@ -137,7 +137,7 @@ def train_bundle(pieces: Sequence[Piece], out: str | Path, net: NetConfig, fit: 
     The codec's vocabulary (event lengths, widest chord, time signatures) comes from all
     pieces given: it holds no note data, and so every held-out event has its tokens.
     ``spelling`` picks the codec (:data:`SPELLINGS`) and ``key_told`` what its key column
-    tells (:data:`~bachgen.codecs.spelled.KEY_TOLD`); both are saved in ``codec.json``.
+    tells (:data:`~bachgen.codec.KEY_TOLD`); both are saved in ``codec.json``.
     """
     if spelling not in SPELLINGS:
         raise ConfigError(f"spelling must be one of {', '.join(SPELLINGS)}, not {spelling!r}.")

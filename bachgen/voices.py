@@ -35,7 +35,7 @@ thick chords are ignored). On the 48 fugues of the Well-Tempered Clavier this fi
 voice count of the score in every fugue.
 
 **Measured** by :func:`voice_accuracy_report` (``bachgen evaluate --voices``): each fugue's
-piano reduction (:func:`bachgen.tokens.normalise`, kern voices dropped) is split and
+piano reduction (:func:`bachgen.reduction.normalise`, kern voices dropped) is split and
 compared with its kern spines, after matching the estimated voices to the score's voices
 so that the most notes agree (Hungarian matching of the confusion matrix). A unison
 between two voices is one key in the reduction; such a note counts as right when it is in

@@ -1,7 +1,7 @@
 """A saved network's weights read straight from its ``.keras`` archive, without Keras.
 
 Loading a model with Keras starts TensorFlow, which takes seconds; the NumPy step
-(:class:`bachgen.spelled_sampling.NumpyStep`) needs only the arrays. A ``.keras`` file
+(:class:`bachgen.step.NumpyStep`) needs only the arrays. A ``.keras`` file
 is a zip archive holding ``config.json`` (the architecture) and ``model.weights.h5``,
 where Keras stores each layer's variables under ``layers/<class>[_<n>]/vars/<i>``:
 the layer's class name in snake case, numbered in the order of the model's layers

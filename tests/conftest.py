@@ -55,6 +55,15 @@ def save_tiny_spelled(folder, pieces, config: dict | None = None, history: dict 
     return folder
 
 
+@pytest.fixture(scope="module")
+def engine(tiny_spelled_dir, corpus_config):
+    """An engine over the tiny bundle, one per test module (a module may change its queue or
+    lock to watch them): the plumbing, not the music."""
+    from bachgen.pipeline import load_engine
+
+    return load_engine(tiny_spelled_dir, corpus_config)
+
+
 @pytest.fixture(scope="session")
 def tiny_spelled_dir(corpus_pieces, tmp_path_factory):
     """:func:`save_tiny_spelled` once for every test that only needs a spelled bundle."""

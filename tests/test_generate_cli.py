@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import wave
+from types import SimpleNamespace
 
 import pytest
 
 from bachgen import cli
+from bachgen.cli.generate import summary
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +161,10 @@ def test_shaping_a_take_refuses_what_cannot_work(tiny_spelled_dir, tmp_path, cap
     argv = [str(a).format(take=take, missing=tmp_path / "missing.mid") for a in argv]
     code, _, err = run(capsys, "generate", "--model", tiny_spelled_dir, *argv, "--midi", tmp_path / "x.mid")
     assert code == 2 and message in err, err
+
+
+def test_the_summary_counts_the_loops_the_guard_took_back():
+    stats = {"events": 400, "notes": 900, "seconds": 80.0, "loops_taken_back": 3, "longest_copied_run": 5,
+             "seed_source": "wtc1f02 from bar 1", "random_seed": 7, "key": "c"}
+    made = SimpleNamespace(stats=stats, timings={"total": 0.5}, notices=[])
+    assert summary(made, ["out.mid"])["loop_recoveries"] == 3

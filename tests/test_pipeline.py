@@ -11,16 +11,11 @@ import pytest
 from bachgen.bundle import load_bundle
 from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
 from bachgen.errors import BachgenError, ConfigError, MissingDependencyError, SeedFileError
-from bachgen.pipeline import ComposeSettings, Engine, SeedSpec, compose, load_engine
+from bachgen.pipeline import ComposeSettings, Engine, SeedSpec, compose
 
 from .conftest import make_piece
 
 QUIET = RenderConfig(audio=False, score=False)
-
-
-@pytest.fixture(scope="module")
-def engine(tiny_spelled_dir, corpus_config):
-    return load_engine(tiny_spelled_dir, corpus_config)
 
 
 def settings(seed=SeedSpec(), events=48, render=QUIET, **sampling):

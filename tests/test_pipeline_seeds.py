@@ -8,19 +8,9 @@ import pytest
 
 from bachgen.config import RenderConfig, SamplingConfig
 from bachgen.errors import ConfigError, SeedFileError
-from bachgen.pipeline import ComposeSettings, SeedSpec, compose, load_engine
+from bachgen.pipeline import ComposeSettings, SeedSpec, compose
 
 QUIET = RenderConfig(audio=False, score=False)
-
-
-@pytest.fixture(scope="module")
-def spelled_dir(tiny_spelled_dir):
-    return tiny_spelled_dir
-
-
-@pytest.fixture(scope="module")
-def engine(spelled_dir, corpus_config):
-    return load_engine(spelled_dir, corpus_config)
 
 
 def settings(seed: SeedSpec, events: int = 40, **sampling) -> ComposeSettings:
@@ -109,14 +99,14 @@ def test_the_real_continuation_is_the_fugue_after_the_seed_on_the_same_grid(engi
         real_continuation(SeedSpec(fugue=None), engine, 100)
 
 
-def test_generate_compare_draws_bach_above_the_new_music(spelled_dir, tmp_path, capsys):
+def test_generate_compare_draws_bach_above_the_new_music(tiny_spelled_dir, tmp_path, capsys):
     import json
     import struct
 
     from bachgen import cli
 
     out = tmp_path / "compare.png"
-    code = cli.main(["generate", "--model", str(spelled_dir), "--fugue", "wtc1f02", "--events", "30",
+    code = cli.main(["generate", "--model", str(tiny_spelled_dir), "--fugue", "wtc1f02", "--events", "30",
                      "--seed", "3", "--compare", str(out)])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and str(out) in summary["files"]

@@ -20,11 +20,6 @@ from bachgen.step import RowStableStep
 QUIET = RenderConfig(audio=False, score=False)
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_spelled_dir, corpus_config):
-    return load_engine(tiny_spelled_dir, corpus_config)
-
-
 def random_rows(step, rows: int, seed: int = 0):
     """Tokens, features and a state of ``rows`` rows the network could meet."""
     rng = np.random.default_rng(seed)

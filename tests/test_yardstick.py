@@ -9,7 +9,6 @@ import pytest
 from bachgen.config import SamplingConfig
 from bachgen.evaluation import comparison, report, statistics, yardstick
 from bachgen.events import Piece
-from bachgen.pipeline import load_engine
 
 from .conftest import make_piece
 
@@ -192,18 +191,8 @@ def test_real_bands_for_reads_the_48_fugues_itself(corpus_config, corpus_pieces)
 
 
 @pytest.fixture(scope="module")
-def spelled_folder(tiny_spelled_dir):
-    return tiny_spelled_dir
-
-
-@pytest.fixture(scope="module")
-def spelled_engine(spelled_folder, corpus_config):
-    return load_engine(spelled_folder, corpus_config)
-
-
-@pytest.fixture(scope="module")
-def spelled_report(spelled_engine):
-    return yardstick.generated_report(spelled_engine, sampling_config=SamplingConfig(events=40, seed=1),
+def spelled_report(engine):
+    return yardstick.generated_report(engine, sampling_config=SamplingConfig(events=40, seed=1),
                                       sampling_seeds=[1, 2], fugues=3)
 
 
@@ -233,24 +222,24 @@ def test_a_spelled_report_has_every_row_and_each_seed(spelled_report):
         assert part in text
 
 
-def test_spelled_generations_are_the_new_music_on_the_fugue_grid(spelled_engine, corpus_pieces):
-    made = yardstick.spelled_generations(spelled_engine, SamplingConfig(events=30, seed=4), ["wtc2f09", "wtc1f02"])
+def test_spelled_generations_are_the_new_music_on_the_fugue_grid(engine, corpus_pieces):
+    made = yardstick.spelled_generations(engine, SamplingConfig(events=30, seed=4), ["wtc2f09", "wtc1f02"])
     fugues = {p.name: p for p in corpus_pieces}
     for name, piece in zip(made.fugues, made.pieces):
         fugue = fugues[name]
         seed_end, _ = statistics.stretch_window(fugue)  # where event 50 starts: the seed's end
         assert piece.time_signature == fugue.time_signature and piece.key == fugue.key
         assert piece.notes and min(n.start for n in piece.notes) >= seed_end % fugue.bar_ticks
-    again = yardstick.spelled_generations(spelled_engine, SamplingConfig(events=30, seed=4), ["wtc2f09", "wtc1f02"])
+    again = yardstick.spelled_generations(engine, SamplingConfig(events=30, seed=4), ["wtc2f09", "wtc1f02"])
     assert [p.notes for p in again.pieces] == [p.notes for p in made.pieces]  # fixed seed, same music
 
 
-def test_evaluate_generated_runs_on_a_spelled_bundle(spelled_folder, capsys):
+def test_evaluate_generated_runs_on_a_spelled_bundle(tiny_spelled_dir, capsys):
     import json
 
     from bachgen.cli import main
 
-    code = main(["evaluate", "--generated", "--model", str(spelled_folder), "--events", "20",
+    code = main(["evaluate", "--generated", "--model", str(tiny_spelled_dir), "--events", "20",
                      "--fugues", "2", "--sampling-seeds", "5,6", "--temperature", "1.0", "--top-p", "0.95",
                      "--json"])
     assert code == 0

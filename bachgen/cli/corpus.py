@@ -85,27 +85,26 @@ def cmd_tokens_stats(args: argparse.Namespace) -> int:
 
 def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     """Register ``corpus`` and ``tokens``; their sub-commands' parsers (for ``--verbose``)."""
-    corpus_cmd = commands.add_parser("corpus", help="the 48 fugues: list, download")
-    corpus_sub = corpus_cmd.add_subparsers(dest="action", required=True)
-    p = corpus_sub.add_parser("list", help="the catalogue and whether each file is verified")
-    add_corpus_options(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_corpus_list)
-    p = corpus_sub.add_parser("download", help="fetch and verify the kern files into the cache")
-    add_corpus_options(p)
+    corpus_sub = commands.add_parser("corpus", help="the 48 fugues: list, download").add_subparsers(
+        dest="action", required=True)
+    _action(corpus_sub, "list", "the catalogue and whether each file is verified", cmd_corpus_list)
+    p = _action(corpus_sub, "download", "fetch and verify the kern files into the cache",
+                cmd_corpus_download, json=False)
     p.add_argument("--mirror", help="base URL serving <id>.krn (default: the pinned public source)")
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(handler=cmd_corpus_download)
-
-    p = corpus_sub.add_parser("check", help="parse all 48 and check every bar of every voice")
-    add_corpus_options(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_corpus_check)
-
-    tokens_cmd = commands.add_parser("tokens", help="the codec over the 48 fugues: statistics")
-    tokens_sub = tokens_cmd.add_subparsers(dest="action", required=True)
-    p = tokens_sub.add_parser("stats", help="events, tokens, vocabulary and round-trip failures of the codec")
-    add_corpus_options(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_tokens_stats)
+    _action(corpus_sub, "check", "parse all 48 and check every bar of every voice", cmd_corpus_check)
+    tokens_sub = commands.add_parser("tokens", help="the codec over the 48 fugues: statistics").add_subparsers(
+        dest="action", required=True)
+    _action(tokens_sub, "stats", "events, tokens, vocabulary and round-trip failures of the codec",
+            cmd_tokens_stats)
     return [*corpus_sub.choices.values(), *tokens_sub.choices.values()]
+
+
+def _action(actions: Any, name: str, help: str, handler: Any, json: bool = True) -> argparse.ArgumentParser:
+    """One sub-command reading the corpus (``--corpus-dir``, ``--cache-dir``; ``--json``)."""
+    p = actions.add_parser(name, help=help)
+    add_corpus_options(p)
+    if json:
+        p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=handler)
+    return p

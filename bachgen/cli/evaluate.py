@@ -1,6 +1,6 @@
 """The measuring commands: ``bachgen evaluate``, ``bench``, ``card`` and ``studies``.
 
-``bachgen evaluate`` scores a spelled bundle on the held-out fugues (the default),
+``bachgen evaluate`` scores a bundle on the held-out fugues (the default),
 measures its generated music against the real fugues (``--generated``, optionally beside a
 second bundle with ``--compare-model``) or the voice splitting (``--voices``). The work is
 done in :mod:`bachgen.evaluation`; this module reads the options and prints.
@@ -125,7 +125,7 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("evaluate", help="score the model on the held-out fugues, its generated "
                                              "music (--generated) or the voice splitting (--voices)")
     p.add_argument("--model", "--bundle", dest="bundle",
-                   help="spelled bundle folder (default: assets/model or $BACHGEN_MODEL_DIR)")
+                   help="bundle folder (default: assets/model or $BACHGEN_MODEL_DIR)")
     p.add_argument("--corpus-dir", help="folder holding the 48 .krn files (default: $BACHGEN_CORPUS_DIR)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--generated", action="store_true",
@@ -150,7 +150,7 @@ def _add_generated_options(g: Any) -> None:
     g.add_argument("--sampling-seeds", type=seed_list, default=None, metavar="S1,S2,...",
                    help="random seeds of the generations, each measured; the first is the headline")
     g.add_argument("--compare-model", default=None, metavar="FOLDER",
-                   help="a second spelled bundle measured beside the first, same seeds and settings")
+                   help="a second bundle measured beside the first, same seeds and settings")
     g.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     g.add_argument("--top-p", type=float, default=None, help="nucleus sampling p")
     g.add_argument("--top-k", type=int, default=None, help="keep the k likeliest")
@@ -258,7 +258,7 @@ def cmd_studies_measure(args: argparse.Namespace) -> int:
 
 def add_studies_parser(commands: Any) -> argparse.ArgumentParser:
     """``bachgen studies list|run|measure``."""
-    p = commands.add_parser("studies", help="the studies of the spelled model: train and measure variants")
+    p = commands.add_parser("studies", help="the studies of the model: train and measure variants")
     sub = p.add_subparsers(dest="action", required=True)
     s = sub.add_parser("list", help="the variants and their training settings")
     s.add_argument("--out", default="runs/studies", help="where the variants' bundles go")

@@ -19,7 +19,7 @@ from .. import catalog, corpus, seeds
 from ..config import SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SeedFileError
 from ..evaluation.statistics import new_music
-from ..pipeline import ComposeSettings, SeedSpec, compose, load_engine, real_continuation
+from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine, real_continuation
 from ..render.pianoroll import comparison_png
 
 #: Options naming one output file each (``--fugue all`` writes into ``--out-dir`` instead).
@@ -181,17 +181,18 @@ def _write(path: str | None, data: bytes | str | None, written: list[str]) -> No
     written.append(str(target))
 
 
-def _summary(composition, written: list[str]) -> dict:
+def summary(composition: Composition, written: list[str]) -> dict[str, Any]:
+    """What ``bachgen generate`` prints for one take: its size, guards, seed, key, the
+    seconds of each stage, notices and the files written."""
     stats = composition.stats
     return {
         "events": stats["events"],
         "notes": stats["notes"],
         "seconds_of_music": stats["seconds"],
-        "loop_recoveries": stats.get("loop_recoveries", 0),
+        "loop_recoveries": stats["loops_taken_back"],
         "longest_copied_run": stats["longest_copied_run"],
         "seed": stats["seed_source"],
         "random_seed": stats["random_seed"],
-        "mapped_seed_events": stats.get("mapped_seed_events", 0),
         "key": stats["key"],
         "timings_s": {k: round(v, 3) for k, v in composition.timings.items()},
         "notices": composition.notices,
@@ -221,7 +222,7 @@ def _generate_all(out: Path, plans: list[tuple[str, Any]], engine: Any) -> int:
         _write(str(out / f"{fugue_id}.mid"), composition.midi, written)
         _write(str(out / f"{fugue_id}.wav"), composition.wav, written)
         _write(str(out / f"{fugue_id}.png"), composition.png, written)
-        pieces.append({"fugue": fugue_id, **_summary(composition, written)})
+        pieces.append({"fugue": fugue_id, **summary(composition, written)})
     print(json.dumps({"pieces": pieces}, indent=2))
     return 0
 
@@ -238,5 +239,5 @@ def _generate_one(args: argparse.Namespace, settings: Any, engine: Any) -> int:
     _write(args.svg, composition.svg, written)
     if args.compare:
         _write(args.compare, _comparison(settings, engine, composition), written)
-    print(json.dumps(_summary(composition, written), indent=2))
+    print(json.dumps(summary(composition, written), indent=2))
     return 0

@@ -1,4 +1,4 @@
-"""Measuring the spelled model: how well it predicts, what it generates, how fast, its card.
+"""Measuring the model: how well it predicts, what it generates, how fast, its card.
 
 * :mod:`.heldout` — held-out bits per note beside an n-gram and the original architecture;
 * :mod:`.statistics`, :mod:`.comparison`, :mod:`.yardstick`, :mod:`.report` — generated

@@ -1,4 +1,4 @@
-"""``bachgen bench``: how fast the spelled model generates, in one run.
+"""``bachgen bench``: how fast the model generates, in one run.
 
 Every figure of a report is measured in the same run, so they can be compared.
 

@@ -1,4 +1,4 @@
-"""The model card of a spelled bundle: what the network was trained on, how, and how well it does.
+"""The model card of a bundle: what the network was trained on, how, and how well it does.
 
 :func:`render_card` renders it from the bundle's ``config.json`` and ``history.json``, the
 held-out and generated-music figures when given (``bachgen card FOLDER --evaluation FILE``,
@@ -352,7 +352,7 @@ def bundle_command(folder: str | Path) -> str:
 
 
 def render_card(folder: str | Path, evaluation: dict | None = None, command: str | None = None) -> str:
-    """The model card (``README.md``) of the spelled bundle in ``folder``, from its
+    """The model card (``README.md``) of the bundle in ``folder``, from its
     ``config.json`` and ``history.json``, the figures in ``evaluation`` (or the bundle's
     ``evaluation.json``), the files' checksums and the command that reproduces it
     (default :func:`bundle_command`).
@@ -375,7 +375,7 @@ def render_card(folder: str | Path, evaluation: dict | None = None, command: str
 
 
 def write_card(folder: str | Path, evaluation: dict | None = None, command: str | None = None) -> Path:
-    """Render the card of the spelled bundle in ``folder`` into its ``README.md``; a given
+    """Render the card of the bundle in ``folder`` into its ``README.md``; a given
     ``evaluation`` is also kept as ``evaluation.json`` so later renderings keep it."""
     folder = Path(folder)
     if evaluation is not None:

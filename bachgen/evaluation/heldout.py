@@ -181,7 +181,7 @@ def baseline_row(bundle: Any, pieces: Sequence[Piece], baseline_dir: Path, model
 
 def evaluate_held_out(pieces: Sequence[Piece], model_dir: str | Path, baseline_dir: str | Path | None,
                       ngram_order: int = 6) -> dict[str, Any]:
-    """Held-out bits per note of the spelled bundle in ``model_dir``, a Kneser–Ney
+    """Held-out bits per note of the bundle in ``model_dir``, a Kneser–Ney
     ``ngram_order``-gram over its tokens, and the bundle in ``baseline_dir`` (the original
     architecture trained on the same tokens; ``None``: none). A baseline that cannot be
     scored is named in ``baseline_error``, not raised: the other figures stand."""

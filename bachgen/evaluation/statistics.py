@@ -40,7 +40,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .. import corpus
-from ..config import CorpusConfig, TokenConfig
+from ..config import CorpusConfig
 from ..errors import ConfigError
 from ..events import Note, Piece
 from ..reduction import chordify, normalise
@@ -67,8 +67,6 @@ MAJOR = (0, 2, 4, 5, 7, 9, 11)
 FIRST_EVENT, STRETCH_EVENTS = 50, 400
 Band = tuple[float, float]
 
-#: Events cut with their held pitches, as the 8-grams and the stretches count them.
-HELD_EVENTS = TokenConfig(holds=True)
 #: The statistics that are shares (0..1) of time, notes, onsets or runs: shown as percentages.
 SHARES = frozenset({"two_plus", "three_plus", "silence", "long_notes", "on_sixteenths", "on_beats",
                     "steps", "leaps", "scale_consistency", "distinct_8grams"})
@@ -190,7 +188,7 @@ def pitch_statistics(piece: Piece) -> dict[str, float]:
 
 def distinct_8grams(piece: Piece) -> float:
     """Distinct runs of 8 chordified events over all runs of 8 (1.0: no run repeats)."""
-    events = [(e.struck, e.held, e.duration) for e in chordify(piece, HELD_EVENTS)]
+    events = [(e.struck, e.held, e.duration) for e in chordify(piece)]
     grams = [tuple(events[i:i + 8]) for i in range(len(events) - 7)]
     return len(set(grams)) / len(grams) if grams else 1.0
 
@@ -211,7 +209,7 @@ def stretch_window(piece: Piece, first_event: int = FIRST_EVENT, events: int = S
     """Start and end tick of events ``first_event`` .. ``first_event + events - 1`` of the
     chordified piece; a piece too short for that gives its last ``events`` events (all of
     them if it has fewer)."""
-    chord = chordify(piece, HELD_EVENTS)
+    chord = chordify(piece)
     if not chord:
         return 0, 0
     first = min(first_event, max(0, len(chord) - events))
@@ -288,7 +286,7 @@ def measurable(piece: Piece) -> frozenset[str]:
     names = set(STATISTICS)
     if len(np.unique(starts)) < 2:
         names -= {"steps", "leaps"}
-    if len(chordify(piece, HELD_EVENTS)) < 8:
+    if len(chordify(piece)) < 8:
         names.discard("distinct_8grams")
     return frozenset(names)
 

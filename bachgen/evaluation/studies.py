@@ -1,4 +1,4 @@
-"""The studies of the spelled model: the original project's ideas re-run on the new spelling.
+"""The studies of the model: the original project's ideas re-run on the new spelling.
 
 Each variant (:data:`VARIANTS`) is the shipped recipe (:mod:`bachgen.train`) with a few
 options changed: the original project's network, what the key column tells, 12-key

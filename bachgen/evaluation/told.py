@@ -29,7 +29,7 @@ from ..rows import Generation, SampleSettings, assemble, seed_row
 from ..sampling import sample_ids
 from ..step import load_step
 from .heldout import held_out_report
-from .statistics import HELD_EVENTS, piece_statistics, stretch
+from .statistics import piece_statistics, stretch
 from .yardstick import generated_row
 
 
@@ -45,8 +45,8 @@ def parse_sampling(text: str) -> SampleSettings:
 
 
 def corpus_copy_index(pieces: Sequence[Piece]) -> CopyIndex:
-    """A measuring-only :class:`~bachgen.guards.CopyIndex` over the fugues' events with holds."""
-    return CopyIndex([chordify(p, HELD_EVENTS) for p in pieces], limit=0, names=[p.name for p in pieces])
+    """A measuring-only :class:`~bachgen.guards.CopyIndex` over the fugues' events."""
+    return CopyIndex([chordify(p) for p in pieces], limit=0, names=[p.name for p in pieces])
 
 
 def real_stretch_statistics(pieces: Sequence[Piece]) -> list[dict[str, float]]:

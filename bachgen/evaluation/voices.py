@@ -22,7 +22,7 @@ from ..voices import VoiceConfig, estimate_voice_count, split_voices
 
 def reduction_with_truth(piece: Piece) -> tuple[Piece, list[frozenset[int]]]:
     """The piano reduction of a scored piece (voices dropped, unisons one key,
-    :func:`bachgen.tokens.normalise`) and, for each of its notes, the score's voices
+    :func:`bachgen.reduction.normalise`) and, for each of its notes, the score's voices
     that strike that pitch at that time (two or more for a unison)."""
     voices_at: dict[tuple[int, int], set[int]] = {}
     for note in piece.notes:

@@ -118,7 +118,7 @@ class Generations:
 
 def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence[str]) -> Generations:
     """One generation per fugue from its events 0–49, all rows in one batch, with the default
-    draw of the spelled model (:func:`bachgen.pipeline.sample_settings`), no key treatment;
+    draw of the model (:func:`bachgen.pipeline.sample_settings`), no key treatment;
     each decoded in its seed's key on its bar grid (:func:`bachgen.pipeline.decode`, snap
     off) and cut after the seed."""
     codec = engine.codec

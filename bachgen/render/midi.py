@@ -72,7 +72,7 @@ def _import_pretty_midi() -> Any:
 def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -> bytes:
     """The piece as a format-1 MIDI file in memory (program 0 = acoustic grand piano).
 
-    Each voice is played as a piano reduction (:func:`bachgen.tokens.normalise`): a
+    Each voice is played as a piano reduction (:func:`bachgen.reduction.normalise`): a
     key struck again in the same voice ends its earlier note, so overlapping unisons
     cannot leave hanging or cut-short notes in the file (two voices on one key sound
     on their own channels). Tempo, time signature and (when the piece knows it) key

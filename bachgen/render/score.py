@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..config import TokenConfig
+from ..config import ReductionConfig
 from ..errors import MissingDependencyError, RenderError
 from ..events import Note, Piece
 from ..harmony import merge_unisons
@@ -86,12 +86,12 @@ def _staff(music21, lines: list[list[Note]], piece: Piece, part_name: str, clef,
 def _line(music21, notes: list[Note], piece: Piece) -> list:
     """``notes`` as music21 notes, chords and rests in order, chordified with ties.
 
-    The chords are made by :func:`bachgen.tokens.chordify` (much faster than
+    The chords are made by :func:`bachgen.reduction.chordify` (much faster than
     music21's own) and appended in order; held pitches are tied from the chord before.
     The line is padded with rests to the end of the piece (at least one bar).
     """
     resolution = piece.resolution
-    events = chordify(piece.with_notes(notes), TokenConfig(grid=1, max_event_quarters=1e9))
+    events = chordify(piece.with_notes(notes), ReductionConfig(grid=1, max_event_quarters=1e9))
     elements = []
     position = 0
     previous: dict[int, object] = {}  # pitch -> the music21 note sounding it in the last chord

@@ -6,7 +6,7 @@ The model, the player's audio workers and the score's engraver are started once 
 (``st.cache_resource``) and shared by every session; takes asking at once are drawn together
 (:class:`bachgen.serving.DrawQueue`). A take's audio comes first: the player gets compressed
 audio (FLAC at 22.05 kHz, made in worker processes, see
-:class:`bachgen.audio.SynthesizerProcesses`), and what the page draws after it waits while
+:class:`bachgen.render.audio.SynthesizerProcesses`), and what the page draws after it waits while
 other sessions' takes still wait for theirs (:class:`bachgen.serving.AudioFirst`). The WAV
 download is rendered only when it is asked for. Every take of a session is kept
 (bytes in ``st.session_state``) so earlier ones stay playable and downloadable. Errors are

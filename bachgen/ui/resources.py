@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bachgen.app")
 
 #: The player's audio: "flac" (the default), "ogg" (Ogg Vorbis: four times smaller, eight
-#: times slower to make) or "wav" (see bachgen.audio.PLAYER_FORMATS); the WAV download is
+#: times slower to make) or "wav" (see bachgen.render.audio.PLAYER_FORMATS); the WAV download is
 #: the same whichever is chosen.
 PLAYER_AUDIO = os.environ.get("BACHGEN_PLAYER_AUDIO", "flac")
 #: Takes rendered for the player side by side (one per CPU core, at most 2: more only share them).
@@ -40,8 +40,7 @@ HOLD_EXPIRES_S = 60.0
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_engine(model_dir: str, corpus_dir: str) -> Any:
-    """The shared engine (model, codec, synthesizer, lock) for one model folder, of whichever
-    kind the folder holds (the shipped spelled model, or a word bundle).
+    """The shared engine (model, codec, synthesizers, lock) for one model folder.
 
     The arguments are the environment's choices, so a different folder loads anew.
     A failure is not cached: the next run tries again.
@@ -74,7 +73,7 @@ def warm_up(engine: Any) -> None:
 @st.cache_resource(show_spinner=False)
 def player_synth(soundfont: str) -> tuple[Any, str | None]:
     """The synthesizers of the page's player (22.05 kHz, :data:`PLAYER_SYNTHS` worker
-    processes side by side, see :class:`bachgen.audio.SynthesizerProcesses`), shared by all
+    processes side by side, see :class:`bachgen.render.audio.SynthesizerProcesses`), shared by all
     sessions, or ``None`` and the notice saying why there is no audio."""
     from bachgen.render import audio
 
@@ -97,8 +96,8 @@ def player_audio(piece: Piece, render: RenderConfig,
     """The take's audio for the player: bytes, their MIME type, a notice when there are none,
     and the seconds spent (waiting for the synthesizer, rendering, encoding). There is audio
     when the engine has a synthesizer (the WAV download uses that one)."""
-    if engine.synthesizer(render.soundfont) is None:
-        return None, "", engine.audio_notice or "Audio is off: FluidSynth is not installed.", {}
+    if engine.synthesizers.get(render.soundfont) is None:
+        return None, "", engine.synthesizers.notice or "Audio is off: FluidSynth is not installed.", {}
     synth, notice = player_synth(render.soundfont or "")
     if synth is None:
         return None, "", notice, {}

@@ -98,9 +98,10 @@ def draw_pianoroll(take: dict[str, Any]) -> bytes:
 def take_wav(take: dict[str, Any], engine: Any) -> bytes:
     """The take as a 44.1 kHz WAV file, rendered when its download is asked for (called by
     the download button on a server thread, so it uses no page element)."""
-    synth = engine.synthesizer(take["soundfont"]) if engine is not None else None
+    synth = engine.synthesizers.get(take["soundfont"]) if engine is not None else None
     if synth is None:
-        raise RuntimeError(getattr(engine, "audio_notice", None) or "Audio is not available.")
+        notice = engine.synthesizers.notice if engine is not None else None
+        raise RuntimeError(notice or "Audio is not available.")
     return synth.wav_bytes(take["piece"], float(take["tempo"]))
 
 
