@@ -1,7 +1,7 @@
 # bachgen — two commands do all the set-up:
 #   make run    create .venv, install what is missing, start the app
 #   make test   the same set-up, then the whole test suite
-#   make test-fast  the edit-run loop: no training, no browser, no load test (under 90 s)
+#   make test-fast  the edit-run loop on both cores: no training, no page, no browser, no load test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -45,7 +45,7 @@ test: setup system-test
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not browser"
 
 bench: setup
 	$(BIN)/bachgen bench

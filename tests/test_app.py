@@ -15,6 +15,9 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+#: The whole page runs in AppTest for each test (about 30 s in all): ``make test`` runs them.
+pytestmark = pytest.mark.slow
+
 from bachgen import catalog  # noqa: E402
 from tests.app_support import APP, ensure_model  # noqa: E402
 from tests.browser_support import is_flac, is_wav  # noqa: E402

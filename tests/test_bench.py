@@ -13,6 +13,9 @@ from bachgen.pipeline import load_engine
 
 from .conftest import save_tiny_spelled
 
+#: Benchmarks time real draws of the model (about 15 s): ``make test`` runs them.
+pytestmark = pytest.mark.slow
+
 SMALL = {"original_events": 2, "events": 12, "batch": 3}
 
 

@@ -93,7 +93,8 @@ def colours_drawn(data: bytes) -> set[str]:
     return {"#%02x%02x%02x" % tuple(int(round(c * 255)) for c in rgb) for rgb in opaque}
 
 
-@pytest.mark.parametrize("count", [2, 3, 4, 5])
+@pytest.mark.parametrize("count", [2, pytest.param(3, marks=pytest.mark.slow),
+                                   pytest.param(4, marks=pytest.mark.slow), 5])
 def test_each_voice_is_drawn_in_its_own_colour(count):
     from bachgen.render.pianoroll import NEW_COLOUR, VOICE_COLOURS
 

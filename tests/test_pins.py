@@ -27,7 +27,9 @@ from .app_support import shipped_model_dir
 PINS = Path(__file__).parent / "pins"
 UPDATE = os.environ.get("PIN_UPDATE") == "1"
 
-pytestmark = pytest.mark.skipif(shipped_model_dir() is None, reason="the shipped model is not in assets/model")
+#: The shipped model writes whole takes and the yardstick runs over all 48: ``make test`` runs them.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shipped_model_dir() is None, reason="the shipped model is not in assets/model")]
 
 
 def sha256(data: bytes) -> str:
@@ -137,7 +139,6 @@ def test_takes_drawn_together_write_the_pinned_midi(midi_pins, corpus_config):
     assert digests == midi_pins["batch"]
 
 
-@pytest.mark.slow
 def test_the_yardstick_gives_the_pinned_numbers_for_two_sampling_seeds(tmp_path, capsys):
     """``bachgen evaluate --generated`` over all 48 fugues, two sampling seeds: the same
     figures to the last digit (timings left out)."""
