@@ -138,3 +138,22 @@ def test_midi_module_imports_without_tensorflow():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_takes_written_from_many_threads_leave_stdout_alone():
+    """A library imported quietly swaps ``sys.stdout`` for the whole process; takes written at
+    once from several threads (a server, ``bachgen bench``) must not leave it swapped."""
+    import sys
+    import threading
+
+    from bachgen.render.midi import piece_to_midi_bytes
+
+    piece = make_piece((0, 48, 60), (48, 48, 64), (96, 96, 67))
+    before = sys.stdout
+    threads = [threading.Thread(target=lambda: [piece_to_midi_bytes(piece) for _ in range(40)])
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sys.stdout is before

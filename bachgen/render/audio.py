@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import MissingDependencyError, RenderError
 from ..events import Note, Piece
 from .midi import VELOCITY, check_program, check_tempo
+from .quiet import quiet_import
 from ..reduction import normalise
 
 if TYPE_CHECKING:
@@ -78,11 +79,8 @@ def _import_fluidsynth() -> Any:
     pyfluidsynth prints where it found the library when ``CI`` is set in the environment;
     that line is kept off the output (stdout carries a command's JSON summary).
     """
-    import contextlib
-
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import fluidsynth
+        fluidsynth = quiet_import("fluidsynth")
     except ModuleNotFoundError as exc:
         if exc.name == "fluidsynth" and "halted" not in str(exc):
             raise MissingDependencyError(

@@ -13,7 +13,6 @@ of :mod:`bachgen.seeds`. This module imports neither TensorFlow nor music21.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 from typing import Any
@@ -22,6 +21,7 @@ from ..errors import ConfigError
 from ..events import Piece, key_is_minor, key_tonic_pc
 from ..reduction import normalise
 from ..voices import voice_names, voices_of
+from .quiet import quiet_import
 
 #: Ticks per quarter in written files (480 is what most sequencers use; 48 divides it).
 MIDI_RESOLUTION = 480
@@ -64,9 +64,7 @@ def _key_number(key: str | None) -> int | None:
 def _import_pretty_midi() -> Any:
     """pretty_midi, imported when a file is written, quietly: it imports pyfluidsynth, which
     prints where it found its library when ``CI`` is set (stdout carries a command's JSON)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        import pretty_midi
-    return pretty_midi
+    return quiet_import("pretty_midi")
 
 
 def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -> bytes:
