@@ -293,29 +293,34 @@ def _training_lines(folder: Path, config: dict[str, Any], command: str) -> list[
 
 def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
     """Held-out bits per note and the generated-music figures; "not measured" when absent."""
-    lines = ["## Held-out figures", "",
-             "Bits per note over the full piano reduction (onsets, pitches and durations) of "
-             "the 6 held-out fugues, in the common key: the sum of −log2 p over every token of "
-             "a piece divided by its notes.", ""]
-    rows = held_out_rows(evaluation.get("held_out"))
-    lines += [_md_table(rows) if rows else NOT_MEASURED + ADD_FIGURES, ""]
-    pieces = held_out_piece_rows(evaluation.get("held_out"))
-    if pieces:
-        lines += ["Per fugue (bits/note):", "", _md_table(pieces), ""]
-    lines += ["## Generated music", "",
-              "One generation per fugue after a seed from its opening, measured against the "
-              "real fugues' stretches (`bachgen evaluate --generated`): pieces inside every band of the real "
-              "ones, stuck in a loop, longest run copied from the corpus (events).", ""]
-    rows = generated_rows(evaluation.get("generated"))
-    lines += [_md_table(rows) if rows else NOT_MEASURED + ADD_FIGURES, ""]
-    stats = generated_statistic_rows(evaluation.get("generated"))
-    if stats:
-        lines += ["Statistics of the first setting against the real fugues:", "",
-                  _md_table(stats), ""]
+    held_out, generated = evaluation.get("held_out"), evaluation.get("generated")
+    lines = _figure_lines(
+        "## Held-out figures",
+        "Bits per note over the full piano reduction (onsets, pitches and durations) of "
+        "the 6 held-out fugues, in the common key: the sum of −log2 p over every token of "
+        "a piece divided by its notes.",
+        held_out_rows(held_out), "Per fugue (bits/note):", held_out_piece_rows(held_out))
+    lines += _figure_lines(
+        "## Generated music",
+        "One generation per fugue after a seed from its opening, measured against the "
+        "real fugues' stretches (`bachgen evaluate --generated`): pieces inside every band of the real "
+        "ones, stuck in a loop, longest run copied from the corpus (events).",
+        generated_rows(generated), "Statistics of the first setting against the real fugues:",
+        generated_statistic_rows(generated))
     other = {k: v for k, v in evaluation.items() if k not in ("held_out", "generated")}
     if other:
         lines += ["Further figures:", "", "```", json.dumps(other, indent=1, default=str)[:4000],
                   "```", ""]
+    return lines
+
+
+def _figure_lines(heading: str, intro: str, rows: list[dict[str, Any]], detail: str,
+                  detail_rows: list[dict[str, Any]]) -> list[str]:
+    """A section of the card: its table ("not measured" without one), then the detail table
+    when there is one."""
+    lines = [heading, "", intro, "", _md_table(rows) if rows else NOT_MEASURED + ADD_FIGURES, ""]
+    if detail_rows:
+        lines += [detail, "", _md_table(detail_rows), ""]
     return lines
 
 
