@@ -204,16 +204,10 @@ def test_missing_fluidsynth_library_gives_the_install_command():
 
 
 def test_missing_pyfluidsynth_package_is_also_clear(monkeypatch):
-    import builtins
+    def not_installed(name):
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "fluidsynth":
-            raise ModuleNotFoundError("No module named 'fluidsynth'", name="fluidsynth")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setattr(audio, "quiet_import", not_installed)
     with pytest.raises(MissingDependencyError, match="pip install pyfluidsynth"):
         audio.Synthesizer()
     assert audio.fluidsynth_available() is False
