@@ -94,12 +94,15 @@ class SamplingConfig:
     ``max_recoveries`` times a row (:class:`~bachgen.guards.EventWatch`).
     Copies: a run of more than ``copy_limit`` events found verbatim (in any
     transposition) in the corpus is not allowed to grow (0: no check).
+    Length: ``bars`` bars of new music after the seed (the take ends on a bar line, and can
+    end with a close, :class:`FormConfig`); ``None``: ``events`` events.
     Compass: ``compass`` is the lowest and highest MIDI pitch the model may strike,
     in the key of the music it writes (``None``: the whole piano). The fugues keep to
     C2–C6 (36–84) almost throughout; held-out checks of the default are in the README.
     """
 
     events: int = 400
+    bars: int | None = None
     temperature: float = 1.0
     top_k: int | None = None
     top_p: float | None = 0.98
@@ -114,6 +117,7 @@ class SamplingConfig:
 
     def __post_init__(self) -> None:
         check(1 <= self.events <= 20_000, "events must be between 1 and 20000.")
+        check(self.bars is None or 1 <= self.bars <= 400, "bars must be between 1 and 400 (or unset).")
         check(0.05 <= self.temperature <= 5.0, "temperature must be between 0.05 and 5.")
         check(self.top_k is None or self.top_k >= 1, "top_k must be at least 1 (or unset).")
         check(self.top_p is None or 0.0 < self.top_p <= 1.0, "top_p must be in (0, 1] (or unset).")
@@ -127,6 +131,36 @@ class SamplingConfig:
         check(self.compass is None or (len(self.compass) == 2
                                         and 21 <= self.compass[0] < self.compass[1] <= 108),
                "compass must be (lowest, highest) MIDI pitches on the piano, lowest < highest.")
+
+
+#: Pitch levels (semitones above the subject as first stated) entries are planned at by
+#: default: the tonic, the dominant and the subdominant (see :class:`FormConfig`).
+DEFAULT_LEVELS = (0, 7, 5)
+
+
+@dataclass(frozen=True)
+class FormConfig:
+    """The fugue's form a take is held to (:mod:`bachgen.plan`).
+
+    ``entries``: the seed's subject comes back at planned onsets, in turn in each voice, at
+    the pitch ``levels`` (semitones above the subject: 0 tonic, 7 dominant — a tonal answer
+    where the head touches the dominant —, 5 subdominant, 9 / 3 the relative key); ``close``:
+    a take of a length in bars ends like a fugue (the bass from the dominant to the tonic, a
+    tonic chord struck on the last downbeat and held to the bar line). While a planned note
+    sounds, an event holds at most as many pitches as the fugue has voices (``cap_voices``)
+    and is the least clashing of ``best_of`` events drawn from the same place (1: the first).
+    """
+
+    entries: bool = True
+    close: bool = True
+    levels: tuple[int, ...] = DEFAULT_LEVELS
+    best_of: int = 6
+    cap_voices: bool = True
+
+    def __post_init__(self) -> None:
+        check(1 <= self.best_of <= 32, "best_of must be between 1 and 32.")
+        check(bool(self.levels) and all(-11 <= lv <= 11 for lv in self.levels),
+              "levels must be one or more semitone steps between -11 and 11.")
 
 
 SNAP_MODES = ("c-major", "to-c", "off")

@@ -17,6 +17,7 @@ The three ways of putting generated music "in C" (:data:`SNAP_MODES`):
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Sequence
 
 from .errors import ConfigError
 from .events import PITCH_CLASS_NAMES, Note, Piece, key_is_minor, key_tonic_pc, shift_to_common_key
@@ -172,3 +173,22 @@ def apply_snap(piece: Piece, mode: str) -> Piece:
         f"Unknown snap mode {mode!r}.",
         f"Use one of: {', '.join(SNAP_MODES)}.",
     )
+
+
+#: Intervals (semitones mod 12) that clash between any two sounding pitches: seconds,
+#: sevenths and the tritone. A fourth clashes only over the lowest pitch.
+CLASHING = frozenset({1, 2, 6, 10, 11})
+
+
+def clashes(pitches: Sequence[int]) -> int:
+    """How harsh a sonority is: the pairs of ``pitches`` a second, seventh or tritone apart
+    (any octave), plus the pitches a fourth over the lowest."""
+    ps = sorted(set(pitches))
+    pairs = sum(1 for i, a in enumerate(ps) for b in ps[i + 1:] if (b - a) % 12 in CLASHING)
+    return pairs + sum(1 for p in ps[1:] if (p - ps[0]) % 12 == 5)
+
+
+def dissonant(pitches: Sequence[int]) -> bool:
+    """Whether a sonority holds a second, seventh, tritone or a fourth over its lowest pitch
+    (the yardstick's "dissonant beat")."""
+    return clashes(pitches) > 0

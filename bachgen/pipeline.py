@@ -29,16 +29,19 @@ import numpy as np
 from . import catalog, corpus, harmony, seeds
 from .bundle import load_bundle
 from .codec import KeyCondition, SpelledCodec, seed_transposition
-from .config import CorpusConfig, RenderConfig, SamplingConfig
+from .config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
+from .form import events_bound, take_plan, take_rules, take_span
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
+from .plan import Plan
 from .reduction import chordify, events_to_piece
 from .render import Progress, Synthesizers, render_piece
 from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_row
 from .sampling import sample_takes
 from .serving import DrawQueue, lock_waited
 from .step import RowStableStep, blas_single_thread, load_step
+from .subject import Subject, estimated_voices, opening_line, subject_of
 from .voices import split_take
 
 #: Events of the seed the network reads before writing (the original project's 50).
@@ -89,6 +92,7 @@ class ComposeSettings:
     seed: SeedSpec = SeedSpec()
     sampling: SamplingConfig = SamplingConfig()
     render: RenderConfig = RenderConfig()
+    form: FormConfig = FormConfig()
 
 
 @dataclass
@@ -121,6 +125,8 @@ class Seed:
     name: str
     source: str
     kept: bool = False               # the seed is a take's kept part: it stays in the result
+    subject: Subject | None = None   # the subject entries bring back (in the seed's own key)
+    voices: int = 3                  # voices of the fugue (the most an event holds under an entry)
 
 
 @dataclass
@@ -136,6 +142,7 @@ class Drawn:
     copies_refused: int = 0
     queued: float = 0.0              # seconds from asking to its first step (about one step when it joins a draw)
     batch: int = 1                   # takes it shared at least one step with (itself included)
+    plan: Plan = Plan()              # what it was held to (the sampler's ticks and key)
 
 
 class Engine:
@@ -233,7 +240,9 @@ def _seed_from_fugue(spec: Any, engine: Engine, rng: np.random.Generator) -> See
         fugue_id, start, source = _fugue_start(spec, engine)
     piece = engine.corpus_pieces()[fugue_id]
     row, moved_by = seed_row(engine.codec, piece, engine.seq_len, start)
-    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source)
+    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source,
+                subject=subject_of(piece, f"{fugue_id}, its first voice alone"),
+                voices=len({n.voice for n in piece.notes}))
 
 
 def _fugue_start(spec: Any, engine: Engine) -> tuple[str, int, str]:
@@ -286,11 +295,26 @@ def _seed_from_file(spec: Any, engine: Engine, notices: list[str]) -> Seed:
                             "Use a file with at least a few notes.")
     notices += list(getattr(report, "notes", []) or [])
     name = Path(spec.file_name).stem if spec.file_name else "seed"
+    subject = file_subject(piece, spec.file_name or "the file", notices)
     if spec.shapes_take:
-        return _kept_seed(spec, engine, piece, name)
+        return replace(_kept_seed(spec, engine, piece, name), subject=subject, voices=estimated_voices(piece))
     row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
     return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name,
-                       f"file {spec.file_name}")
+                f"file {spec.file_name}", subject=subject, voices=estimated_voices(piece))
+
+
+def file_subject(piece: Piece, name: str, notices: list[str]) -> Subject | None:
+    """A file's subject: the one a take carries (:func:`bachgen.render.midi` writes it into the
+    MIDI file), else its opening single line; none, said once, when it opens with chords."""
+    carried = piece.meta.get("subject")
+    if carried:
+        return Subject.from_dict(carried)
+    subject = opening_line(piece, f"the opening line of {name}")
+    if subject is None or not subject.matchable:
+        notices.append(f"{name} does not open with one voice alone, so it has no subject to bring "
+                       "back; the take is written without planned entries.")
+        return None
+    return subject
 
 
 def _kept_seed(spec: Any, engine: Engine, piece: Piece, name: str) -> Seed:
@@ -340,28 +364,51 @@ def sample_settings(cfg: SamplingConfig) -> SampleSettings:
 
 
 def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generator,
-         copy_index: Any | None) -> Drawn:
+         copy_index: Any | None, form: FormConfig = FormConfig(entries=False, close=False)) -> Drawn:
     """Draw ``cfg.candidates`` continuations of the seed together, loops and copies of the
-    corpus taken back as they are drawn (:func:`watch`); keep the best: not stuck in a
-    loop, then the shortest run copied from the corpus, then the first.
+    corpus taken back as they are drawn (:func:`watch`), held to the take's plan (``form``:
+    entries of the seed's subject, the close; :mod:`bachgen.plan`); keep the best: not stuck
+    in a loop, then the shortest run copied from the corpus outside planned entries, then
+    the first.
 
     The rows join the engine's draw queue: takes of other threads asking at the same time
-    share the network's steps, and each gets exactly the ids it gets alone."""
+    share the network's steps, and each gets exactly the ids it gets alone. With no plan (no
+    subject, no end) the ids are those of a draw without a form."""
+    codec = engine.codec
+    span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg)
+    plan = Plan(end=span.end)
+    if form.entries or (form.close and span.end is not None):
+        plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
+    elif span.end is not None:
+        plan = Plan(end=span.end, voices=seed.voices)
     guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
-    take = TakeRows([seed.row] * cfg.candidates, cfg.events, sample_settings(cfg), rng,
-                    [seed.moved_by] * cfg.candidates, guard)
+    take = TakeRows([seed.row] * cfg.candidates, events_bound(codec, span, cfg), sample_settings(cfg), rng,
+                    [seed.moved_by] * cfg.candidates, guard, take_rules(plan, codec, form))
     check_take(engine.step, take)
     served = engine.draws.draw(take)
-    tick = seed.row.start + int(engine.codec.ticks[np.asarray(seed.row.ids)].sum())
     found = []
     for b, ids in enumerate(served.result):
-        events = engine.codec.events(ids, tick)
+        events = codec.events(ids, span.start)
         stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
                            cfg.loop_min_events)
-        run = copy_index.longest_run(events) if copy_index is not None else None
+        run = copied_run(copy_index, events, plan) if copy_index is not None else None
         found.append(Drawn(list(ids), events, stuck, run, b, guard.loops_taken_back[b],
-                                 guard.copies_refused[b], served.queued, served.batch))
+                           guard.copies_refused[b], served.queued, served.batch, plan))
     return min(found, key=lambda d: (d.stuck > 0, d.longest_copied_run or 0, d.candidate))
+
+
+def copied_run(copy_index: Any, events: list[Event], plan: Plan) -> int:
+    """The longest run of ``events`` copied from the corpus outside the planned entries (a
+    planned entry copies its fugue's subject by design)."""
+    spans = [(e.start, e.end) for e in plan.entries]
+    best, stretch = 0, []
+    for e in events + [None]:
+        if e is None or any(a <= e.start < b for a, b in spans):
+            best = max(best, copy_index.longest_run(stretch)) if stretch else best
+            stretch = []
+        else:
+            stretch.append(e)
+    return best
 
 
 def _draw_batch(engine: Engine, takes: Sequence[TakeRows], done: Any, joiners: Any) -> None:
@@ -493,7 +540,7 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     timings["index"] = time.perf_counter() - t
     lock_waited(engine)  # count this take's wait only
     t = time.perf_counter()
-    drawn = draw(cfg, engine, seed, rng, index)
+    drawn = draw(cfg, engine, seed, rng, index, settings.form)
     timings["lock_wait"] = lock_waited(engine) + drawn.queued  # the draw queue, then the lock
     timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
     t = time.perf_counter()

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .codec import FEATURES, QUARTERS, KeyCondition, SpelledCodec, seed_transposition
+from .constraints import Rules
 from .errors import ConfigError
 from .events import Note, Piece
 from .guards import EventWatch
@@ -170,7 +171,10 @@ class TakeRows:
 
     Takes drawn together (:func:`sample_takes`) share the network's steps but nothing else:
     each has its own events to write, settings, generator (one ``rng.random(rows)`` a step,
-    as alone), seeds' moves (``moved_by``, to place the compass) and guard (``watch``).
+    as alone), seeds' moves (``moved_by``, to place the compass), guard (``watch``) and
+    plan (``rules``, :class:`~bachgen.constraints.Rules`: planned notes, the end, best of N).
+    With an end in the rules, a row stops at its first event that reaches it (``events``
+    is then only a bound).
     """
 
     rows: Sequence[SeedRow]
@@ -179,6 +183,7 @@ class TakeRows:
     rng: np.random.Generator
     moved_by: Sequence[int] | None = None
     watch: EventWatch | None = None
+    rules: Rules | None = None
 
 
 def check_take(step: Any, take: TakeRows) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .codec import SpelledCodec
 from .guards import EventWatch
+from .harmony import clashes
 from .rows import (RowConditions, SampleSettings, SeedRow, TakeRows, check_take, pick,
                    token_probabilities, warm_up)
 from .step import NumpyStep, TfStep
@@ -84,6 +85,7 @@ class Draw:
         self.step, self.codec, self.on_done = step, codec, on_done
         self.batch = Batch(codec)
         self.rewind = Rewind([])
+        self.chooser = Chooser(codec)
         self.logits: Any = None
         self.state: Any = None
         self.grammar: Any = None
@@ -114,9 +116,12 @@ class Draw:
         self.grammar.compass = b.compass()
         self.conditions = RowConditions.of(self.codec, b.rows)
         self.rewind.add(b.keeps[start:])
+        self.chooser.add(len(rows))
         for r in range(start, len(b.rows)):
             if b.watched[r]:
                 self.rewind.mark(r, 0, 0, self.logits, self.state, self.grammar)
+            if b.rules[r] is not None:
+                self.chooser.begin(r, 0, self.logits, self.state, self.grammar)
 
     def _keep(self, rows: np.ndarray) -> None:
         """Keep only ``rows`` of every array (in that order)."""
@@ -124,12 +129,14 @@ class Draw:
         self.state = [(h[rows], c[rows]) for h, c in self.state]
         self.grammar = self.grammar.take(rows)
         self.rewind.keep(rows.tolist())
+        self.chooser.keep(rows.tolist())
 
     def token(self, count: int) -> bool:
         """Token step ``count``: one token per row, the network stepped for the takes still
         drawing, finished events shown to the guards; whether the draw is over."""
         b, codec, rewind = self.batch, self.codec, self.rewind
         mask = codec.allowed(self.grammar)
+        b.constrain(mask, self.grammar)
         rewind.bar(mask, b.written, b.out)
         tokens = b.draw(self.logits, mask)
         ended = b.write(tokens)
@@ -139,11 +146,26 @@ class Draw:
         self.logits, self.state = step_live(self.step, tokens, self.conditions.features(codec, self.grammar.tick),
                                              self.state, self.logits, b.stepped)
         for r in ended:
-            if b.watched[r]:
-                b.written[r] = watch_event(codec, b, rewind, r, b.written[r] + 1, b.out[r],
-                                            self.logits, self.state, self.grammar)
+            self.event_ended(r)
         b.finish(count + 1, self.on_done)
         return all(b.done)
+
+
+    def event_ended(self, r: int) -> None:
+        """Row ``r`` ended an event: under a planned note it may be drawn again (best of N);
+        once kept, the guard sees it; a row with an end stops when its event reaches it."""
+        b, rules = self.batch, self.batch.rules[r]
+        if rules is not None and self.chooser.again(r, b.out[r], rules, self.logits, self.state, self.grammar):
+            if not b.watched[r]:
+                b.written[r] -= 1
+            return
+        if b.watched[r]:
+            b.written[r] = watch_event(self.codec, b, self.rewind, r, b.written[r] + 1, b.out[r],
+                                        self.logits, self.state, self.grammar)
+        if rules is not None:
+            self.chooser.begin(r, len(b.out[r]), self.logits, self.state, self.grammar)
+            if rules.end is not None and self.grammar.tick[r] >= rules.end:
+                b.events[r] = b.written[r]
 
 
 def step_live(step: Any, tokens: np.ndarray, features: np.ndarray, state: Any, logits: np.ndarray,
@@ -184,7 +206,7 @@ class Batch:
     Per take: ``ids``, its number in the draw (takes that join are numbered on);
     ``begun``, the token step it joined at (its step limit counts from there)."""
 
-    _PER_ROW = ("take_of", "rows", "events", "watched", "keeps", "written", "out")
+    _PER_ROW = ("take_of", "rows", "events", "watched", "keeps", "written", "out", "rules")
     _PER_TAKE = ("takes", "ids", "limits", "begun")
 
     def __init__(self, codec: SpelledCodec) -> None:
@@ -202,6 +224,7 @@ class Batch:
         self.keeps: list[int] = []
         self.written: list[int] = []
         self.out: list[list[int]] = []
+        self.rules: list[Any] = []
         self.live = np.ones(0, dtype=bool)
         self.stepped: np.ndarray | None = None
         self.open: list[int] = []
@@ -221,8 +244,9 @@ class Batch:
             self.takes.append(take)
             self.ids.append(self.joined)
             self.joined += 1
+            tries = take.rules.best_of if take.rules is not None else 1
             self.limits.append((take.events + (max(take.watch.budget) * window if take.watch else 0))
-                               * (codec.max_pitches + 1))
+                               * (codec.max_pitches + 1) * tries)
             self.begun.append(count)
             self.slices.append(slice(at, at + n))
             self.done.append(False)
@@ -232,6 +256,7 @@ class Batch:
             self.keeps += [window] * n
             self.written += [0] * n
             self.out += [[] for _ in range(n)]
+            self.rules += [take.rules] * n
         self.live = np.concatenate([self.live, np.ones(len(self.rows) - len(self.live), dtype=bool)])
         self.stepped = None if self.live.all() else np.nonzero(self.live)[0]
         self.open = [r for r in range(len(self.rows)) if self.live[r] and self.written[r] < self.events[r]]
@@ -254,6 +279,14 @@ class Batch:
         self.done = [False] * len(kept)
         self.live = np.ones(len(rows), dtype=bool)
         return np.asarray(rows, dtype=np.int64)
+
+    def constrain(self, mask: np.ndarray, grammar: Any) -> None:
+        """Narrow the mask of every open row that has a plan (:meth:`Rules.restrict`)."""
+        for r in self.open:
+            rules = self.rules[r]
+            if rules is not None:
+                rules.restrict(mask[r], int(grammar.tick[r]), int(grammar.last[r]), int(grammar.count[r]),
+                               grammar.prev[r], grammar.cur[r])
 
     def compass(self) -> np.ndarray | None:
         """Each row's compass mask in the model's key (``None``: no take has a compass)."""
@@ -358,6 +391,66 @@ def watch_event(codec: SpelledCodec, watch: Any, rewind: "Rewind", r: int, posit
     return target
 
 
+class Chooser:
+    """Best of N: an event that a planned note sounds in is drawn ``rules.best_of`` times from
+    the same place (the row goes back after each), and the least clashing is kept
+    (:func:`~bachgen.harmony.clashes`; the first of equals). It keeps the harmony around a
+    line the network is given as mild as Bach's, where the first draw often clashes with it."""
+
+    def __init__(self, codec: SpelledCodec) -> None:
+        self.codec = codec
+        self.starts: list[Mark | None] = []
+        self.tries: list[list[tuple[int, list[int], Mark]]] = []
+
+    def add(self, rows: int) -> None:
+        self.starts += [None] * rows
+        self.tries += [[] for _ in range(rows)]
+
+    def keep(self, rows: Sequence[int]) -> None:
+        self.starts = [self.starts[r] for r in rows]
+        self.tries = [self.tries[r] for r in rows]
+
+    def begin(self, r: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> None:
+        """Row ``r``'s next event begins here (after ``tokens`` tokens)."""
+        self.starts[r] = snapshot(r, tokens, logits, state, grammar)
+        self.tries[r] = []
+
+    def again(self, r: int, row_out: list[int], rules: Any, logits: np.ndarray, state: list,
+              grammar: Any) -> bool:
+        """Whether row ``r`` goes back to draw its event again; when the last try is in, the
+        row is put where the best try left it (its tokens in ``row_out``)."""
+        start = self.starts[r]
+        if start is None or rules.best_of <= 1 or not rules.at(int(start.grammar[4])).planned:
+            return False
+        tokens = row_out[start.tokens:]
+        pitches = [self.codec.low + self.codec.pitch_index[t] for t in tokens if self.codec.pitch_index[t] >= 0]
+        tries = self.tries[r]
+        tries.append((clashes(pitches), tokens, snapshot(r, len(row_out), logits, state, grammar)))
+        if len(tries) < rules.best_of:
+            put_back(r, start, logits, state, grammar)
+            del row_out[start.tokens:]
+            return True
+        _, best, mark = min(tries, key=lambda t: t[0])
+        put_back(r, mark, logits, state, grammar)
+        row_out[start.tokens:] = best
+        return False
+
+
+def snapshot(r: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> "Mark":
+    """Where row ``r`` stands: enough to put it back there (:func:`put_back`)."""
+    return Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
+                tuple(np.array(getattr(grammar, name)[r]) for name in grammar.PLACE))
+
+
+def put_back(r: int, mark: "Mark", logits: np.ndarray, state: list, grammar: Any) -> None:
+    """Row ``r``'s logits, network state and grammar as they were at ``mark``."""
+    logits[r] = mark.logits
+    for (h, c), (mh, mc) in zip(state, mark.state):
+        h[r], c[r] = mh, mc
+    for name, value in zip(grammar.PLACE, mark.grammar):
+        getattr(grammar, name)[r] = value
+
+
 @dataclass
 class Mark:
     """Where a row stood when one of its events began: enough to draw that event again."""
@@ -381,8 +474,7 @@ class Rewind:
 
     def mark(self, r: int, position: int, tokens: int, logits: np.ndarray, state: list, grammar: Any) -> None:
         marks = self.marks[r]
-        marks[position] = Mark(tokens, logits[r].copy(), [(h[r].copy(), c[r].copy()) for h, c in state],
-                                tuple(np.array(getattr(grammar, name)[r]) for name in grammar.PLACE))
+        marks[position] = snapshot(r, tokens, logits, state, grammar)
         marks.pop(position - self.keeps[r], None)
 
     def add(self, keeps: Sequence[int]) -> None:
@@ -407,11 +499,7 @@ class Rewind:
         mark = self.marks[r][position]
         for later in [p for p in self.marks[r] if p > position]:
             del self.marks[r][later]
-        logits[r] = mark.logits
-        for (h, c), (mh, mc) in zip(state, mark.state):
-            h[r], c[r] = mh, mc
-        for name, value in zip(grammar.PLACE, mark.grammar):
-            getattr(grammar, name)[r] = value
+        put_back(r, mark, logits, state, grammar)
         return mark.tokens
 
     def forbid(self, r: int, position: int, token: int) -> None:

@@ -1,0 +1,162 @@
+"""A plan (:mod:`bachgen.plan`) as rules on the codec's grammar: what each row may write next.
+
+The codec's grammar already says what may come next; a planned note adds required tokens:
+
+* at its onset the event must strike it — ``S<p>`` comes before any higher pitch and before
+  the duration, and nothing may replace it;
+* while it lasts every event holds it (``H<p>``); after its end it is not held on;
+* no event lasts past the next planned onset or end (nor past the take's end), so events
+  start exactly where the plan needs them.
+
+While a planned note sounds an event holds at most as many pitches as the fugue has voices
+(the planned line counts as one of them). The close adds: nothing below the planned bass,
+the final chord's notes struck within the tonic triad, and held from there to the end.
+
+:class:`Rules` answers, for a tick, what holds there (:class:`Rule`, cached per tick);
+:meth:`Rules.restrict` narrows one row's grammar mask. Pitches here are the sampler's (the
+key the network reads the seed in). This module imports neither TensorFlow nor music21.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .codec import SpelledCodec
+from .errors import ConfigError
+from .plan import Plan
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What holds for an event starting at one tick: the ``required`` pitches (``(pitch,
+    struck)``, low to high), the tick no event may pass (``boundary``), the most pitches it may
+    hold (``cap``; ``None``: the grammar's), the lowest pitch it may have (``floor``), the pitch
+    classes it may strike (``chord``; ``None``: any), whether it may only hold what sounds
+    (``hold_only``: the last bar after the final chord) and the pitches not to hold on."""
+
+    required: tuple[tuple[int, bool], ...] = ()
+    boundary: int | None = None
+    cap: int | None = None
+    floor: int | None = None
+    chord: frozenset[int] | None = None
+    hold_only: bool = False
+    released: tuple[int, ...] = ()
+
+    @property
+    def planned(self) -> bool:
+        """Whether a planned note sounds in the event (best-of-N and the voice cap apply)."""
+        return bool(self.required) or self.hold_only
+
+
+class Rules:
+    """The rules of one plan for the sampler (one object shared by a take's rows)."""
+
+    def __init__(self, plan: Plan, codec: SpelledCodec, cap_voices: bool = True, best_of: int = 1) -> None:
+        if codec.spelling != "held":
+            raise ConfigError("A planned form needs a model that spells held notes (codec 'held').")
+        self.plan, self.codec, self.best_of = plan, codec, int(best_of)
+        self.cap = plan.voices if cap_voices else None
+        self.notes = [n for e in plan.entries for n in e.notes]
+        if plan.close is not None:
+            self.notes.append(plan.close.dominant)
+        marks = {n.start for n in self.notes} | {n.end for n in self.notes}
+        if plan.close is not None:
+            marks |= {plan.close.start, plan.close.end}
+        if plan.end is not None:
+            marks.add(plan.end)
+        self.marks = sorted(marks)
+        self._cache: dict[int, Rule] = {}
+        P = codec.pitches
+        self._struck = np.arange(1, 1 + P)
+        self._held = np.arange(1 + P, 1 + 2 * P)
+        self._durations = np.arange(1 + 2 * P, codec.vocab_size)
+
+    @property
+    def end(self) -> int | None:
+        return self.plan.end
+
+    def at(self, tick: int) -> Rule:
+        """The rule for an event starting at ``tick``."""
+        rule = self._cache.get(tick)
+        if rule is None:
+            rule = self._cache[tick] = self._rule(tick)
+        return rule
+
+    def _rule(self, tick: int) -> Rule:
+        required = sorted({(n.pitch, n.start == tick) for n in self.notes if n.start <= tick < n.end})
+        released = tuple(sorted({n.pitch for n in self.notes if n.end == tick}
+                                - {p for p, _ in required}))
+        i = bisect.bisect_right(self.marks, tick)
+        boundary = self.marks[i] if i < len(self.marks) else None
+        close = self.plan.close
+        floor = chord = None
+        hold_only = False
+        if close is not None and close.dominant.start <= tick < close.end:
+            floor = close.dominant.pitch if tick < close.start else close.tonic
+            if tick == close.start:
+                required, chord = [(close.tonic, True)], close.chord
+            elif tick > close.start:
+                hold_only = True
+        cap = self.cap if required else None
+        return Rule(tuple(required), boundary, cap, floor, chord, hold_only, released)
+
+    def restrict(self, mask: np.ndarray, tick: int, last: int, count: int, prev: np.ndarray,
+                 cur: np.ndarray) -> None:
+        """Narrow one row's ``mask`` (``(V,)``, in place) for its event starting at ``tick``,
+        with ``last`` (pitch index written last, −1: none) and ``count`` pitches written, the
+        previous event's pitches ``prev`` and this one's ``cur`` (``(P,)`` booleans)."""
+        rule = self.at(tick)
+        codec, low = self.codec, self.codec.low
+        P = codec.pitches
+        if rule.released:
+            mask[self._held[[p - low for p in rule.released if 0 <= p - low < P]]] = False
+        if rule.floor is not None:
+            cut = max(0, min(P, rule.floor - low))
+            mask[self._struck[:cut]] = False
+            mask[self._held[:cut]] = False
+        if rule.chord is not None:
+            pcs = (np.arange(P) + low) % 12
+            off = ~np.isin(pcs, list(rule.chord))
+            mask[self._struck[off]] = False
+            mask[self._held] = False
+        if rule.hold_only:
+            self._hold_only(mask, last, prev, cur)
+        ahead = [(p - low, struck) for p, struck in rule.required if p - low > last]
+        if ahead:
+            self._require(mask, ahead, count, rule, prev)
+        elif rule.boundary is not None:
+            mask[self._durations[tick + codec.ticks[self._durations] > rule.boundary]] = False
+        cap = rule.cap
+        if cap is not None and count >= cap and not ahead:
+            mask[self._struck] = False
+            mask[self._held] = False
+        if not mask.any():  # never a dead end: the grid's duration always decodes
+            mask[self._durations[0]] = True
+
+    def _require(self, mask: np.ndarray, ahead: Sequence[tuple[int, bool]], count: int, rule: Rule,
+                 prev: np.ndarray) -> None:
+        """The next required pitch (index ``ahead[0]``) before any higher one or a duration;
+        with the voice cap reached, it alone."""
+        index, struck = ahead[0]
+        if not struck and not prev[index]:
+            struck = True  # it did not sound before (a take that starts inside an entry)
+        mask[self._durations] = False
+        mask[self._struck[index:]] = False
+        mask[self._held[index:]] = False
+        if rule.cap is not None and count + len(ahead) >= rule.cap:
+            mask[self._struck] = False
+            mask[self._held] = False
+        mask[(self._struck if struck else self._held)[index]] = True
+
+    def _hold_only(self, mask: np.ndarray, last: int, prev: np.ndarray, cur: np.ndarray) -> None:
+        """In the last bar after the final chord: hold every pitch that sounds, strike nothing."""
+        mask[self._struck] = False
+        mask[self._held] = False
+        left = [i for i in np.nonzero(prev)[0].tolist() if i > last]
+        if left:
+            mask[self._durations] = False
+            mask[self._held[left[0]]] = True
