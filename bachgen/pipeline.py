@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,16 +32,16 @@ from .codec import KeyCondition, SpelledCodec, seed_transposition
 from .config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
-from .form import events_bound, take_plan, take_rules, take_span
+from .form import ending, events_bound, take_plan, take_rules, take_span
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
-from .plan import Plan
+from .plan import CLOSE_BARS, Plan
 from .reduction import chordify, events_to_piece
 from .render import Progress, Synthesizers, render_piece
 from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_row
 from .sampling import sample_takes
 from .serving import DrawQueue, lock_waited
 from .step import RowStableStep, blas_single_thread, load_step
-from .subject import Subject, estimated_voices, opening_line, subject_of
+from .subject import Entry, Subject, estimated_voices, find_entries, opening_line, subject_of
 from .voices import split_take
 
 #: Events of the seed the network reads before writing (the original project's 50).
@@ -112,6 +112,8 @@ class Composition:
     stats: dict
     notices: list[str]
     timings: dict[str, float]
+    subject: Subject | None = None   # the subject its entries bring back (in the seed's key)
+    entries: list[Entry] = field(default_factory=list)  # found in ``piece`` after the seed
 
 
 @dataclass
@@ -297,18 +299,30 @@ def _seed_from_file(spec: Any, engine: Engine, notices: list[str]) -> Seed:
     name = Path(spec.file_name).stem if spec.file_name else "seed"
     subject = file_subject(piece, spec.file_name or "the file", notices)
     if spec.shapes_take:
+        spec = open_again(spec, piece, notices)
         return replace(_kept_seed(spec, engine, piece, name), subject=subject, voices=estimated_voices(piece))
     row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
     return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name,
                 f"file {spec.file_name}", subject=subject, voices=estimated_voices(piece))
 
 
+def open_again(spec: SeedSpec, piece: Piece, notices: list[str]) -> SeedSpec:
+    """A take that ended with a close is continued from before it: its last bars are
+    written anew (the MIDI file says how many bars its close took)."""
+    close_bars = int((piece.meta.get("form") or {}).get("close_bars") or 0)
+    if not spec.continue_take or not close_bars or piece.bars <= close_bars:
+        return spec
+    notices.append(f"The take ended with a close; its last {close_bars} bars are written anew so "
+                   "the music goes on.")
+    return replace(spec, continue_take=False, keep_bars=piece.bars - close_bars)
+
+
 def file_subject(piece: Piece, name: str, notices: list[str]) -> Subject | None:
     """A file's subject: the one a take carries (:func:`bachgen.render.midi` writes it into the
     MIDI file), else its opening single line; none, said once, when it opens with chords."""
-    carried = piece.meta.get("subject")
+    carried = piece.meta.get("form")
     if carried:
-        return Subject.from_dict(carried)
+        return Subject.from_dict(carried["subject"]) if carried.get("subject") else None
     subject = opening_line(piece, f"the opening line of {name}")
     if subject is None or not subject.matchable:
         notices.append(f"{name} does not open with one voice alone, so it has no subject to bring "
@@ -493,6 +507,24 @@ class Music:
     piece: Piece
     seed_piece: Piece | None
     seed_end_tick: int | None  # where the new music starts when the seed comes first
+    subject: Subject | None = None
+    closed: bool = False       # it was held to a close
+
+
+def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
+    """The entries of the subject found in the new music, and the take's subject, entries and
+    ending in ``stats``; the subject goes into the piece's meta (the MIDI file carries it, so a
+    take continued keeps its own subject)."""
+    piece, subject = music.piece, music.subject
+    entries = find_entries(piece, subject, music.seed_end_tick or 0) if subject and subject.matchable else []
+    stats["subject"] = subject.describe() if subject else None
+    stats["entries"] = [e.to_dict(subject.key if subject else None, piece.bar_ticks) for e in entries]
+    found = ending(piece)
+    stats["ending"] = found.to_dict() if found else None
+    closed = bool(found and found.closes and music.closed)
+    music.piece = replace(piece, meta={**piece.meta, "form": {
+        "subject": subject.to_dict() if subject else None, "close_bars": CLOSE_BARS if closed else 0}})
+    return entries
 
 
 def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
@@ -513,12 +545,14 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     music, ids, stats = _seed_and_draw(settings, engine, rng, seed_used, notices, timings, report)
     if settings.render.voices:
         music.piece = split_take(music.piece, settings.seed, timings)
+    entries = take_form(music, stats)
     out = render_piece(music.piece, music.seed_end_tick, settings.render, engine.synthesizers, notices,
                        timings, report)
     timings["total"] = time.perf_counter() - t_all
     report("done", 1.0)
     return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,
-                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings)
+                       out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
+                       music.subject, entries)
 
 
 def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
@@ -547,4 +581,4 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     piece, seed_piece, seed_end = decode(seed, drawn, engine, settings.render)
     report_ = take_stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
     timings["decode"] = time.perf_counter() - t
-    return Music(piece, seed_piece, seed_end), drawn.ids, report_
+    return Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None), drawn.ids, report_

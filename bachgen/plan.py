@@ -39,6 +39,8 @@ LEVEL_WEIGHTS = {
     "major": {0: 109, 7: 59, 9: 35, 5: 17, 2: 16, 4: 13, 11: 3, 6: 2},
     "minor": {0: 125, 7: 41, 5: 27, 3: 26, 10: 14, 11: 6, 8: 6, 6: 3, 2: 3, 9: 2, 4: 1},
 }
+#: Bars at the end of a take its close takes: the bar the bass reaches the dominant in, and the last.
+CLOSE_BARS = 2
 #: Where each voice's line lies (MIDI pitch of its middle), low to high: bass to soprano.
 LOWEST_CENTRE, HIGHEST_CENTRE = 48, 69
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import json
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
@@ -38,6 +39,7 @@ from .formats import MIDI_SUFFIXES, WHAT_TO_DO, detect_format, short
 from .events import RESOLUTION, Note, Piece
 from .harmony import estimate_key
 from .reduction import HIGHEST_PITCH, LOWEST_PITCH
+from .subject import FORM_TEXT, Subject
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 DEFAULT_TEMPO_BPM = 120.0  # MIDI's tempo when a file sets none
@@ -270,7 +272,7 @@ def read_midi(data: bytes, name: str, report: SeedReport) -> tuple[list[RawNote]
         time_signature = time_signature or signature
 
     tempos.sort()
-    meta: dict[str, Any] = {"time_signature": time_signature}
+    meta: dict[str, Any] = {"time_signature": time_signature, "form": carried_form(tracks)}
     if division > 0:
         initial = next((t for tick, t in tempos if tick == 0), 500_000)
         meta["tempo_bpm"] = 60_000_000 / initial if initial > 0 else DEFAULT_TEMPO_BPM
@@ -280,6 +282,23 @@ def read_midi(data: bytes, name: str, report: SeedReport) -> tuple[list[RawNote]
     notes = [RawNote(n.start * quarters_per_tick, n.end * quarters_per_tick, n.pitch, n.voice)
              for n in raw]
     return notes, meta
+
+
+def carried_form(tracks: Iterable[Any]) -> dict[str, Any] | None:
+    """The form a take's MIDI file carries (its subject and close, a text event written by
+    :func:`bachgen.render.midi.piece_to_midi_bytes`), or ``None`` — also when it is damaged."""
+    for track in tracks:
+        for message in track:
+            text = getattr(message, "text", None)
+            if message.type == "text" and isinstance(text, str) and text.startswith(FORM_TEXT):
+                try:
+                    data = json.loads(text[len(FORM_TEXT):])
+                    if data.get("subject") is not None:
+                        Subject.from_dict(data["subject"])
+                    return {"subject": data.get("subject"), "close_bars": int(data.get("close_bars") or 0)}
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    return None
+    return None
 
 
 def _read_track(track: Iterable[Any], index: int, voices: dict[tuple[int, int], int],
@@ -455,7 +474,7 @@ def _valid_signature(signature: tuple[int, int] | None) -> tuple[int, int]:
 
 def clean(raw: list[RawNote], name: str, report: SeedReport, limits: SeedLimits,
           time_signature: tuple[int, int] | None = None, tempo_bpm: float | None = None,
-          seconds_at=None) -> Piece:
+          seconds_at=None, form: dict[str, Any] | None = None) -> Piece:
     """Raw notes -> a clean Piece on the model's grid (see the module docstring)."""
     if not raw:
         if report.dropped["drums"] or report.dropped["unpitched"]:
@@ -481,7 +500,8 @@ def clean(raw: list[RawNote], name: str, report: SeedReport, limits: SeedLimits,
         report.notes.append(
             f"Only the first {limits.max_minutes:g} minutes / {limits.max_notes} notes were kept.")
 
-    return _without_leading_bars(notes, name, report, _valid_signature(time_signature))
+    piece = _without_leading_bars(notes, name, report, _valid_signature(time_signature))
+    return replace(piece, meta={**piece.meta, "form": form}) if form else piece
 
 
 def _clamp_tempo(tempo_bpm: float | None, report: SeedReport, limits: SeedLimits) -> None:

@@ -28,6 +28,10 @@ from .events import Note, Piece, key_tonic_pc, transpose_key_name
 HEAD = 7
 #: A subject needs at least this many notes before its entries can be told from chance.
 MIN_NOTES = 5
+#: A take's MIDI file carries its form in a text event that begins with this, JSON after it:
+#: ``{"subject": Subject.to_dict() or null, "close_bars": bars its close takes at the end}``,
+#: so a take brought back to be continued keeps its own subject and loses its close.
+FORM_TEXT = "bachgen form "
 #: Names of the voices, low to high, for fugues of 2 to 5 voices.
 VOICE_NAMES = {
     1: ("voice",),

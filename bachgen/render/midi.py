@@ -14,12 +14,14 @@ of :mod:`bachgen.seeds`. This module imports neither TensorFlow nor music21.
 from __future__ import annotations
 
 import io
+import json
 import math
 from typing import Any
 
 from ..errors import ConfigError
 from ..events import Piece, key_is_minor, key_tonic_pc
 from ..reduction import normalise
+from ..subject import FORM_TEXT
 from ..voices import voice_names, voices_of
 from .quiet import quiet_import
 
@@ -74,7 +76,8 @@ def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -
     key struck again in the same voice ends its earlier note, so overlapping unisons
     cannot leave hanging or cut-short notes in the file (two voices on one key sound
     on their own channels). Tempo, time signature and (when the piece knows it) key
-    signature are written at the start.
+    signature are written at the start, and the take's form (``piece.meta["form"]``: its
+    subject and close) as a text event (:data:`~bachgen.subject.FORM_TEXT`).
     """
     pretty_midi = _import_pretty_midi()
 
@@ -87,6 +90,8 @@ def piece_to_midi_bytes(piece: Piece, tempo_bpm: float = 80, program: int = 0) -
     key_number = _key_number(piece.key)
     if key_number is not None:
         midi.key_signature_changes.append(pretty_midi.KeySignature(key_number, 0.0))
+    if piece.meta.get("form"):
+        midi.text_events.append(pretty_midi.Text(FORM_TEXT + json.dumps(piece.meta["form"]), 0.0))
     for name, part in voice_parts(piece):
         instrument = pretty_midi.Instrument(program=program, name=name)
         for note in normalise(part).notes:
