@@ -133,9 +133,12 @@ class SamplingConfig:
                "compass must be (lowest, highest) MIDI pitches on the piano, lowest < highest.")
 
 
+#: Bars of new music a take has when no length is asked for (the page, the CLI, the yardstick).
+DEFAULT_BARS = 24
 #: Pitch levels (semitones above the subject as first stated) entries are planned at by
-#: default: the tonic, the dominant and the subdominant (see :class:`FormConfig`).
-DEFAULT_LEVELS = (0, 7, 5)
+#: default: the tonic, the dominant, the subdominant and the relative key (9 in major, 3 in
+#: minor: :data:`bachgen.plan.LEVEL_WEIGHTS` makes the other one rare; see :class:`FormConfig`).
+DEFAULT_LEVELS = (0, 7, 5, 9, 3)
 
 
 @dataclass(frozen=True)

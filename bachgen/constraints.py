@@ -10,7 +10,8 @@ The codec's grammar already says what may come next; a planned note adds require
 
 While a planned note sounds an event holds at most as many pitches as the fugue has voices
 (the planned line counts as one of them). The close adds: nothing below the planned bass,
-the final chord's notes struck within the tonic triad, and held from there to the end.
+the final chord's notes struck within the tonic triad on the last downbeat and held at least a
+half note (the take ends when it does: :meth:`Rules.finished`).
 
 :class:`Rules` answers, for a tick, what holds there (:class:`Rule`, cached per tick);
 :meth:`Rules.restrict` narrows one row's grammar mask. Pitches here are the sampler's (the
@@ -35,21 +36,21 @@ class Rule:
     """What holds for an event starting at one tick: the ``required`` pitches (``(pitch,
     struck)``, low to high), the tick no event may pass (``boundary``), the most pitches it may
     hold (``cap``; ``None``: the grammar's), the lowest pitch it may have (``floor``), the pitch
-    classes it may strike (``chord``; ``None``: any), whether it may only hold what sounds
-    (``hold_only``: the last bar after the final chord) and the pitches not to hold on."""
+    classes it may strike (``chord``; ``None``: any), the shortest it may last (``least``: the
+    final chord) and the pitches not to hold on."""
 
     required: tuple[tuple[int, bool], ...] = ()
     boundary: int | None = None
     cap: int | None = None
     floor: int | None = None
     chord: frozenset[int] | None = None
-    hold_only: bool = False
+    least: int = 0
     released: tuple[int, ...] = ()
 
     @property
     def planned(self) -> bool:
         """Whether a planned note sounds in the event (best-of-N and the voice cap apply)."""
-        return bool(self.required) or self.hold_only
+        return bool(self.required)
 
 
 class Rules:
@@ -79,6 +80,12 @@ class Rules:
     def end(self) -> int | None:
         return self.plan.end
 
+    def finished(self, tick: int) -> bool:
+        """Whether a row whose events reach ``tick`` is done: at the end, or once its final
+        chord has sounded."""
+        close = self.plan.close
+        return (self.plan.end is not None and tick >= self.plan.end) or (close is not None and tick > close.start)
+
     def at(self, tick: int) -> Rule:
         """The rule for an event starting at ``tick``."""
         rule = self._cache.get(tick)
@@ -94,21 +101,19 @@ class Rules:
         boundary = self.marks[i] if i < len(self.marks) else None
         close = self.plan.close
         floor = chord = None
-        hold_only = False
-        if close is not None and close.dominant.start <= tick < close.end:
+        least = 0
+        if close is not None and close.dominant.start <= tick <= close.start:
             floor = close.dominant.pitch if tick < close.start else close.tonic
             if tick == close.start:
                 required, chord = [(close.tonic, True)], close.chord
-            elif tick > close.start:
-                hold_only = True
+                least = min(close.end - close.start, 2 * self.codec.resolution)
         cap = self.cap if required else None
-        return Rule(tuple(required), boundary, cap, floor, chord, hold_only, released)
+        return Rule(tuple(required), boundary, cap, floor, chord, least, released)
 
-    def restrict(self, mask: np.ndarray, tick: int, last: int, count: int, prev: np.ndarray,
-                 cur: np.ndarray) -> None:
+    def restrict(self, mask: np.ndarray, tick: int, last: int, count: int, prev: np.ndarray) -> None:
         """Narrow one row's ``mask`` (``(V,)``, in place) for its event starting at ``tick``,
-        with ``last`` (pitch index written last, −1: none) and ``count`` pitches written, the
-        previous event's pitches ``prev`` and this one's ``cur`` (``(P,)`` booleans)."""
+        with ``last`` (pitch index written last, −1: none) and ``count`` pitches written, and
+        the previous event's pitches ``prev`` (``(P,)`` booleans)."""
         rule = self.at(tick)
         codec, low = self.codec, self.codec.low
         P = codec.pitches
@@ -123,13 +128,12 @@ class Rules:
             off = ~np.isin(pcs, list(rule.chord))
             mask[self._struck[off]] = False
             mask[self._held] = False
-        if rule.hold_only:
-            self._hold_only(mask, last, prev, cur)
         ahead = [(p - low, struck) for p, struck in rule.required if p - low > last]
         if ahead:
             self._require(mask, ahead, count, rule, prev)
         elif rule.boundary is not None:
-            mask[self._durations[tick + codec.ticks[self._durations] > rule.boundary]] = False
+            lengths = codec.ticks[self._durations]
+            mask[self._durations[(tick + lengths > rule.boundary) | (lengths < rule.least)]] = False
         cap = rule.cap
         if cap is not None and count >= cap and not ahead:
             mask[self._struck] = False
@@ -151,12 +155,3 @@ class Rules:
             mask[self._struck] = False
             mask[self._held] = False
         mask[(self._struck if struck else self._held)[index]] = True
-
-    def _hold_only(self, mask: np.ndarray, last: int, prev: np.ndarray, cur: np.ndarray) -> None:
-        """In the last bar after the final chord: hold every pitch that sounds, strike nothing."""
-        mask[self._struck] = False
-        mask[self._held] = False
-        left = [i for i in np.nonzero(prev)[0].tolist() if i > last]
-        if left:
-            mask[self._durations] = False
-            mask[self._held[left[0]]] = True

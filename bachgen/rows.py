@@ -172,7 +172,8 @@ class TakeRows:
     Takes drawn together (:func:`sample_takes`) share the network's steps but nothing else:
     each has its own events to write, settings, generator (one ``rng.random(rows)`` a step,
     as alone), seeds' moves (``moved_by``, to place the compass), guard (``watch``) and
-    plan (``rules``, :class:`~bachgen.constraints.Rules`: planned notes, the end, best of N).
+    plan (``rules``, :class:`~bachgen.constraints.Rules`: planned notes, the end, best of N;
+    one for all rows, or one per row).
     With an end in the rules, a row stops at its first event that reaches it (``events``
     is then only a bound).
     """
@@ -183,7 +184,13 @@ class TakeRows:
     rng: np.random.Generator
     moved_by: Sequence[int] | None = None
     watch: EventWatch | None = None
-    rules: Rules | None = None
+    rules: Rules | Sequence[Rules | None] | None = None
+
+    def row_rules(self) -> list[Rules | None]:
+        """Each row's rules (one plan for every row, or one per row)."""
+        if self.rules is None or isinstance(self.rules, Rules):
+            return [self.rules] * len(self.rows)
+        return list(self.rules)
 
 
 def check_take(step: Any, take: TakeRows) -> None:
@@ -196,6 +203,8 @@ def check_take(step: Any, take: TakeRows) -> None:
         raise ConfigError("moved_by needs one number per row.")
     if take.watch is not None and not isinstance(getattr(step, "inner", step), NumpyStep):
         raise ConfigError("The loop and copy guards need the NumPy step (engine 'numpy').")
+    if len(take.row_rules()) != len(take.rows):
+        raise ConfigError("rules need one plan per row (or one for all).")
 
 
 def seed_row(codec: SpelledCodec, piece: Piece, seed_events: int = 50,

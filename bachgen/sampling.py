@@ -19,7 +19,7 @@ import numpy as np
 
 from .codec import SpelledCodec
 from .guards import EventWatch
-from .harmony import clashes
+from .harmony import harshness
 from .rows import (RowConditions, SampleSettings, SeedRow, TakeRows, check_take, pick,
                    token_probabilities, warm_up)
 from .step import NumpyStep, TfStep
@@ -27,8 +27,10 @@ from .step import NumpyStep, TfStep
 
 def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow], events: int,
                settings: SampleSettings, rng: np.random.Generator,
-               moved_by: Sequence[int] | None = None, watch: EventWatch | None = None) -> list[list[int]]:
-    """``events`` new whole events per row after its seed, drawn under the grammar.
+               moved_by: Sequence[int] | None = None, watch: EventWatch | None = None,
+               rules: Any = None) -> list[list[int]]:
+    """``events`` new whole events per row after its seed, drawn under the grammar (and the
+    plan's ``rules``, one for all rows or one per row: :class:`~bachgen.rows.TakeRows`).
 
     All rows step together; a row that has its events keeps stepping (its extra tokens are
     cut off) until the last row is done. Every row is cut after its ``events``-th duration
@@ -41,7 +43,7 @@ def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[See
     is barred at that place, so the row goes another way. With no event sent back the ids
     are the same as without a watch.
     """
-    return sample_takes(step, codec, [TakeRows(rows, events, settings, rng, moved_by, watch)])[0]
+    return sample_takes(step, codec, [TakeRows(rows, events, settings, rng, moved_by, watch, rules)])[0]
 
 
 def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
@@ -164,7 +166,7 @@ class Draw:
                                         self.logits, self.state, self.grammar)
         if rules is not None:
             self.chooser.begin(r, len(b.out[r]), self.logits, self.state, self.grammar)
-            if rules.end is not None and self.grammar.tick[r] >= rules.end:
+            if rules.finished(int(self.grammar.tick[r])):
                 b.events[r] = b.written[r]
 
 
@@ -244,7 +246,8 @@ class Batch:
             self.takes.append(take)
             self.ids.append(self.joined)
             self.joined += 1
-            tries = take.rules.best_of if take.rules is not None else 1
+            rules = take.row_rules()
+            tries = max((r.best_of for r in rules if r is not None), default=1)
             self.limits.append((take.events + (max(take.watch.budget) * window if take.watch else 0))
                                * (codec.max_pitches + 1) * tries)
             self.begun.append(count)
@@ -256,7 +259,7 @@ class Batch:
             self.keeps += [window] * n
             self.written += [0] * n
             self.out += [[] for _ in range(n)]
-            self.rules += [take.rules] * n
+            self.rules += rules
         self.live = np.concatenate([self.live, np.ones(len(self.rows) - len(self.live), dtype=bool)])
         self.stepped = None if self.live.all() else np.nonzero(self.live)[0]
         self.open = [r for r in range(len(self.rows)) if self.live[r] and self.written[r] < self.events[r]]
@@ -286,7 +289,7 @@ class Batch:
             rules = self.rules[r]
             if rules is not None:
                 rules.restrict(mask[r], int(grammar.tick[r]), int(grammar.last[r]), int(grammar.count[r]),
-                               grammar.prev[r], grammar.cur[r])
+                               grammar.prev[r])
 
     def compass(self) -> np.ndarray | None:
         """Each row's compass mask in the model's key (``None``: no take has a compass)."""
@@ -393,8 +396,8 @@ def watch_event(codec: SpelledCodec, watch: Any, rewind: "Rewind", r: int, posit
 
 class Chooser:
     """Best of N: an event that a planned note sounds in is drawn ``rules.best_of`` times from
-    the same place (the row goes back after each), and the least clashing is kept
-    (:func:`~bachgen.harmony.clashes`; the first of equals). It keeps the harmony around a
+    the same place (the row goes back after each), and the least harsh is kept
+    (:func:`~bachgen.harmony.harshness`: clashes and thickness; the first of equals). It keeps the harmony around a
     line the network is given as mild as Bach's, where the first draw often clashes with it."""
 
     def __init__(self, codec: SpelledCodec) -> None:
@@ -425,7 +428,7 @@ class Chooser:
         tokens = row_out[start.tokens:]
         pitches = [self.codec.low + self.codec.pitch_index[t] for t in tokens if self.codec.pitch_index[t] >= 0]
         tries = self.tries[r]
-        tries.append((clashes(pitches), tokens, snapshot(r, len(row_out), logits, state, grammar)))
+        tries.append((harshness(pitches), tokens, snapshot(r, len(row_out), logits, state, grammar)))
         if len(tries) < rules.best_of:
             put_back(r, start, logits, state, grammar)
             del row_out[start.tokens:]

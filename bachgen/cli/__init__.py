@@ -27,7 +27,7 @@ import warnings
 from typing import Iterator, Sequence
 
 from ..errors import BachgenError
-from . import corpus, evaluate, generate, train
+from . import corpus, entries, evaluate, generate, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     nested = corpus.add_parsers(commands)
     generate.add_parsers(commands)
+    entries.add_parsers(commands)
     train.add_parsers(commands)
     evaluate.add_parsers(commands)
     for command in [parser, *commands.choices.values(), *nested]:

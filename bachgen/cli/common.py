@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from ..config import CorpusConfig
+from ..config import CorpusConfig, FormConfig
 
 
 def corpus_config(args: argparse.Namespace) -> CorpusConfig:
@@ -26,3 +27,30 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus-dir", help="folder holding the 48 .krn files "
                         "(default: $BACHGEN_CORPUS_DIR, else the download cache)")
     parser.add_argument("--cache-dir", help="cache folder (default: ~/.cache/bachgen)")
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    """``--levels 0,7,5`` as semitones (an option that is not a list of whole numbers is refused)."""
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of semitones like 0,7,5") from None
+
+
+def add_form_options(parser: Any) -> None:
+    """The options of a take's form (:class:`~bachgen.config.FormConfig`)."""
+    parser.add_argument("--no-entries", dest="entries", action="store_false",
+                        help="do not plan entries of the seed's subject")
+    parser.add_argument("--no-close", dest="close", action="store_false",
+                        help="leave the take open instead of ending it with a close")
+    parser.add_argument("--levels", type=_levels, default=FormConfig.levels, metavar="0,7,5",
+                        help="pitch levels of the planned entries, in semitones above the subject "
+                             "(0 tonic, 7 dominant, 5 subdominant, 9 or 3 the relative key)")
+    parser.add_argument("--best-of", type=int, default=FormConfig.best_of,
+                        help="under a planned note, keep the least clashing of this many drawn events")
+
+
+def form_config(args: argparse.Namespace) -> FormConfig:
+    """The form the options ask for (checked: :class:`~bachgen.errors.ConfigError`)."""
+    return FormConfig(entries=args.entries, close=args.close, levels=tuple(args.levels),
+                      best_of=args.best_of)

@@ -22,6 +22,7 @@ from ..evaluation import bench, card, heldout, report, studies, told, voices, ya
 from ..evaluation.comparison import QUALITY_SEED
 from ..evaluation.statistics import STRETCH_EVENTS
 from ..pipeline import load_engine
+from .common import add_form_options, form_config
 
 
 def add_parsers(commands: Any) -> None:
@@ -81,7 +82,8 @@ def sampling_config_of(args: argparse.Namespace) -> SamplingConfig:
     """The default :class:`~bachgen.config.SamplingConfig` with the command line's overrides."""
     overrides = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p")
                  if getattr(args, name, None) is not None}
-    return SamplingConfig(events=args.events, seed=args.quality_seed, **overrides)
+    bars = args.bars if isinstance(args.bars, int) and args.bars > 0 else None
+    return SamplingConfig(events=args.events, seed=args.quality_seed, bars=bars, **overrides)
 
 
 def cmd_generated(args: argparse.Namespace) -> int:
@@ -92,7 +94,8 @@ def cmd_generated(args: argparse.Namespace) -> int:
     made = yardstick.generated_report(engine, events=args.events, seed=args.quality_seed,
                                       sampling_config=sampling_config_of(args), progress=_progress(args),
                                       sampling_seeds=args.sampling_seeds, fugues=args.fugues,
-                                      compare_engine=compare)
+                                      compare_engine=compare, form=form_config(args),
+                                      stretch_length=args.bars == "stretch")
     _print(args, made, report.format_report)
     return 0
 
@@ -142,9 +145,24 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _bars(text: str) -> str | int:
+    """``--bars``: ``stretch`` or a whole number of bars (0: a length in events)."""
+    if text == "stretch":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'stretch' or a number of bars") from None
+
+
 def _add_generated_options(g: Any) -> None:
     """The options of ``bachgen evaluate --generated``."""
-    g.add_argument("--events", type=int, default=STRETCH_EVENTS, help="events per piece")
+    g.add_argument("--events", type=int, default=STRETCH_EVENTS,
+                   help="events of each real stretch (and of each take with --bars 0)")
+    g.add_argument("--bars", type=_bars, default="stretch",
+                   help="bars of each take, ending with a close: 'stretch' (default) as many as the real "
+                        "stretch it is measured against, a number, or 0 (--events events, left open)")
+    add_form_options(g)
     g.add_argument("--quality-seed", type=int, default=QUALITY_SEED,
                    help="random seed of the classifier (and of the generations unless --sampling-seeds)")
     g.add_argument("--sampling-seeds", type=seed_list, default=None, metavar="S1,S2,...",

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog, corpus, seeds
-from ..config import SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
+from ..config import DEFAULT_BARS, SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SeedFileError
 from ..evaluation.statistics import new_music
 from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine, real_continuation
 from ..render.pianoroll import comparison_png
+from .common import add_form_options, form_config
 
 #: Options naming one output file each (``--fugue all`` writes into ``--out-dir`` instead).
 OUTPUT_FLAGS = ("midi", "wav", "pianoroll", "musicxml", "svg", "compare")
@@ -39,7 +40,12 @@ def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
                         "events follow its end (spelled model)")
     p.add_argument("--keep-bars", type=int, default=None, metavar="N",
                    help="with --continue: keep only the take's first N bars and write the rest again")
-    p.add_argument("--events", type=int, default=SamplingConfig.events, help="new events to write")
+    p.add_argument("--bars", type=int, default=None,
+                   help=f"bars of new music; the take ends with a close (default {DEFAULT_BARS}, "
+                        "unless --events is given)")
+    p.add_argument("--events", type=int, default=None,
+                   help="write this many new events instead of a length in bars (no close: left open)")
+    add_form_options(p)
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--top-p", type=float, default=SamplingConfig.top_p,
@@ -69,6 +75,15 @@ def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     return [p]
 
 
+def _length(args: argparse.Namespace) -> dict[str, Any]:
+    """The take's length: ``--bars``, or ``--events`` (then no close), or the default bars."""
+    if args.bars is not None and args.events is not None:
+        raise ConfigError("Give the length as --bars or as --events, not both.")
+    if args.events is not None:
+        return {"events": args.events, "bars": None}
+    return {"bars": args.bars if args.bars is not None else DEFAULT_BARS}
+
+
 def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
     """The compose settings the options ask for, checked (:class:`ConfigError` for a value
     out of range, :class:`SeedFileError` for a seed file that cannot be used)."""
@@ -83,13 +98,14 @@ def _settings(args: argparse.Namespace, fugue: str | None, all_outputs: bool):
         seed = SeedSpec(fugue=None)
     else:
         seed = SeedSpec(fugue=fugue, start_bar=args.start_bar)
-    sampling = SamplingConfig(events=args.events, temperature=args.temperature, top_k=args.top_k,
+    sampling = SamplingConfig(**_length(args), temperature=args.temperature, top_k=args.top_k,
                               top_p=args.top_p, seed=args.seed, candidates=args.candidates,
                               copy_limit=args.copy_limit)
+    form = form_config(args)
     render = RenderConfig(tempo_bpm=args.tempo, snap=args.snap, include_seed=args.with_seed,
                           audio=bool(args.wav) or all_outputs,
                           score=bool(args.musicxml or args.svg), soundfont=args.soundfont)
-    return ComposeSettings(seed=seed, sampling=sampling, render=render)
+    return ComposeSettings(seed=seed, sampling=sampling, render=render, form=form)
 
 
 def _seed_file_spec(path: Path):
@@ -182,8 +198,9 @@ def _write(path: str | None, data: bytes | str | None, written: list[str]) -> No
 
 
 def summary(composition: Composition, written: list[str]) -> dict[str, Any]:
-    """What ``bachgen generate`` prints for one take: its size, guards, seed, key, the
-    seconds of each stage, notices and the files written."""
+    """What ``bachgen generate`` prints for one take: its size, guards, seed, key, its subject,
+    the entries found after the seed and the ending check, the seconds of each stage, notices
+    and the files written."""
     stats = composition.stats
     return {
         "events": stats["events"],
@@ -194,6 +211,9 @@ def summary(composition: Composition, written: list[str]) -> dict[str, Any]:
         "seed": stats["seed_source"],
         "random_seed": stats["random_seed"],
         "key": stats["key"],
+        "subject": stats.get("subject"),
+        "entries": stats.get("entries", []),
+        "ending": stats.get("ending"),
         "timings_s": {k: round(v, 3) for k, v in composition.timings.items()},
         "notices": composition.notices,
         "files": written,

@@ -32,12 +32,17 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..codec import SpelledCodec
-from ..config import RenderConfig, SamplingConfig
+from ..config import FormConfig, RenderConfig, SamplingConfig
 from ..events import Piece
+from ..form import events_bound, ending, take_plan, take_rules, take_span
 from ..guards import find_loops
-from ..pipeline import Drawn, Engine, SeedSpec, decode, event_ids, make_seed, sample_settings, watch
+from ..plan import Plan
+from ..subject import subject_of
+from ..pipeline import (Drawn, Engine, SeedSpec, copied_run, decode, event_ids, make_seed, sample_settings,
+                        watch)
 from ..sampling import sample_ids
 from ..step import blas_single_thread
+from .form import false_alarms, form_of, form_summary
 from .comparison import FOLDS, QUALITY_SEED, REPEATS, compare_statistics, leave_one_out_inside, meter_match, spread
 from .statistics import (FIRST_EVENT, STATISTICS, STRETCH_EVENTS, bands, clip, new_music, piece_statistics,
                          stretch, stretch_window)
@@ -114,23 +119,54 @@ class Generations:
     seconds: float
     extra: list[dict[str, Any]] = field(default_factory=list)
     loop_recoveries: int = 0
+    forms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence[str]) -> Generations:
+def take_plans(engine: Engine, configs: Sequence[SamplingConfig], form: FormConfig,
+               seeds: Sequence[Any]) -> list[Plan]:
+    """Each fugue's take plan (:func:`bachgen.form.take_plan`), drawn from its own generator
+    (the sampling seed and the fugue's place), so a plan does not depend on the others."""
+    plans = []
+    for b, (seed, config) in enumerate(zip(seeds, configs)):
+        span = take_span(engine.codec, seed.row, seed.moved_by, seed.key, seed.voices, config)
+        if form.entries or (form.close and span.end is not None):
+            rng = np.random.default_rng([config.seed or 0, b])
+            plans.append(take_plan(seed.subject, span, form, rng, seed.moved_by))
+        else:
+            plans.append(Plan(end=span.end, voices=seed.voices))
+    return plans
+
+
+def stretch_bars(piece: Piece, events: int = STRETCH_EVENTS) -> int:
+    """Bars from the end of the seed (event 50) to the end of the real stretch, counting the bar
+    the seed ends in: a take this long is as long as Bach's music it is measured against."""
+    start, end = stretch_window(piece, FIRST_EVENT, events)
+    return max(2, -(-end // piece.bar_ticks) - start // piece.bar_ticks)
+
+
+def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence[str],
+                        form: FormConfig = FormConfig(entries=False, close=False),
+                        bars: Sequence[int] | None = None) -> Generations:
     """One generation per fugue from its events 0–49, all rows in one batch, with the default
-    draw of the model (:func:`bachgen.pipeline.sample_settings`), no key treatment;
+    draw of the model (:func:`bachgen.pipeline.sample_settings`), no key treatment, held to
+    each fugue's plan (``form``: entries of its subject, a close when ``config.bars`` is set);
     each decoded in its seed's key on its bar grid (:func:`bachgen.pipeline.decode`, snap
-    off) and cut after the seed."""
+    off) and cut after the seed. ``bars``: each take's length in bars (else ``config``'s)."""
     codec = engine.codec
     seeds = [make_seed(SeedSpec(fugue=f, start_event=0), engine, np.random.default_rng(0), [])
              for f in fugues]
     index = engine.copy_index(config.copy_limit or 12)
     guard = watch(config, engine, seeds, index)
+    configs = [replace(config, bars=n) for n in bars] if bars is not None else [config] * len(seeds)
+    plans = take_plans(engine, configs, form, seeds)
+    rules = [take_rules(p, codec, form) for p in plans]
+    events = max(events_bound(codec, take_span(codec, s.row, s.moved_by, s.key, s.voices, c), c)
+                 for s, c in zip(seeds, configs))
     started = time.perf_counter()
     with engine.lock, blas_single_thread():
-        rows = sample_ids(engine.step, codec, [s.row for s in seeds], config.events,
+        rows = sample_ids(engine.step, codec, [s.row for s in seeds], events,
                           sample_settings(config), np.random.default_rng(config.seed),
-                          moved_by=[s.moved_by for s in seeds], watch=guard)
+                          moved_by=[s.moved_by for s in seeds], watch=guard, rules=rules)
     seconds = time.perf_counter() - started
     render = RenderConfig(audio=False, score=False, include_seed=True, snap="off")
     made = Generations(list(fugues), [], [], [], seconds, [], sum(guard.loops_taken_back))
@@ -139,9 +175,10 @@ def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence
         events = codec.events(ids, tick)
         loops = find_loops(event_ids(events), config.loop_max_period, config.loop_min_repeats,
                            config.loop_min_events)
-        run = index.longest_run(events)
+        run = copied_run(index, events, plans[b])
         piece, _, seed_end = decode(seed, Drawn(list(ids), events, loops, run, 0), engine, render)
         made.pieces.append(new_music(piece, seed_end))
+        made.forms.append(form_of(made.pieces[-1], seed.subject, seed.key, close=configs[b].bars is not None))
         made.stuck.append(loops > 0)
         made.copied.append(run)
         made.extra.append({"events": len(events), "tokens": len(ids), "moved_by": seed.moved_by,
@@ -168,6 +205,21 @@ def engine_copy_runs(engine: Engine, config: SamplingConfig) -> list[int]:
     return real_copy_runs(index, [engine.fugue_events(f) for f in index.names], config.events)
 
 
+def real_form(pieces: dict[str, Piece], events: int, say: Say) -> dict[str, Any]:
+    """The form figures of Bach's stretches after the seed (measured as the takes are), the
+    matcher's false alarms there, and the endings of the whole fugues."""
+    say("form of the real stretches: entries, false alarms, endings")
+    stretches = [stretch(p, FIRST_EVENT, events) for p in pieces.values()]
+    subjects = [subject_of(p) for p in pieces.values()]
+    out = form_summary([form_of(s, subject, p.key, close=False)
+                        for s, subject, p in zip(stretches, subjects, pieces.values())])
+    out["false_alarms_per_10_bars"] = false_alarms(stretches, subjects)
+    whole = form_summary([{"dissonant_beats": 0.0, "ending": e.to_dict()} for e in
+                          (ending(p) for p in pieces.values()) if e is not None])
+    out["whole_fugue_endings"] = {k: v for k, v in whole.items() if k.startswith("ending_")}
+    return out
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -191,8 +243,9 @@ def row_label(settings: dict[str, Any]) -> str:
 
 
 def seed_summary(seed: int, row: dict[str, Any], made: Generations) -> dict[str, Any]:
-    """One sampling seed's figures: pieces inside every band, classifier accuracy, loops, copies."""
-    return {"seed": seed, "pieces": row["pieces"], "all_inside": row["all_inside"],
+    """One sampling seed's figures: pieces inside every band, classifier accuracy, loops, copies,
+    and the form (entries, endings, dissonant beats: :func:`~.form.form_summary`)."""
+    return {"seed": seed, "form": form_summary(made.forms), "pieces": row["pieces"], "all_inside": row["all_inside"],
             "accuracy": row["classifier"]["accuracy"], "accuracy_sd": row["classifier"]["sd"],
             "stuck": row.get("stuck"), "longest_copied_run_median": row.get("longest_copied_run_median"),
             "longest_copied_run_max": row.get("longest_copied_run_max"),
@@ -201,17 +254,24 @@ def seed_summary(seed: int, row: dict[str, Any], made: Generations) -> dict[str,
 
 def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], real: Sequence[dict[str, float]],
               sampling_seeds: Sequence[int], seed: int, say: Say,
-              real_stretches: dict[str, Piece] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+              real_stretches: dict[str, Piece] | None = None,
+              form: FormConfig = FormConfig(entries=False, close=False),
+              bars: Sequence[int] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model's generated row under each sampling seed: the full row of the first (the
     headline) with its per-seed figures, their spread and (given the real stretches by
     fugue) the meter check of :func:`~.comparison.meter_match`; and the headline's per-piece facts."""
     runs = []
     for s in sampling_seeds:
-        say(f"spelled: generating {len(fugues)} pieces of {config.events} events, sampling seed {s}")
-        made = spelled_generations(engine, replace(config, seed=s), fugues)
+        length = "Bach's stretch's bars" if bars else (f"{config.bars} bars" if config.bars else f"{config.events} events")
+        say(f"spelled: generating {len(fugues)} pieces of {length}, sampling seed {s}")
+        made = spelled_generations(engine, replace(config, seed=s), fugues, form, bars)
         runs.append((s, made, generated_row(made.pieces, real, made.stuck, made.copied, seed)))
     first_seed, made, row = runs[0]
-    row["settings"] = {**settings_of(config), "seed": first_seed}
+    row["settings"] = {**settings_of(config), "seed": first_seed,
+                       "bars": "as many as the real stretch" if bars else config.bars,
+                       "form": {"entries": form.entries, "close": form.close, "levels": list(form.levels),
+                                "best_of": form.best_of, "cap_voices": form.cap_voices}}
+    row["form"] = form_summary(made.forms)
     row["label"] = row_label(row["settings"])
     row["sampling_seeds"] = [seed_summary(s, r, m) for s, m, r in runs]
     row["spread"] = {"all_inside": spread([r["all_inside"] for _, _, r in runs]),
@@ -220,7 +280,7 @@ def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], rea
     if real_stretches:
         row["meter"] = meter_match(made.pieces, [real_stretches[f] for f in made.fugues])
     details = [{"fugue": f, "stuck": st, "longest_copied_run": c, "inside_all": row["inside_each"][b],
-                **made.extra[b], **row["values"][b]}
+                **made.extra[b], **row["values"][b], "form": made.forms[b]}
                for b, (f, st, c) in enumerate(zip(made.fugues, made.stuck, made.copied))]
     return row, {"pieces": details, "sample_seconds": round(made.seconds, 2)}
 
@@ -228,14 +288,18 @@ def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], rea
 def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = QUALITY_SEED,
                      sampling_config: SamplingConfig | None = None, progress: Say | None = None,
                      sampling_seeds: Sequence[int] | None = None, fugues: int | None = None,
-                     compare_engine: Engine | None = None) -> dict[str, Any]:
+                     compare_engine: Engine | None = None,
+                     form: FormConfig = FormConfig(entries=False, close=False),
+                     stretch_length: bool = False) -> dict[str, Any]:
     """Generate from each fugue and measure the rows (module docstring).
 
     ``engine``: the model measured; ``compare_engine``: a second spelled model measured
     beside it under the same seeds and settings; ``sampling_seeds``: the random seeds of
     the generations (the first is the headline; default ``sampling_config.seed``, else
     ``seed``); ``seed`` seeds the classifier; ``fugues``: generate from the first
-    ``fugues`` fugues only (the real rows always use all 48).
+    ``fugues`` fugues only (the real rows always use all 48); ``form``: what the takes are
+    held to (:class:`~bachgen.config.FormConfig`; a close needs a length in bars);
+    ``stretch_length``: each take as many bars as its fugue's real stretch (:func:`stretch_bars`).
     """
     say = progress or (lambda message: None)
     config = sampling_config or SamplingConfig(events=events, seed=seed)
@@ -249,7 +313,9 @@ def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = Q
     generated: dict[str, Any] = {}
     for key, model in (("generated", engine), ("generated_compare", compare_engine)):
         if model is not None:
-            rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say, stretches)
+            lengths = [stretch_bars(pieces[f], config.events) for f in chosen] if stretch_length else None
+            rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say, stretches,
+                                                  form, lengths)
     say("copied runs of the real fugues against one another")
     real_runs = engine_copy_runs(engine, config)
     for b, f in enumerate(chosen):
@@ -263,6 +329,7 @@ def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = Q
                      "fugues": len(chosen), "stretch": [FIRST_EVENT, FIRST_EVENT + config.events - 1],
                      "classifier": f"logistic regression, {FOLDS}-fold x {REPEATS}, seed {seed}"},
         "band": {name: list(b) for name, b in bands(real).items()},
+        "form": real_form(pieces, config.events, say),
         "rows": rows,
         "generated": generated,
         "seconds": {"sample": round(sample_seconds, 2), "total": round(time.perf_counter() - started, 2)},
