@@ -166,7 +166,8 @@ def plan_entries(subject: Subject, span: Span, form: FormConfig, rng: np.random.
 
 def draw_levels(count: int, allowed: Sequence[int], minor: bool, rng: np.random.Generator) -> list[int]:
     """``count`` levels: each drawn by the 48's weights among ``allowed``, never the same as the
-    one before; the last in the tonic (0) when 0 is allowed, as fugues bring the subject home."""
+    one before; the last in the tonic (0) when 0 is allowed, as fugues bring the subject home
+    (so the one before it is not)."""
     weights = LEVEL_WEIGHTS["minor" if minor else "major"]
     choices = sorted({lv % 12 for lv in allowed})
     levels: list[int] = []
@@ -174,7 +175,8 @@ def draw_levels(count: int, allowed: Sequence[int], minor: bool, rng: np.random.
         if i == count - 1 and 0 in choices and (not levels or levels[-1] != 0):
             levels.append(0)
             continue
-        pool = [lv for lv in choices if not levels or lv != levels[-1]] or choices
+        pool = [lv for lv in choices if (not levels or lv != levels[-1]) and not (lv == 0 and i == count - 2)]
+        pool = pool or choices
         w = np.array([weights.get(lv, 1) for lv in pool], dtype=float)
         levels.append(int(rng.choice(pool, p=w / w.sum())))
     return [lv - 12 if lv > 6 and lv - 12 in allowed else lv for lv in levels]

@@ -109,13 +109,14 @@ def subject_of(piece: Piece, source: str | None = None) -> Subject | None:
 def opening_line(piece: Piece, source: str | None = None) -> Subject | None:
     """The opening single line of a piece whose voices are not known: its notes up to the first
     onset where two notes sound together. ``None`` when it begins with a chord or two voices."""
-    notes = sorted(piece.notes)
+    at: dict[int, list[Note]] = {}
+    for n in piece.notes:
+        at.setdefault(n.start, []).append(n)
     line: list[Note] = []
-    for n in notes:
-        if any(m.start < n.end and n.start < m.end for m in line if m is not n) or \
-                any(m.start == n.start for m in line):
+    for start in sorted(at):
+        if len(at[start]) > 1 or (line and line[-1].end > start):
             break
-        line.append(n)
+        line.append(at[start][0])
     if len(line) < 2:
         return None
     return _line(line, 0, piece.bar_ticks, piece.key, source or piece.name or "the file")
