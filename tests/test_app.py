@@ -120,6 +120,8 @@ def test_generate_from_a_chosen_fugue_keeps_valid_midi_wav_and_png():
     assert "MIDI" in labels and "MusicXML" in labels and "WAV" in labels
     assert take["svg"] and "<svg" in take["svg"]
     assert take["musicxml"] and b"score-partwise" in take["musicxml"]
+    for entry in take["form"]["entries"]:  # the score names each entry as the roll does
+        assert entry["voice"].encode() in take["musicxml"]
 
 
 def test_same_seed_gives_the_same_take_and_earlier_takes_stay_listed():
