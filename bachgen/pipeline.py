@@ -547,7 +547,7 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
         music.piece = split_take(music.piece, settings.seed, timings)
     entries = take_form(music, stats)
     out = render_piece(music.piece, music.seed_end_tick, settings.render, engine.synthesizers, notices,
-                       timings, report)
+                       timings, report, entries, music.subject.key if music.subject else None)
     timings["total"] = time.perf_counter() - t_all
     report("done", 1.0)
     return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,

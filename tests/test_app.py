@@ -41,9 +41,9 @@ def new_app() -> AppTest:
     return app
 
 
-def short(app: AppTest, events: int = 100) -> AppTest:
-    """Fewer events keep the tests quick; the page's default stays 400."""
-    app.slider(key="events").set_value(events)
+def short(app: AppTest, bars: int = 8) -> AppTest:
+    """Fewer bars keep the tests quick; the page's default stays 24."""
+    app.slider(key="bars").set_value(bars)
     return app
 
 
@@ -87,7 +87,9 @@ def test_page_offers_the_48_fugues_and_defaults():
     fugue = app.selectbox(key="fugue")
     assert fugue.options == [f.title for f in catalog.FUGUES]
     assert fugue.value == "wtc1f02"
-    assert app.slider(key="events").value == 400
+    assert app.slider(key="bars").value == 24
+    assert app.slider(key="bars").min == 4 and app.slider(key="bars").max == 120
+    assert app.toggle(key="form_entries").value and app.toggle(key="form_close").value
     assert app.slider(key="temperature").value == pytest.approx(1.0)
     assert app.slider(key="tempo").value == 80
     assert app.radio(key="snap").value == "off"
@@ -118,6 +120,8 @@ def test_generate_from_a_chosen_fugue_keeps_valid_midi_wav_and_png():
     assert "MIDI" in labels and "MusicXML" in labels and "WAV" in labels
     assert take["svg"] and "<svg" in take["svg"]
     assert take["musicxml"] and b"score-partwise" in take["musicxml"]
+    for entry in take["form"]["entries"]:  # the score names each entry as the roll does
+        assert entry["voice"].encode() in take["musicxml"]
 
 
 def test_same_seed_gives_the_same_take_and_earlier_takes_stay_listed():
@@ -141,7 +145,7 @@ def before(piece, tick):
 
 def test_a_take_is_written_again_after_its_first_bars_and_continued_as_new_takes():
     app = new_app()
-    short(app, 100)
+    short(app, 8)
     generate(app)
     [first] = takes(app)
     app.number_input(key="keep_1").set_value(4)
@@ -152,13 +156,17 @@ def test_a_take_is_written_again_after_its_first_bars_and_continued_as_new_takes
     assert before(again["piece"], cut) == before(first["piece"], cut)
     assert again["seed_end_tick"] == cut and again["midi"] != first["midi"]
     assert "bars 1–4 of take 1" in again["label"]
-    app.number_input(key="more_2").set_value(30)
+    app.number_input(key="more_2").set_value(4)
     app.button(key="continue_2").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     _, _, longer = takes(app)
-    end = again["piece"].end
-    assert before(longer["piece"], end) == before(again["piece"], end)
-    assert longer["piece"].end > end and "take 2" in longer["label"] and "continued" in longer["label"]
+    kept = again["piece"].end
+    if again["form"]["closes"]:  # a take that closed is continued from before its close
+        from bachgen.plan import CLOSE_BARS
+
+        kept = (again["piece"].bars - CLOSE_BARS) * again["piece"].bar_ticks
+    assert before(longer["piece"], kept) == before(again["piece"], kept)
+    assert longer["piece"].end > kept and "take 2" in longer["label"]
 
 
 def test_a_take_records_where_its_seconds_went():
@@ -166,7 +174,7 @@ def test_a_take_records_where_its_seconds_went():
     the player's audio split into waiting, rendering and encoding, and after the audio the
     wait for other listeners' audio and the piano roll)."""
     app = new_app()
-    short(app, 50)
+    short(app, 4)
     app.toggle(key="render_score").set_value(False)
     app.run()
     generate(app)
@@ -219,11 +227,15 @@ def test_toggles_reach_the_composition():
     app.toggle(key="render_score").set_value(False)
     app.radio(key="snap").set_value("off")
     app.slider(key="temperature").set_value(1.3)
+    app.toggle(key="form_entries").set_value(False)
+    app.toggle(key="form_close").set_value(False)
     app.run()
     generate(app)
     [take] = takes(app)
     assert take["svg"] is None and take["musicxml"] is None
-    assert "creativity 1.3" in take["label"]
+    assert "creativity 1.3" in take["label"] and take["label"].startswith("8 bars")
+    assert take["form"]["asked"] == {"entries": False, "close": False}
+    assert any(m.value.startswith("**Subject:**") for m in app.markdown)
     assert_valid_midi(take["midi"])
     app.button(key="engrave_1").click().run()  # the score on demand
     assert not app.exception
@@ -233,7 +245,7 @@ def test_toggles_reach_the_composition():
 
 def test_no_seed_and_random_place():
     app = new_app()
-    short(app, 60)
+    short(app, 5)
     app.radio(key="seed_source").set_value("none").run()
     generate(app)
     app.radio(key="seed_source").set_value("random").run()
@@ -246,7 +258,7 @@ def test_no_seed_and_random_place():
 
 def test_a_bad_upload_is_an_error_and_the_session_keeps_working():
     app = new_app()
-    short(app, 60)
+    short(app, 5)
     app.radio(key="seed_source").set_value("file").run()
     app.button(key="generate").click().run()  # nothing uploaded yet
     assert app.error and "No seed file" in app.error[0].value
@@ -277,7 +289,7 @@ def test_a_good_upload_seeds_the_piece():
     midi.write(buffer)
 
     app = new_app()
-    short(app, 60)
+    short(app, 5)
     app.radio(key="seed_source").set_value("file").run()
     app.file_uploader(key="upload").upload("scale.mid", buffer.getvalue(),
                                            mime_type="audio/midi")
@@ -309,7 +321,7 @@ def test_without_the_corpus_the_page_tries_the_download_once_and_works_offline(t
     assert len(app.warning) == 1  # said once, not fetched again on every rerun
     app.button(key="corpus_retry").click().run()
     assert app.button(key="corpus_download") and not app.warning  # asked again: the button is back
-    short(app, 60).run()
+    short(app, 5).run()
     generate(app)
     assert not app.error, [e.value for e in app.error]
     assert len(takes(app)) == 1
@@ -342,7 +354,7 @@ def test_without_fluidsynth_midi_and_piano_roll_still_work(tmp_path, monkeypatch
     link.symlink_to(os.environ.get("BACHGEN_MODEL_DIR") or default_bundle_dir())
     monkeypatch.setenv("BACHGEN_MODEL_DIR", str(link))
     app = new_app()
-    short(app, 60).run()
+    short(app, 5).run()
     generate(app)
     assert not app.error, [e.value for e in app.error]
     [take] = takes(app)
@@ -385,7 +397,7 @@ def test_the_first_visit_downloads_the_corpus_then_offers_the_fugues(tmp_path, m
         assert not app.exception and not app.error, [e.value for e in app.error]
         assert len(list((tmp_path / "cache" / "corpus").glob("*.krn"))) == 48
         assert "A fugue" in app.radio(key="seed_source").options
-        short(app, 60)
+        short(app, 5)
         app.selectbox(key="fugue").set_value("wtc2f24")
         app.run()
         generate(app)
@@ -398,7 +410,7 @@ def test_the_first_visit_downloads_the_corpus_then_offers_the_fugues(tmp_path, m
 
 def test_older_takes_drop_their_audio_and_can_play_again():
     app = new_app()
-    short(app, 50)
+    short(app, 4)
     app.toggle(key="render_score").set_value(False)
     app.run()
     for _ in range(4):  # one more than the takes that keep their audio (3)
@@ -422,7 +434,7 @@ def test_the_statistics_panel_sets_the_new_music_beside_the_real_fugues():
     from bachgen.config import CorpusConfig
 
     app = new_app()
-    short(app, 100)
+    short(app, 8)
     app.toggle(key="include_seed").set_value(True)
     app.toggle(key="render_score").set_value(False)
     app.run()
@@ -454,7 +466,7 @@ def test_without_the_corpus_the_panel_shows_the_piece_and_asks_for_the_corpus(tm
     monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
     app = new_app()
-    short(app, 60)
+    short(app, 5)
     app.toggle(key="render_score").set_value(False)
     app.run()
     generate(app)

@@ -36,6 +36,8 @@ from tests.browser_support import (
 pytestmark = pytest.mark.browser
 
 FUGUE_ID = "wtc1f05"
+#: The take's length: the slider is moved from its 24 to this with the keyboard.
+BARS = 12
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,42 @@ def download(page, label: str) -> tuple[str, bytes]:
         return done.suggested_filename, handle.read()
 
 
+def set_bars(page, bars: int) -> None:
+    """Move the *Length (bars)* slider to ``bars`` with the keyboard, one step a key."""
+    from playwright.sync_api import expect
+
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Length (bars)")
+    thumb = slider.locator('input[type="range"]')
+    now = int(thumb.input_value())
+    thumb.focus()
+    for _ in range(abs(now - bars)):
+        thumb.press("ArrowLeft" if bars < now else "ArrowRight")
+    expect(slider.locator('[data-testid="stSliderThumbValue"]')).to_have_text(str(bars))
+    page.wait_for_timeout(500)  # the rerun the change sets off
+
+
+def set_seed(page, seed: int) -> None:
+    """Type ``seed`` into *Random seed* and commit it."""
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Random seed").locator("input")
+    box.fill(str(seed))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+
+
+def form_summary(page) -> tuple[str, list[list[str]]]:
+    """The take's form as the page shows it: the text of its summary and the entries table's
+    rows (bar, voice, key)."""
+    page.get_by_text("Ending:").first.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    text = "\n".join(page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts())
+    if "Entries of the subject:" not in text or "none in the new music" in text:
+        return text, []
+    table = page.locator('[data-testid="stTable"]').filter(has_text="voice").first
+    table.wait_for(timeout=30_000)
+    rows = [[cell.strip() for cell in row.locator("td, th").all_inner_texts()]
+            for row in table.locator("tbody tr").all()]
+    return text, rows
+
+
 def player_figures(data: bytes) -> dict:
     """Format, size, rate and length of the player's audio, as libsndfile reads it."""
     import soundfile
@@ -107,8 +145,11 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         choose_fugue(page, title)
         # Let the rerun triggered by the choice settle before pressing Generate.
         page.wait_for_timeout(300)
+        set_bars(page, BARS)
+        set_seed(page, 7)
         seed = int(page.locator('[data-testid="stNumberInput"]').filter(has_text="Random seed")
                    .locator("input").input_value())
+        assert seed == 7
         load_before = load_average()
         clicked, clicked_at = time.perf_counter(), time.time()
         page.get_by_role("button", name="Generate").click()
@@ -129,6 +170,13 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
 
         # Wait for the whole take (score included), then download its MIDI and WAV files.
         page.get_by_text("Take 1", exact=True).wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+        page.get_by_text(f"{BARS} bars from Book I Fugue 5, bar 1", exact=False).first.wait_for(
+            timeout=30_000)
+        summary, entries = form_summary(page)
+        assert f"from {FUGUE_ID}, its first voice alone" in summary
+        assert entries and all(len(row) >= 3 and row[-3].isdigit() for row in entries), entries
+        assert f"Entries of the subject: {len(entries)} in the new music" in summary
+        assert "Ending:" in summary
         name, midi_bytes = download(page, "MIDI")
         assert name.endswith(".mid")
         wav_started = time.perf_counter()

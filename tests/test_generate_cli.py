@@ -168,3 +168,19 @@ def test_the_summary_counts_the_loops_the_guard_took_back():
              "seed_source": "wtc1f02 from bar 1", "random_seed": 7, "key": "c"}
     made = SimpleNamespace(stats=stats, timings={"total": 0.5}, notices=[])
     assert summary(made, ["out.mid"])["loop_recoveries"] == 3
+
+
+def test_compare_marks_the_entries_in_bachs_continuation(bundle_dir, tmp_path, capsys):
+    """Bach's 200 events after the opening of Book I Fugue 2 bring the subject back; the
+    comparison outlines those entries (drawn here, never stored)."""
+    from matplotlib.image import imread
+
+    from bachgen.render.pianoroll import ENTRY_SHADE
+
+    png = tmp_path / "compare.png"
+    code, _, err = run(capsys, "generate", "--model", bundle_dir, "--fugue", "wtc1f02", "--events", 200,
+                       "--seed", 7, "--compare", png)
+    assert code == 0, err
+    pixels = imread(str(png))[..., :3]
+    shade = [int(ENTRY_SHADE[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    assert (abs(pixels - shade).max(axis=-1) < 1e-3).any()

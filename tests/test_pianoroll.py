@@ -120,3 +120,79 @@ def test_voices_keep_the_seed_lighter():
     assert set(VOICE_COLOURS[:2]) <= seeded        # the new music in full colour
     plain = colours_drawn(pianoroll_png(piece))
     assert seeded - plain                          # and the seed in lighter shades
+
+
+# --------------------------------------------------------------------------- entries of the subject
+
+#: A subject of seven notes (eighths, then a quarter), in C minor.
+SUBJECT_LINE = ((0, 24, 72), (24, 24, 71), (48, 24, 72), (72, 24, 67), (96, 24, 68), (120, 24, 72),
+                (144, 48, 71))
+
+
+def fugato() -> Piece:
+    """The subject alone in the upper voice, then answered a fifth lower in the lower voice
+    while the upper voice holds long notes (two voices, 4/4, C minor)."""
+    upper = [(s, d, p, 0) for s, d, p in SUBJECT_LINE] + [(192, 192, 75, 0), (384, 192, 74, 0)]
+    lower = [(192 + s, d, p - 17, 1) for s, d, p in SUBJECT_LINE] + [(384, 192, 48, 1)]
+    return Piece(tuple(Note(*n) for n in upper + lower), key="c", name="fugato")
+
+
+def test_the_answer_is_found_and_marked_with_its_notes_voice_and_key():
+    from bachgen.render.pianoroll import entry_marks
+    from bachgen.subject import find_entries, subject_of
+
+    piece = fugato()
+    subject = subject_of(piece)
+    [entry] = find_entries(piece, subject, start=1)
+    [mark] = entry_marks(piece, [entry], subject.key)
+    assert mark.notes == tuple((192 + s, 192 + s + d, p - 17) for s, d, p in SUBJECT_LINE)
+    assert mark.label == "lower · g"  # two voices: lower and upper; a fifth below c
+
+
+@pytest.mark.parametrize("voice, subject_key, level, label", [
+    ("alto", "f", 0, "alto · f"),
+    ("soprano", "c", 3, "soprano · e♭"),
+    ("tenor", None, 7, "tenor"),
+    ("", "C", 6, "F♯"),
+    ("", None, 0, "subject"),
+])
+def test_an_entry_is_labelled_by_its_voice_and_key(voice, subject_key, level, label):
+    from bachgen.render.pianoroll import entry_label
+    from bachgen.subject import Entry
+
+    assert entry_label(Entry(0, level, (60,), (0,), 0, voice), subject_key) == label
+
+
+def test_a_note_the_piece_does_not_hold_lasts_to_the_next_onset():
+    from bachgen.render.pianoroll import entry_marks
+    from bachgen.subject import Entry
+
+    piece = Piece((Note(0, 96, 60), Note(48, 12, 62)))
+    [mark] = entry_marks(piece, [Entry(0, 0, (60, 62, 64), (0, 48, 72), 0, "alto")])
+    assert mark.notes == ((0, 96, 60), (48, 60, 62), (72, 96, 64))  # the last: half a quarter
+
+
+@pytest.mark.parametrize("axis", ["seconds", "bars"])
+def test_entries_are_outlined_on_a_light_band(axis):
+    from bachgen.render.pianoroll import ENTRY_COLOUR, ENTRY_SHADE
+    from bachgen.subject import find_entries, subject_of
+
+    piece = fugato()
+    subject = subject_of(piece)
+    entries = find_entries(piece, subject)
+    assert len(entries) == 2
+    plain = colours_drawn(pianoroll_png(piece, axis=axis))
+    marked = colours_drawn(pianoroll_png(piece, axis=axis, entries=entries, subject_key="c"))
+    assert {ENTRY_SHADE, ENTRY_COLOUR} <= marked
+    assert ENTRY_SHADE not in plain
+
+
+def test_a_comparison_marks_each_rows_own_entries():
+    from bachgen.render.pianoroll import ENTRY_SHADE, comparison_png
+    from bachgen.subject import find_entries, subject_of
+
+    piece = fugato()
+    entries = find_entries(piece, subject_of(piece))
+    rows = [("real", piece), ("generated", piece)]
+    assert ENTRY_SHADE in colours_drawn(comparison_png(rows, entries=[entries], subject_key="c"))
+    assert ENTRY_SHADE not in colours_drawn(comparison_png(rows, entries=[[], []]))

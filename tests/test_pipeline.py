@@ -116,7 +116,7 @@ def test_missing_renderers_become_notices(engine, monkeypatch):
         raise MissingDependencyError("The score view needs verovio, which is not installed.")
 
     monkeypatch.setattr(score, "score_svg", no_verovio)
-    monkeypatch.setattr(score, "musicxml_bytes", lambda piece, tempo_bpm=80: b"<score-partwise/>")
+    monkeypatch.setattr(score, "musicxml_bytes", lambda piece, tempo_bpm=80, labels=(): b"<score-partwise/>")
     monkeypatch.setattr(engine.synthesizers, "get", lambda soundfont=None: None)
     monkeypatch.setattr(engine.synthesizers, "notice", "Audio is off: FluidSynth is not installed.")
     result = compose(settings(render=RenderConfig()), engine)

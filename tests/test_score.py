@@ -186,3 +186,17 @@ def test_a_split_real_fugue_engraves_with_its_voices(corpus_pieces):
     assert sorted((n.start, n.duration, n.pitch) for n in back.notes) == sorted(
         (n.start, n.duration, n.pitch) for n in expected.notes)
     assert 'class="note"' in score_svg(opening, musicxml=xml)
+
+
+@pytest.mark.parametrize("label, staff", [((96, 64, "soprano · C"), "1"), ((48, 43, "bass · G"), "2")])
+def test_an_entry_label_is_written_above_the_staff_of_its_note(label, staff):
+    xml = musicxml_bytes(PIECE, labels=[label]).decode()
+    words = re.search(r'<direction placement="above">\s*<direction-type>\s*<words[^>]*>([^<]*)</words>'
+                      r'\s*</direction-type>\s*<staff>(\d)</staff>', xml)
+    assert words and words.groups() == (label[2], staff)
+
+
+def test_labels_past_the_last_bar_are_left_out_and_the_score_engraves():
+    xml = musicxml_bytes(PIECE, labels=[(0, 60, "alto · c"), (48 * 40, 60, "too late")])
+    assert b"alto \xc2\xb7 c" in xml and b"too late" not in xml
+    assert "alto" in score_svg(PIECE, musicxml=xml)

@@ -21,6 +21,7 @@ from ..errors import ConfigError, SeedFileError
 from ..evaluation.statistics import new_music
 from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine, real_continuation
 from ..render.pianoroll import comparison_png
+from ..subject import find_entries, subject_of
 from .common import add_form_options, form_config
 
 #: Options naming one output file each (``--fugue all`` writes into ``--out-dir`` instead).
@@ -176,13 +177,25 @@ def _check_start_bar(args: argparse.Namespace, corpus_settings: CorpusConfig) ->
 
 
 def _comparison(settings, engine: Any, composition) -> bytes:
-    """The real continuation of the seed above the new music, as one PNG (see ``--compare``)."""
-    real = real_continuation(settings.seed, engine, settings.sampling.events)
+    """The real continuation of the seed above the new music, as one PNG (see ``--compare``),
+    as long as the take (its bars, or its events), each with its entries of the fugue's
+    subject outlined."""
+    sampling = settings.sampling
     made = new_music(composition.piece, composition.seed_end_tick)
+    if sampling.bars is not None:
+        real = real_continuation(settings.seed, engine, 20_000)
+        real = real.with_notes([n for n in real.notes if n.start < made.end])
+        length = f"{sampling.bars} bars"
+    else:
+        real = real_continuation(settings.seed, engine, sampling.events)
+        length = f"{sampling.events} events"
     name = settings.seed.fugue
-    return comparison_png([(f"Bach: {name}, the {settings.sampling.events} events after the seed", real),
-                           (f"bachgen: {settings.sampling.events} new events from the same seed", made)],
-                          settings.render.tempo_bpm, axis="bars")
+    subject = subject_of(engine.corpus_pieces()[name])
+    real_entries = find_entries(real, subject) if subject is not None and subject.matchable else []
+    return comparison_png([(f"Bach: {name}, the {length} after the seed", real),
+                           (f"bachgen: {length} from the same seed", made)],
+                          settings.render.tempo_bpm, axis="bars", entries=[real_entries, composition.entries],
+                          subject_key=subject.key if subject is not None else None)
 
 
 def _write(path: str | None, data: bytes | str | None, written: list[str]) -> None:

@@ -6,6 +6,7 @@ the :class:`~bachgen.config.RenderConfig` in, a :class:`Rendered` out. A rendere
 library is missing (FluidSynth, verovio) or fails leaves a notice instead of an error.
 The audio is rendered on a second thread while the rest is drawn (FluidSynth runs
 outside the interpreter lock); :class:`Synthesizers` keeps one synthesizer per soundfont.
+The entries of the subject, when given, are marked on the piano roll and in the score.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..config import RenderConfig
 from ..errors import MissingDependencyError, RenderError
 from ..events import Piece
+from ..subject import Entry
 from . import audio, midi, pianoroll, score
 
 #: ``progress(stage, fraction)``: told as each stage starts.
@@ -59,9 +61,11 @@ class Rendered:
 
 
 def render_piece(piece: Piece, seed_end_tick: int | None, render: RenderConfig, synthesizers: Synthesizers,
-            notices: list[str], timings: dict[str, float], report: Progress) -> Rendered:
+            notices: list[str], timings: dict[str, float], report: Progress,
+            entries: Sequence[Entry] = (), subject_key: str | None = None) -> Rendered:
     """MIDI, piano roll and score here while the audio is rendered on a second thread
-    (FluidSynth runs outside the interpreter lock)."""
+    (FluidSynth runs outside the interpreter lock). ``entries`` of the subject (in the
+    piece's ticks; their keys from ``subject_key``) are marked on the roll and the score."""
     audio = AudioJob(piece, render, synthesizers, report) if render.audio else None
 
     report("midi", 0.75)
@@ -73,11 +77,13 @@ def render_piece(piece: Piece, seed_end_tick: int | None, render: RenderConfig, 
     if render.pianoroll:
         report("pianoroll", 0.85)
         t = time.perf_counter()
-        png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name)
+        png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name,
+                                      entries=entries, subject_key=subject_key)
         timings["pianoroll"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    musicxml, svg = render_score(piece, render, notices, report) if render.score else (None, None)
+    labels = entry_labels(entries, subject_key)
+    musicxml, svg = render_score(piece, render, notices, report, labels) if render.score else (None, None)
     timings["score"] = time.perf_counter() - t
     wav = audio.wait(notices) if audio is not None else None
     timings["audio"] = audio.seconds if audio is not None else 0.0
@@ -125,13 +131,21 @@ class AudioJob:
         return self.out.get("wav")
 
 
-def render_score(piece: Piece, render: RenderConfig, notices: list[str], report: Progress
-                  ) -> tuple[bytes | None, str | None]:
-    """MusicXML and the engraved SVG; a missing or failing engraver leaves a notice."""
+def entry_labels(entries: Sequence[Entry], subject_key: str | None = None) -> list[tuple[int, int, str]]:
+    """The score's labels of ``entries``: ``(tick, pitch, text)`` of each entry's first note,
+    named as on the piano roll (:func:`~bachgen.render.pianoroll.entry_label`)."""
+    return [(e.onsets[0], e.pitches[0], pianoroll.entry_label(e, subject_key))
+            for e in entries if e.onsets and e.pitches]
+
+
+def render_score(piece: Piece, render: RenderConfig, notices: list[str], report: Progress,
+                 labels: Sequence[tuple[int, int, str]] = ()) -> tuple[bytes | None, str | None]:
+    """MusicXML and the engraved SVG (``labels`` above their notes, see
+    :func:`entry_labels`); a missing or failing engraver leaves a notice."""
     report("score", 0.9)
     musicxml = svg = None
     try:
-        musicxml = score.musicxml_bytes(piece, render.tempo_bpm)
+        musicxml = score.musicxml_bytes(piece, render.tempo_bpm, labels)
     except (MissingDependencyError, RenderError) as exc:
         notices.append(f"No score: {exc}")
     if musicxml is not None:

@@ -7,15 +7,22 @@ lighter shade of each; a piece in a single voice keeps the two colours.
 Drawn with matplotlib's object API on an Agg canvas (a :class:`matplotlib.figure.Figure`
 of its own, never pyplot), so concurrent app sessions cannot disturb each other's
 figures and nothing is left open after a call.
+
+The entries of the fugue's subject (:func:`bachgen.subject.find_entries`) can be marked:
+each entry's notes outlined in a dark edge, with a small label at its first note naming
+its voice and key ("alto · f"), so the form of a take can be read off its roll.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from typing import Sequence
 
 from ..errors import ConfigError, MissingDependencyError
 from ..events import Piece, pitch_name
 from .midi import check_tempo
+from ..subject import Entry
 from ..voices import voice_names, voices_of
 
 AXES = ("seconds", "bars")
@@ -26,6 +33,52 @@ SEED_LINE_COLOUR = "#2c3e50"
 VOICE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
 #: Opacity of the seed's notes when the colours show voices.
 SEED_ALPHA = 0.4
+#: The edge drawn round the notes of an entry of the subject, and its width in points.
+ENTRY_COLOUR = "#111111"
+ENTRY_LINE_WIDTH = 1.6
+#: The light band behind an entry's notes, so the eye finds it among the other voices.
+ENTRY_SHADE = "#fbe7a1"
+
+
+@dataclass(frozen=True)
+class EntryMark:
+    """One entry as the roll marks it: its notes as ``(start, end, pitch)`` in ticks, and the
+    label at its first note."""
+
+    notes: tuple[tuple[int, int, int], ...]
+    label: str
+
+
+def key_text(key: str | None) -> str:
+    """A key name as people write it: flats and sharps as signs ("e-" -> "e♭"); "" for none."""
+    return (key or "").replace("-", "♭").replace("#", "♯")
+
+
+def entry_label(entry: Entry, subject_key: str | None = None) -> str:
+    """What an entry is called on the roll: its voice and key ("alto · f", "soprano · e♭");
+    "subject" when neither is known."""
+    parts = [part for part in (entry.voice_name, key_text(entry.key_name(subject_key))) if part]
+    return " · ".join(parts) or "subject"
+
+
+def entry_marks(piece: Piece, entries: Sequence[Entry], subject_key: str | None = None
+                ) -> list[EntryMark]:
+    """The boxes and labels of ``entries`` in ``piece``: each note of an entry lasts as long
+    as the piece's note struck at that onset and pitch (the longest, if several); one the
+    piece does not hold (an entry found in another piece) lasts to the entry's next onset."""
+    ends: dict[tuple[int, int], int] = {}
+    for note in piece.notes:
+        ends[(note.start, note.pitch)] = max(note.end, ends.get((note.start, note.pitch), 0))
+    marks = []
+    for entry in entries:
+        onsets = list(entry.onsets)
+        notes = []
+        for i, (onset, pitch) in enumerate(zip(onsets, entry.pitches)):
+            fallback = onsets[i + 1] if i + 1 < len(onsets) else onset + piece.resolution // 2
+            notes.append((onset, ends.get((onset, pitch), fallback), pitch))
+        if notes:
+            marks.append(EntryMark(tuple(notes), entry_label(entry, subject_key)))
+    return marks
 
 
 def _pitch_ticks(low: int, high: int) -> list[int]:
@@ -45,6 +98,8 @@ def pianoroll_png(
     *,
     size_inches: tuple[float, float] = (10.0, 4.0),
     dpi: int = 100,
+    entries: Sequence[Entry] = (),
+    subject_key: str | None = None,
 ) -> bytes:
     """The piece as a piano roll, PNG bytes (``size_inches`` × ``dpi`` pixels).
 
@@ -52,22 +107,28 @@ def pianoroll_png(
     music, with a legend and a dashed line where the seed ends (``None``: all new).
     ``axis`` is ``"seconds"`` (at ``tempo_bpm``) or ``"bars"`` (bar numbers from 1,
     using the piece's time signature). The y axis shows pitch names (C4 = middle C).
+    ``entries`` (in the piece's ticks) are outlined and labelled with their voice and
+    their key (the subject's key, ``subject_key``, moved by each entry's level).
     """
     if axis not in AXES:
         raise ConfigError(f"Unknown piano-roll axis {axis!r}.", f"Use one of: {', '.join(AXES)}.")
     tempo = check_tempo(tempo_bpm)
     figure, _ = _figure(size_inches, dpi)
     ax = figure.add_subplot(1, 1, 1)
-    _draw(ax, piece, seed_end_tick, tempo, axis, title)
+    _draw(ax, piece, seed_end_tick, tempo, axis, title,
+          marks=entry_marks(piece, entries, subject_key))
     return _png(figure)
 
 
 def comparison_png(rows: list[tuple[str, Piece]], tempo_bpm: float = 80, axis: str = "bars", *,
-                   row_inches: float = 3.0, width_inches: float = 10.0, dpi: int = 100) -> bytes:
+                   row_inches: float = 3.0, width_inches: float = 10.0, dpi: int = 100,
+                   entries: Sequence[Sequence[Entry]] = (), subject_key: str | None = None) -> bytes:
     """Several pieces as piano rolls stacked one above the other, PNG bytes.
 
     Each row is ``(title, piece)`` drawn as new music on the same time axis, so a
     generation can be looked at beside the stretch of a real fugue it continues.
+    ``entries`` holds each row's entries of the subject (in that row's ticks; fewer lists
+    than rows: the rest have none), marked as in :func:`pianoroll_png`.
     """
     if not rows:
         raise ConfigError("Nothing to compare: give at least one piece.")
@@ -76,8 +137,10 @@ def comparison_png(rows: list[tuple[str, Piece]], tempo_bpm: float = 80, axis: s
     tempo = check_tempo(tempo_bpm)
     figure, _ = _figure((width_inches, row_inches * len(rows)), dpi)
     axes = [figure.add_subplot(len(rows), 1, i + 1) for i in range(len(rows))]
-    for ax, (title, piece) in zip(axes, rows):
-        _draw(ax, piece, None, tempo, axis, title, legend=False)
+    for i, (ax, (title, piece)) in enumerate(zip(axes, rows)):
+        found = entries[i] if i < len(entries) else ()
+        _draw(ax, piece, None, tempo, axis, title, legend=False,
+              marks=entry_marks(piece, found, subject_key))
     right = max(ax.get_xlim()[1] for ax in axes)
     for ax in axes:
         ax.set_xlim(ax.get_xlim()[0], right)
@@ -106,8 +169,8 @@ def _png(figure) -> bytes:
 
 
 def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, title: str,
-          legend: bool = True) -> None:
-    """One piano roll on ``ax``: boxes for notes, pitch names up the side."""
+          legend: bool = True, marks: Sequence[EntryMark] = ()) -> None:
+    """One piano roll on ``ax``: boxes for notes, pitch names up the side, entries marked."""
     if axis == "seconds":
         scale = 60.0 / tempo / piece.resolution
         offset = 0.0
@@ -118,6 +181,7 @@ def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, 
         xlabel = "bar"
 
     handles = _draw_notes(ax, piece, seed_end_tick, scale, offset)
+    handles += _draw_entries(ax, marks, scale, offset)
     if piece.notes:
         low = min(n.pitch for n in piece.notes)
         high = max(n.pitch for n in piece.notes)
@@ -131,7 +195,7 @@ def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, 
         ax.axvline(seed_x, color=SEED_LINE_COLOUR, linestyle="--", linewidth=1)
         end = max(end, seed_x)
     ax.set_xlim(offset, end if end > offset else offset + 1.0)
-    ax.set_ylim(low - 1.5, high + 1.5)
+    ax.set_ylim(low - 1.5, high + (4.5 if marks else 1.5))  # room for a label above the top
     ticks = _pitch_ticks(low, high)
     ax.set_yticks(ticks)
     ax.set_yticklabels([pitch_name(p) for p in ticks])
@@ -180,6 +244,38 @@ def _draw_notes(ax, piece: Piece, seed_end_tick: int | None, scale: float, offse
     if any(is_seed for _, is_seed in boxes):
         handles.append(Patch(facecolor=SEED_COLOUR, alpha=SEED_ALPHA, label="seed (lighter)"))
     return handles
+
+
+def _draw_entries(ax, marks: Sequence[EntryMark], scale: float, offset: float) -> list:
+    """Each entry's notes outlined (one PolyCollection for all) and its label just above its
+    first note; the legend's handle (none without entries)."""
+    if not marks:
+        return []
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    boxes, spans = [], []
+    for mark in marks:
+        for start, end, pitch in mark.notes:
+            x0, x1 = offset + start * scale, offset + end * scale
+            boxes.append(_box(x0, x1, pitch - 0.55, pitch + 0.55))
+        x0 = offset + min(n[0] for n in mark.notes) * scale
+        x1 = offset + max(n[1] for n in mark.notes) * scale
+        low, high = min(n[2] for n in mark.notes), max(n[2] for n in mark.notes)
+        spans.append(_box(x0, x1, low - 1.0, high + 1.0))
+        ax.text(x0, high + 1.2, mark.label, fontsize=8, color=ENTRY_COLOUR, ha="left", va="bottom",
+                zorder=4, bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
+                                "edgecolor": "none", "alpha": 0.85})
+    ax.add_collection(PolyCollection(spans, facecolors=ENTRY_SHADE, edgecolors="none", zorder=0.5))
+    ax.add_collection(PolyCollection(boxes, facecolors="none", edgecolors=ENTRY_COLOUR,
+                                     linewidths=ENTRY_LINE_WIDTH, zorder=3))
+    return [Patch(facecolor=ENTRY_SHADE, edgecolor=ENTRY_COLOUR, linewidth=ENTRY_LINE_WIDTH,
+                  label="subject entry")]
+
+
+def _box(x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float]]:
+    """The corners of a rectangle, for a PolyCollection."""
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 def voice_colour(voice: int) -> str:

@@ -7,11 +7,14 @@ held across a change are tied), which always gives valid notation for any textur
 piece in several voices keeps each voice whole, as a music21 ``Voice`` on the staff of its
 mean pitch, each voice chordified on its own — so the fugue's lines read as lines. Times are first snapped to the nearer of a 32nd-note or
 16th-triplet grid (:func:`bachgen.seeds.snap_tick`), so no unreadable durations appear.
+Labels (an entry of the subject: "alto · f") are written as words above the staff that holds
+the note they name, so the score shows the form as the piano roll does.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Sequence
 
 from ..config import ReductionConfig
 from ..errors import MissingDependencyError, RenderError
@@ -144,9 +147,10 @@ def staff_lines(piece: Piece) -> tuple[list[list[Note]], list[list[Note]]]:
     return upper or [[]], lower or [[]]
 
 
-def piece_to_score(piece: Piece, tempo_bpm: float = 80):
+def piece_to_score(piece: Piece, tempo_bpm: float = 80, labels: Sequence[tuple[int, int, str]] = ()):
     """The piece as a music21 ``Score`` (grand staff, measures, ties made; voices as
-    voices when the notes carry several, see :func:`staff_lines`)."""
+    voices when the notes carry several, see :func:`staff_lines`), with ``labels``
+    (``(tick, pitch, text)``) written above the note they name (:func:`add_labels`)."""
     music21 = _music21()
     tempo = check_tempo(tempo_bpm)
     piece = notation_grid(piece)
@@ -162,15 +166,37 @@ def piece_to_score(piece: Piece, tempo_bpm: float = 80):
     score.insert(0, music21.layout.StaffGroup([treble, bass], name="Piano", symbol="brace",
                                               barTogether=True))
     score.makeNotation(inPlace=True)
+    add_labels(music21, [treble, bass], piece, upper, labels)
     return score
 
 
-def musicxml_bytes(piece: Piece, tempo_bpm: float = 80) -> bytes:
-    """The piece as an uncompressed MusicXML document (UTF-8 bytes)."""
+def add_labels(music21, staves: list, piece: Piece, upper: list[list[Note]],
+               labels: Sequence[tuple[int, int, str]]) -> None:
+    """Each label ``(tick, pitch, text)`` as words above the staff holding that note (a
+    note the piece does not hold: the treble staff from middle C up), in its bar at its
+    place; a label past the last bar is left out."""
+    held = {(n.start, n.pitch) for n in piece.notes}
+    treble = {(n.start, n.pitch) for line in upper for n in line}
+    for tick, pitch, text in labels:
+        tick = snap_tick(tick, piece.resolution)
+        on_treble = (tick, pitch) in treble if (tick, pitch) in held else pitch >= SPLIT_PITCH
+        measures = list(staves[0 if on_treble else 1].getElementsByClass(music21.stream.Measure))
+        bar = tick // piece.bar_ticks
+        if not 0 <= bar < len(measures):
+            continue
+        words = music21.expressions.TextExpression(text)
+        words.placement = "above"
+        measures[bar].insert(Fraction(tick - bar * piece.bar_ticks, piece.resolution), words)
+
+
+def musicxml_bytes(piece: Piece, tempo_bpm: float = 80,
+                   labels: Sequence[tuple[int, int, str]] = ()) -> bytes:
+    """The piece as an uncompressed MusicXML document (UTF-8 bytes); ``labels``
+    (``(tick, pitch, text)``, e.g. the entries of the subject) as words above their notes."""
     music21 = _music21()
     check_tempo(tempo_bpm)  # a bad tempo is the caller's ConfigError, not a render failure
     try:
-        score = piece_to_score(piece, tempo_bpm)
+        score = piece_to_score(piece, tempo_bpm, labels)
         exporter = music21.musicxml.m21ToXml.GeneralObjectExporter(score)
         return exporter.parse()
     except Exception as exc:  # music21 raises many types; report instead of crashing the app

@@ -18,6 +18,7 @@ The modules, each importing only those below it:
 - :mod:`~bachgen.ui.page` — the page from top to bottom (:func:`~bachgen.ui.page.main`);
 - :mod:`~bachgen.ui.takes` — composing a take, engraving its score, showing every take;
 - :mod:`~bachgen.ui.quality_panel` — a take's statistics beside the real fugues';
+- :mod:`~bachgen.ui.form_panel` — a take's subject, its entries and its ending;
 - :mod:`~bachgen.ui.controls` — the sidebar, its settings, the shaping buttons of a take;
 - :mod:`~bachgen.ui.corpus_panel` — fetching the 48 fugues, and which are usable;
 - :mod:`~bachgen.ui.resources` — what the server starts once and every session shares.

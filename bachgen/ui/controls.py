@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from bachgen.config import RenderConfig, SamplingConfig
+from bachgen.config import FormConfig, RenderConfig, SamplingConfig
 from bachgen.catalog import FUGUE_TITLES
 from bachgen.ui.corpus_panel import usable_fugues
 
@@ -33,6 +33,8 @@ SNAP_MODES = {
     "off": "Off",
 }
 UPLOAD_TYPES = ["mid", "midi", "xml", "musicxml", "mxl", "krn"]
+#: The length control: bars of new music, fewest, most and at first.
+MIN_BARS, MAX_BARS, DEFAULT_BARS = 4, 120, 24
 
 
 def new_seed() -> None:
@@ -72,12 +74,13 @@ def seed_controls(have_corpus: bool) -> None:
 
 
 def music_controls() -> None:
-    """The sidebar's music: length, creativity, random seed, tempo, key, and whether the
-    seed is played and the score engraved."""
+    """The sidebar's music: length in bars, form, creativity, random seed, tempo, key, and
+    whether the seed is played and the score engraved."""
     sidebar = st.sidebar
     sidebar.header("Music")
-    sidebar.slider("Length (events)", min_value=50, max_value=1000, value=400, step=50,
-                   key="events", help="How many new chords and notes to write.")
+    sidebar.slider("Length (bars)", min_value=MIN_BARS, max_value=MAX_BARS, value=DEFAULT_BARS, step=1,
+                   key="bars", help="How many bars of new music to write; the take ends on a bar line.")
+    form_controls()
     sidebar.slider("Creativity", min_value=0.1, max_value=2.0, value=SamplingConfig.temperature,
                    step=0.05,
                    key="temperature",
@@ -96,6 +99,18 @@ def music_controls() -> None:
                        "or A minor. Off: keep what the model wrote.")
     sidebar.toggle("Play the seed first", value=False, key="include_seed")
     sidebar.toggle("Engrave the score", value=True, key="render_score")
+
+
+def form_controls() -> None:
+    """The sidebar's form: whether the seed's subject comes back in the new music (planned
+    entries) and whether the take ends like a fugue (a close on the tonic)."""
+    sidebar = st.sidebar
+    sidebar.toggle("Bring the subject back", value=True, key="form_entries",
+                   help="The subject the seed opens with comes back in turn in each voice, "
+                        "in the home key and in related keys.")
+    sidebar.toggle("End with a close", value=True, key="form_close",
+                   help="The last bars end like a fugue: the bass goes from the dominant to the "
+                        "tonic under a tonic chord held to the bar line.")
 
 
 def build_settings() -> ComposeSettings:
@@ -117,18 +132,20 @@ def build_settings() -> ComposeSettings:
         seed = SeedSpec(fugue=None, file_bytes=upload.getvalue(), file_name=upload.name)
     else:
         seed = SeedSpec(fugue=None)
-    sampling = dataclasses.replace(SamplingConfig(), events=int(state["events"]),
+    sampling = dataclasses.replace(SamplingConfig(), bars=int(state["bars"]),
                                    temperature=float(state["temperature"]),
                                    seed=int(state["seed"]))
     render = dataclasses.replace(RenderConfig(), tempo_bpm=float(state["tempo"]),
                                  snap=state["snap"], include_seed=bool(state["include_seed"]),
                                  audio=True, score=bool(state["render_score"]))
-    return ComposeSettings(seed=seed, sampling=sampling, render=render)
+    form = FormConfig(entries=bool(state["form_entries"]), close=bool(state["form_close"]))
+    return ComposeSettings(seed=seed, sampling=sampling, render=render, form=form)
 
 
 def shaped_settings(settings: ComposeSettings, shape: dict[str, Any]) -> ComposeSettings:
-    """The page's settings with an earlier take as the seed: all of it to continue
-    (``shape["events"]`` new events), or its first ``shape["keep_bars"]`` bars kept."""
+    """The page's settings with an earlier take as the seed (its MIDI file, which carries its
+    subject and close): all of it to continue (``shape["bars"]`` new bars), or its first
+    ``shape["keep_bars"]`` bars kept."""
     from bachgen.errors import SeedFileError
     from bachgen.pipeline import SeedSpec
 
@@ -137,10 +154,10 @@ def shaped_settings(settings: ComposeSettings, shape: dict[str, Any]) -> Compose
         raise SeedFileError(f"Take {shape['take']} is no longer kept in this session.",
                             "Shape one of the takes shown below.")
     seed = SeedSpec(fugue=None, file_bytes=take["midi"], file_name=f"take {shape['take']}.mid",
-                    continue_take="events" in shape, keep_bars=shape.get("keep_bars"))
+                    continue_take="bars" in shape, keep_bars=shape.get("keep_bars"))
     sampling = settings.sampling
-    if "events" in shape:
-        sampling = dataclasses.replace(sampling, events=int(shape["events"]))
+    if "bars" in shape:
+        sampling = dataclasses.replace(sampling, bars=int(shape["bars"]))
     return dataclasses.replace(settings, seed=seed, sampling=sampling)
 
 
@@ -148,7 +165,7 @@ def ask_to_shape(number: int, how: str) -> None:
     """Button callback: remember which take to shape and how, for this run of the page."""
     state = st.session_state
     if how == "continue":
-        state["shape"] = {"take": number, "events": int(state[f"more_{number}"])}
+        state["shape"] = {"take": number, "bars": int(state[f"more_{number}"])}
     else:
         state["shape"] = {"take": number, "keep_bars": int(state[f"keep_{number}"])}
 
@@ -164,7 +181,8 @@ def shape_controls(take: dict[str, Any], where: Any) -> None:
     regen.button("Write the rest again", key=f"regen_{number}", on_click=ask_to_shape,
                  args=(number, "keep"), disabled=bars < 2,
                  help="Keeps the bars chosen, note for note, and writes new music after them.")
-    more.number_input("Events to add", min_value=10, max_value=1000, value=200, step=10,
+    more.number_input("Bars to add", min_value=1, max_value=MAX_BARS, value=8, step=1,
                       key=f"more_{number}")
     cont.button("Continue", key=f"continue_{number}", on_click=ask_to_shape, args=(number, "continue"),
-                help="Keeps the whole take and writes more after its end.")
+                help="Keeps the whole take and writes more after its end (a take that ended "
+                     "with a close has its last bars written anew, so the music goes on).")

@@ -1,6 +1,10 @@
 """A take as the page keeps it: one dict per take, with the music, its files, what happened
-on the way and the line that names it; and what is made from it later, away from the page
-(the piano roll, the WAV download), the end of its score jobs, and its timing log line.
+on the way, its form and the line that names it; and what is made from it later, away from
+the page (the piano roll, the WAV download), the end of its score jobs, and its timing log line.
+
+A take's form is kept as plain data: its subject's description (or why it has none), the
+entries of the subject found in it (:func:`entry_record`: enough to outline them on a piano
+roll drawn again, :func:`take_entries`), and whether it ends with a close.
 
 Plain Python (no page): the page (:mod:`bachgen.ui.takes`) keeps these dicts in its
 session and shows them. The logger names are the page's, so the server's log reads as before.
@@ -15,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bachgen import catalog
+from bachgen.subject import Entry
 
 if TYPE_CHECKING:
     from bachgen.pipeline import ComposeSettings, Composition
@@ -23,7 +28,6 @@ log = logging.getLogger("bachgen.app")
 #: One JSON line per take: where its seconds went (read by the load and browser tests).
 timing_log = logging.getLogger("bachgen.timings")
 
-#: Each fugue's title by its id (``wtc1f02`` -> "Book I, Fugue 2 in C minor, ...").
 
 
 def make_take(number: int, settings: ComposeSettings, composition: Composition,
@@ -54,7 +58,52 @@ def make_take(number: int, settings: ComposeSettings, composition: Composition,
         "notices": list(composition.notices or []),
         "timings": dict(composition.timings or {}),
         "trace": {},
+        "form": take_form(settings, composition),
     }
+
+
+def take_form(settings: ComposeSettings, composition: Composition) -> dict[str, Any]:
+    """The take's form as plain data: its subject (a description, or ``None`` and why),
+    its subject's key, its entries (:func:`entry_record`) and whether it ends with a close
+    (``None``: its ending could not be checked)."""
+    stats = composition.stats or {}
+    subject = composition.subject
+    ending = stats.get("ending")
+    return {
+        "subject": stats.get("subject"),
+        "no_subject": None if subject is not None else no_subject_reason(settings),
+        "subject_key": subject.key if subject is not None else None,
+        "entries": [entry_record(e, subject.key if subject else None, composition.piece.bar_ticks)
+                    for e in composition.entries],
+        "closes": ending.get("closes") if ending else None,
+        "asked": {"entries": settings.form.entries, "close": settings.form.close},
+    }
+
+
+def no_subject_reason(settings: ComposeSettings) -> str:
+    """Why a take has no subject to bring back, from where it started."""
+    seed = settings.seed
+    if seed.shapes_take:
+        return "the take it was made from has none"
+    if seed.file_bytes is not None:
+        return "the file does not open with one voice alone"
+    if not seed.fugue and not seed.random_place:
+        return "it starts from silence"
+    return "its seed has no line alone to take one from"
+
+
+def entry_record(entry: Entry, subject_key: str | None, bar_ticks: int) -> dict[str, Any]:
+    """An entry as the take keeps it: what the summary lists (bar, voice, key) and what a
+    piano roll drawn again needs to outline it (onsets, pitches, level, voice)."""
+    return {**entry.to_dict(subject_key, bar_ticks), "onsets": list(entry.onsets),
+            "voice_index": entry.voice}
+
+
+def take_entries(take: dict[str, Any]) -> list[Entry]:
+    """The take's entries made again from its record (:func:`entry_record`)."""
+    return [Entry(int(r["start"]), int(r["level"]), tuple(int(p) for p in r["pitches"]),
+                  tuple(int(t) for t in r["onsets"]), int(r.get("voice_index", 0)), str(r["voice"]))
+            for r in (take.get("form") or {}).get("entries", [])]
 
 
 def describe(settings: ComposeSettings, stats: dict[str, Any]) -> str:
@@ -75,7 +124,8 @@ def describe(settings: ComposeSettings, stats: dict[str, Any]) -> str:
     else:
         start = "from silence"
     s = settings.sampling
-    return f"{s.events} events {start}, creativity {s.temperature:g}, seed {s.seed}"
+    length = f"{s.bars} bars" if s.bars is not None else f"{s.events} events"
+    return f"{length} {start}, creativity {s.temperature:g}, seed {s.seed}"
 
 
 def draw_pianoroll(take: dict[str, Any]) -> bytes:
@@ -86,7 +136,8 @@ def draw_pianoroll(take: dict[str, Any]) -> bytes:
     piece = take["piece"]
     try:
         png = pianoroll.pianoroll_png(piece, take.get("seed_end_tick"), float(take["tempo"]),
-                                      title=piece.name)
+                                      title=piece.name, entries=take_entries(take),
+                                      subject_key=(take.get("form") or {}).get("subject_key"))
     except Exception as exc:  # noqa: BLE001 (keep the take; say what happened)
         log.exception("drawing the piano roll failed")
         take["notices"].append(f"No piano roll ({type(exc).__name__}: {exc}).")

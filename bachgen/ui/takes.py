@@ -1,7 +1,7 @@
 """A session's takes: composing one with the page's settings (audio first, with a progress
 bar), engraving its score afterwards in the shared engraver, and showing every take kept —
 the newest with its statistics, the earlier ones in expanders — with its player,
-downloads, shaping buttons, piano roll and score.
+downloads, shaping buttons, piano roll (its entries of the subject outlined), form and score.
 
 Takes are dicts (:func:`bachgen.ui.take_record.make_take`) kept in ``st.session_state["takes"]``.
 """
@@ -25,9 +25,11 @@ from bachgen.ui.take_record import (
     draw_pianoroll,
     log_timings,
     make_take,
+    take_entries,
     take_wav,
 )
 from bachgen.ui.controls import build_settings, shape_controls, shaped_settings
+from bachgen.ui.form_panel import form_panel
 from bachgen.ui.quality_panel import stats_panel
 from bachgen.ui.resources import audio_first, engraver, player_audio
 
@@ -156,15 +158,16 @@ def engrave(take: dict[str, Any], where: Any) -> None:
     The wait is a loop of small page updates, so pressing a button meanwhile interrupts
     it at once; the job keeps running in the worker and the next run picks it up again.
     """
-    from bachgen.render import score
+    from bachgen.render import entry_labels, score
 
     piece, tempo = take["piece"], float(take["tempo"])
+    labels = entry_labels(take_entries(take), (take.get("form") or {}).get("subject_key"))
     box, shown = where.empty(), -1
     try:
         pool = engraver()
         job = take.get("score_job")
         if job is None:
-            job = {"xml": pool.submit(score.musicxml_bytes, piece, tempo), "svg": None,
+            job = {"xml": pool.submit(score.musicxml_bytes, piece, tempo, labels), "svg": None,
                    "started": time.perf_counter()}
             take["score_job"] = job
         while True:
@@ -272,7 +275,9 @@ def show_take(take: dict[str, Any], where: Any, latest: bool, engine: Any) -> An
     if take["png"] is None and take["piece"] is not None:
         take["png"] = draw_pianoroll(take)
     if take["png"]:
-        where.image(take["png"], caption="Piano roll", width="stretch")
+        where.image(take["png"], caption="Piano roll (the entries of the subject outlined)"
+                    if take_entries(take) else "Piano roll", width="stretch")
+    form_panel(take, where)
     if latest:
         stats_panel(take, where)
     slot = where.empty()
