@@ -8,10 +8,8 @@ sounding pitches in ascending order, each as ``S<p>`` (struck at the event's ons
     S48 H60 S64 D12     C3 struck, C4 held, E4 struck, for a sixteenth
     D24                 an eighth of silence
 
-The vocabulary is small (the 88 piano keys twice, plus the event lengths of the corpus),
-so chords with tied notes are learnable from 48 fugues, where one word per event needed
-~19,500 words. The round trip ``decode(encode(p))`` gives back the piano reduction of
-``p`` with durations.
+The vocabulary is small (the 88 piano keys twice, plus the event lengths of the corpus): chords
+with tied notes are learnable from 48 fugues. ``decode(encode(p))`` is ``p``'s piano reduction.
 
 Where an event falls in the bar is *not* a token: it follows from the durations written so
 far and the time signature. :meth:`SpelledCodec.features` gives it to a network as
@@ -21,8 +19,7 @@ the common key C major / A minor) — see :data:`FEATURES`.
 The grammar (:meth:`SpelledCodec.allowed`) keeps pitches strictly ascending inside an event,
 allows ``H<p>`` only for a pitch that sounded in the previous event, at most
 ``max_pitches`` pitches per event, and a duration token at any time; every sequence it
-allows decodes. Grammar states are batched (one row per sampled sequence), in NumPy.
-This module imports neither TensorFlow nor music21.
+allows decodes. Grammar states are batched, in NumPy; no TensorFlow nor music21 here.
 """
 
 from __future__ import annotations
@@ -32,7 +29,8 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
-from .config import INPUT_FEATURES, ReductionConfig
+from .config import INPUT_FEATURES, TOLD_FEATURES, ReductionConfig
+from .cues import END_CATEGORIES, LINE_CATEGORIES, Cues, tonic_pc
 from .errors import BundleError, ConfigError
 from .events import RESOLUTION, Event, Piece, key_is_minor, shift_to_common_key
 from .reduction import HIGHEST_PITCH, LOWEST_PITCH, chordify, events_to_piece, normalise, quantise
@@ -44,8 +42,7 @@ FEATURES = INPUT_FEATURES
 MAX_SHIFT = 3
 #: Quarter index in the bar is capped here (4/2, 6/4, 3/2 and 12/8 bars fit).
 QUARTERS = 8
-#: What the key column tells the network (:attr:`SpelledCodec.key_told`): mode and shift,
-#: the mode only (shift always 0), or nothing (a constant column).
+#: What the key column tells (:attr:`SpelledCodec.key_told`): mode and shift, mode only, nothing.
 KEY_TOLD = ("key", "mode", "none")
 
 
@@ -130,7 +127,8 @@ class SpelledCodec:
 
     ``key_told`` (:data:`KEY_TOLD`) says what the key column of the conditioning features
     holds; being part of the codec (saved in ``codec.json``; ``"key"`` when absent), it
-    keeps training, evaluation and sampling consistent.
+    keeps training, evaluation and sampling consistent. ``told`` (saved only when on): the
+    features also hold :data:`~bachgen.config.TOLD_FEATURES` (:mod:`bachgen.cues`).
     """
 
     name = "spelled"
@@ -140,7 +138,8 @@ class SpelledCodec:
     def __init__(self, durations: Sequence[int], max_pitches: int,
                  meters: Sequence[tuple[int, int]] = (), grid: int = 2,
                  max_event_quarters: float = 8.0, resolution: int = RESOLUTION,
-                 key_told: str = "key") -> None:
+                 key_told: str = "key", told: bool = False) -> None:
+        self.told = bool(told)
         if key_told not in KEY_TOLD:
             raise ConfigError(f"key_told must be one of {', '.join(KEY_TOLD)}, not {key_told!r}.")
         self.key_told = key_told
@@ -195,7 +194,7 @@ class SpelledCodec:
 
     @classmethod
     def build(cls, pieces: Iterable[Piece], grid: int = 2,
-              max_event_quarters: float = 8.0, key_told: str = "key") -> "SpelledCodec":
+              max_event_quarters: float = 8.0, key_told: str = "key", told: bool = False) -> "SpelledCodec":
         """The codec for ``pieces``: their event lengths, widest chord and time signatures."""
         config = ReductionConfig(grid, max_event_quarters)
         durations: set[int] = set()
@@ -206,14 +205,14 @@ class SpelledCodec:
                 widest = max(widest, len(event.struck) + len(event.held))
             meters.add(tuple(piece.time_signature))
         return cls(sorted(durations), widest, sorted(meters), grid, max_event_quarters,
-                   key_told=key_told)
+                   key_told=key_told, told=told)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "durations": list(self.durations),
                 "max_pitches": self.max_pitches, "meters": [list(m) for m in self.meters],
                 "grid": self.grid, "max_event_quarters": self.max_event_quarters,
                 "resolution": self.resolution, "low": self.low, "high": self.high,
-                "spelling": self.spelling, "key_told": self.key_told}
+                "spelling": self.spelling, "key_told": self.key_told, **({"told": True} if self.told else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SpelledCodec":
@@ -226,7 +225,7 @@ class SpelledCodec:
             codec = kind(data["durations"], int(data["max_pitches"]),
                         [tuple(m) for m in data.get("meters", [])], int(data["grid"]),
                         float(data["max_event_quarters"]), int(data.get("resolution", RESOLUTION)),
-                        key_told=str(data.get("key_told", "key")))
+                        key_told=str(data.get("key_told", "key")), told=bool(data.get("told", False)))
             if (data.get("low", codec.low), data.get("high", codec.high)) != (codec.low, codec.high):
                 raise ValueError("pitch range differs from the piano")
             return codec
@@ -437,9 +436,15 @@ class SpelledCodec:
         return self.resolution * 4 * num // den
 
     def feature_sizes(self) -> dict[str, int]:
-        """Number of categories of each feature column in :data:`FEATURES`."""
+        """Number of categories of each feature column (:attr:`feature_names`)."""
+        told = {"end": END_CATEGORIES, "line": LINE_CATEGORIES} if self.told else {}
         return {"quarter": QUARTERS, "phase": self.resolution // self.grid,
-                "meter": len(self.meters) + 1, "key": KeyCondition.count()}
+                "meter": len(self.meters) + 1, "key": KeyCondition.count(), **told}
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The feature columns :meth:`features` gives: :data:`FEATURES`, then the told ones."""
+        return FEATURES + (TOLD_FEATURES if self.told else ())
 
     def told_key(self, key: KeyCondition) -> KeyCondition:
         """The key condition the network is told for ``key`` under :attr:`key_told`.
@@ -464,17 +469,22 @@ class SpelledCodec:
         return out
 
     def features(self, ids: Sequence[int] | np.ndarray, time_signature: tuple[int, int],
-                 start: int, key: KeyCondition) -> np.ndarray:
+                 start: int, key: KeyCondition, cues: Cues | None = None) -> np.ndarray:
         """Conditioning of each token: where the event *after reading it* starts, and the key.
 
         Row ``i`` goes with input token ``i``, which predicts token ``i+1``: after a
         duration token the next event's onset, else the onset of the event being written.
         Columns (:data:`FEATURES`): quarter note in the bar, tick within the quarter in
-        grid steps (exact: 32nds and triplets included), time signature, key condition.
+        grid steps (exact: 32nds and triplets included), time signature, key condition; a
+        ``told`` codec adds bars to the end and the planned line of ``cues`` (none: unknown).
         """
         ids = np.asarray(ids, dtype=np.int64)
         ticks = start + np.cumsum(self.ticks[ids])
-        return self.position_features(ticks, time_signature, key)
+        out = self.position_features(ticks, time_signature, key)
+        if not self.told:
+            return out
+        told = (cues or Cues()).columns(ticks, self.bar_ticks(time_signature), tonic_pc(key.minor, key.shift))
+        return np.concatenate([out, told], axis=1)
 
 
 #: Up to this many rows the grammar advances row by row (:meth:`SpelledCodec.advance_inplace`).

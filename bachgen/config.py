@@ -202,6 +202,9 @@ class RenderConfig:
 ARCHS = ("conditioned", "original")
 #: The conditioning inputs beside the token id, in order (the codec's feature columns).
 INPUT_FEATURES = ("quarter", "phase", "meter", "key")
+#: The inputs a network *told the plan* reads after those (:attr:`NetConfig.told`): bars to the
+#: end of the piece, and the planned line at the event being written (:mod:`bachgen.cues`).
+TOLD_FEATURES = ("end", "line")
 #: Augmentations (:attr:`FitConfig.augment`) and mode filters (:attr:`FitConfig.modes`);
 #: the key treatments are the codec's (:data:`~bachgen.codec.KEY_TOLD`).
 AUGMENTS = ("shifts", "all12")
@@ -217,6 +220,10 @@ class NetConfig:
     ``"original"`` — the original project's network on the same tokens: the token id
     divided by the vocabulary size as the single input, one LSTM of ``units``, dense
     logits, no dropout ; only ``units`` applies.
+
+    ``told``: the conditioned network also reads :data:`TOLD_FEATURES` (bars to the end,
+    the planned line), each through its own embedding (``end_embed``, ``line_embed``);
+    off (the default, and the shipped model), it reads exactly what it always did.
     """
 
     embed: int = 96
@@ -228,22 +235,33 @@ class NetConfig:
     key_embed: int = 8
     dropout: float = 0.1
     arch: str = "conditioned"
+    told: bool = False
+    end_embed: int = 4
+    line_embed: int = 8
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise ConfigError(f"arch must be one of {', '.join(ARCHS)}, not {self.arch!r}.")
+        if self.told and self.arch != "conditioned":
+            raise ConfigError("Only the conditioned network can be told the plan (told).")
         if min(self.embed, self.units, self.layers, self.quarter_embed, self.phase_embed,
-               self.meter_embed, self.key_embed) < 1 or not 0.0 <= self.dropout < 1.0:
+               self.meter_embed, self.key_embed, self.end_embed, self.line_embed) < 1 or not 0.0 <= self.dropout < 1.0:
             raise ConfigError("Network sizes must be positive and dropout in [0, 1).")
 
     @property
     def input_names(self) -> tuple[str, ...]:
         """The inputs the network reads (a subset of :data:`bachgen.network.INPUTS`)."""
-        return ("tokens",) + INPUT_FEATURES if self.arch == "conditioned" else ("tokens",)
+        if self.arch != "conditioned":
+            return ("tokens",)
+        return ("tokens",) + INPUT_FEATURES + (TOLD_FEATURES if self.told else ())
 
     def embed_sizes(self) -> dict[str, int]:
-        return {"quarter": self.quarter_embed, "phase": self.phase_embed,
-                "meter": self.meter_embed, "key": self.key_embed}
+        """Embedding width of each conditioning input the network reads."""
+        sizes = {"quarter": self.quarter_embed, "phase": self.phase_embed,
+                 "meter": self.meter_embed, "key": self.key_embed}
+        if self.told:
+            sizes.update(end=self.end_embed, line=self.line_embed)
+        return sizes
 
 
 @dataclass(frozen=True)

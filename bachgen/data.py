@@ -18,7 +18,8 @@ from .codec import FEATURES, KeyCondition, SpelledCodec
 from .config import FitConfig
 from .errors import ConfigError
 from .events import Piece, key_is_minor, shift_to_common_key
-from .network import INPUTS
+from .cues import piece_cues
+from .network import INPUTS, TOLD_INPUTS
 from .splits import HELD_OUT, VALIDATION, split_pieces
 
 #: Semitones each piece is moved from its own key by ``augment="all12"``.
@@ -27,7 +28,8 @@ ALL12 = tuple(range(-5, 7))
 
 @dataclass(frozen=True)
 class Sequence_:
-    """One version of one piece: token ids and their ``(n, 4)`` conditioning features."""
+    """One version of one piece: token ids and their ``(n, 4)`` conditioning features
+    (``(n, 6)`` for a ``told`` codec)."""
 
     name: str
     shift: int
@@ -46,18 +48,21 @@ def piece_versions(piece: Piece, codec: SpelledCodec, shifts: int) -> list[Seque
     """The piece in the common key shifted by −shifts..+shifts, each with its key condition.
 
     Encoded once and shifted as ids (chordifying does not depend on pitch); a shift that
-    would leave the piano is skipped.
+    would leave the piano is skipped. A ``told`` codec's cues are the piece's own end and
+    entries (:func:`bachgen.cues.piece_cues`).
     """
     moved, minor = common_key(piece)
     ids = np.asarray(codec.encode(moved), dtype=np.int64)
     start = codec.first_tick(moved)
+    cues = piece_cues(moved, start + int(codec.ticks[ids].sum())) if codec.told else None
     out = []
     for shift in range(-shifts, shifts + 1):
         try:
             shifted = codec.shift_ids(ids, shift)
         except ConfigError:
             continue
-        feats = codec.features(shifted, moved.time_signature, start, KeyCondition(minor, shift))
+        feats = codec.features(shifted, moved.time_signature, start, KeyCondition(minor, shift),
+                               cues.moved(shift) if cues else None)
         out.append(Sequence_(piece.name, shift, shifted.astype(np.int32), feats))
     return out
 
@@ -71,12 +76,14 @@ def own_key_versions(piece: Piece, codec: SpelledCodec) -> list[Sequence_]:
     minor = common_key(piece)[1]
     ids = np.asarray(codec.encode(piece), dtype=np.int64)
     start, out = codec.first_tick(piece), []
+    cues = piece_cues(piece, start + int(codec.ticks[ids].sum())) if codec.told else None
     for shift in ALL12:
         try:
             shifted = codec.shift_ids(ids, shift)
         except ConfigError:
             continue
-        feats = codec.features(shifted, piece.time_signature, start, KeyCondition(minor, 0))
+        feats = codec.features(shifted, piece.time_signature, start, KeyCondition(minor, 0),
+                               cues.moved(shift) if cues else None)
         out.append(Sequence_(piece.name, shift, shifted.astype(np.int32), feats))
     return out
 
@@ -98,7 +105,8 @@ def in_modes(piece: Piece, modes: str) -> bool:
 
 
 def cut_windows(sequences: Sequence[Sequence_], seq_len: int, stride: int) -> np.ndarray:
-    """``(n, seq_len + 1, 5)`` int32 windows (token id, then the 4 features), one piece at a time.
+    """``(n, seq_len + 1, 5)`` int32 windows (token id, then the 4 features; 7 with the told
+    ones), one piece at a time.
 
     Starts every ``stride`` tokens plus one window ending at the piece's end; a piece
     shorter than a window is padded with zeros (padding targets are ignored by the loss).
@@ -115,15 +123,18 @@ def cut_windows(sequences: Sequence[Sequence_], seq_len: int, stride: int) -> np
         if starts[-1] != len(data) - width:
             starts.append(len(data) - width)
         rows.extend(data[s:s + width] for s in starts)
-    return np.stack(rows) if rows else np.zeros((0, width, 1 + len(FEATURES)), dtype=np.int32)
+    columns = 1 + (sequences[0].features.shape[1] if sequences else len(FEATURES))
+    return np.stack(rows) if rows else np.zeros((0, width, columns), dtype=np.int32)
 
 
 def window_inputs(windows: np.ndarray, names: Sequence[str] = INPUTS) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Model inputs (a dict of the columns ``names`` of :data:`INPUTS`) and targets (ids shifted by one).
 
-    A network that reads fewer inputs (``arch="original"``) gets only its own.
+    A network that reads fewer inputs (``arch="original"``) gets only its own; the told
+    columns (:data:`~bachgen.network.TOLD_INPUTS`) are there only in a told codec's windows.
     """
-    inputs = {name: windows[:, :-1, i] for i, name in enumerate(INPUTS) if name in names}
+    inputs = {name: windows[:, :-1, i] for i, name in enumerate(TOLD_INPUTS[:windows.shape[2]])
+              if name in names}
     return inputs, windows[:, 1:, 0]
 
 

@@ -20,10 +20,13 @@ from typing import Any
 import numpy as np
 
 from .codec import FEATURES, SpelledCodec
-from .config import NetConfig
+from .config import TOLD_FEATURES, NetConfig
+from .errors import ConfigError
 
 #: The network's inputs, in order: the token id and the conditioning features.
 INPUTS = ("tokens",) + FEATURES
+#: The inputs of a network told the plan (``NetConfig.told``): the same, then the told features.
+TOLD_INPUTS = INPUTS + TOLD_FEATURES
 
 
 def build_original(codec: SpelledCodec, net: NetConfig, seed: int | None = None):
@@ -50,11 +53,16 @@ def build_model(codec: SpelledCodec, net: NetConfig, seed: int | None = None):
 
     Layer names (``token_embed``, ``<feature>_embed``, ``lstm_1``.., ``logits``) are what
     the NumPy step reads the weights by. ``net.arch == "original"``: :func:`build_original`.
+    A told network (``net.told``, with a told codec) also reads ``end`` and ``line``; their
+    embeddings come after the others, so the untold network is built exactly as before.
     """
     import keras
 
     if net.arch == "original":
         return build_original(codec, net, seed)
+    if net.told != codec.told:
+        raise ConfigError(f"The network is {'' if net.told else 'not '}told the plan but its codec "
+                          f"is {'' if codec.told else 'not'}.", "Build both with the same told setting.")
 
     init = keras.initializers.GlorotUniform(seed=seed)
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
@@ -63,7 +71,7 @@ def build_model(codec: SpelledCodec, net: NetConfig, seed: int | None = None):
                                         -0.05, 0.05, seed=seed))(tokens)]
     inputs = [tokens]
     sizes, dims = codec.feature_sizes(), net.embed_sizes()
-    for i, name in enumerate(FEATURES):
+    for i, name in enumerate(net.input_names[1:]):
         feature = keras.Input(shape=(None,), dtype="int32", name=name)
         inputs.append(feature)
         uniform = keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 1 + i)
