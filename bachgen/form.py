@@ -2,14 +2,14 @@
 rules for the sampler, and what a finished piece's ending and entries are.
 
 :func:`take_span` says where a take lies (in the sampler's ticks and key), :func:`take_plan`
-plans it (:mod:`bachgen.plan`) and :func:`take_rules` makes the plan rules for the sampler
-(:mod:`bachgen.constraints`); :func:`ending` checks how a piece ends, the way the yardstick
+plans it (:mod:`bachgen.plan`), :func:`take_rules` makes the plan rules for the sampler
+(:mod:`bachgen.constraints`) and :func:`told_row` tells it a told network (:mod:`bachgen.cues`); :func:`ending` checks how a piece ends, the way the yardstick
 and a take's summary report it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from .codec import SpelledCodec
 from .config import FormConfig, SamplingConfig
 from .constraints import Rules
+from .cues import entry_line, plan_cues
 from .events import Piece, key_is_minor, key_tonic_pc
 from .plan import Plan, Span, plan_take
 from .rows import SeedRow
@@ -60,6 +61,18 @@ def take_rules(plan: Plan, codec: SpelledCodec, form: FormConfig) -> Rules | Non
     if plan.empty:
         return None
     return Rules(plan, codec, form.cap_voices, form.best_of)
+
+
+def told_row(codec: SpelledCodec, row: SeedRow, plan: Plan, subject: Subject | None) -> SeedRow:
+    """The seed row as a network told the plan reads it: with the plan's end and entries, after
+    the seed's own entries of ``subject`` (:func:`bachgen.cues.plan_cues`). An untold codec's
+    row is returned as it is."""
+    if not codec.told:
+        return row
+    seed_line = ()
+    if subject is not None and subject.matchable:
+        seed_line = entry_line(codec.decode(row.ids, row.start), subject)
+    return replace(row, cues=plan_cues(plan, seed_line))
 
 
 def events_bound(codec: SpelledCodec, span: Span, cfg: SamplingConfig) -> int:

@@ -32,7 +32,7 @@ from .codec import KeyCondition, SpelledCodec, seed_transposition
 from .config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
-from .form import ending, events_bound, take_plan, take_rules, take_span
+from .form import ending, events_bound, take_plan, take_rules, take_span, told_row
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
 from .plan import CLOSE_BARS, Plan
 from .reduction import chordify, events_to_piece
@@ -396,7 +396,7 @@ def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generat
     elif span.end is not None:
         plan = Plan(end=span.end, voices=seed.voices)
     guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
-    take = TakeRows([seed.row] * cfg.candidates, events_bound(codec, span, cfg), sample_settings(cfg), rng,
+    take = TakeRows([told_row(codec, seed.row, plan, seed.subject)] * cfg.candidates, events_bound(codec, span, cfg), sample_settings(cfg), rng,
                     [seed.moved_by] * cfg.candidates, guard, take_rules(plan, codec, form))
     check_take(engine.step, take)
     served = engine.draws.draw(take)

@@ -20,6 +20,7 @@ import numpy as np
 
 from .codec import FEATURES, QUARTERS, KeyCondition, SpelledCodec, seed_transposition
 from .constraints import Rules
+from .cues import FAR, Cues, tonic_pc
 from .errors import ConfigError
 from .events import Note, Piece
 from .guards import EventWatch
@@ -97,12 +98,15 @@ def pick(p: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SeedRow:
-    """One row's seed: whole-event ids from tick ``start``, its time signature and key condition."""
+    """One row's seed: whole-event ids from tick ``start``, its time signature and key condition;
+    ``cues``: what a told network is told of the plan (:mod:`bachgen.cues`; ``None``: nothing,
+    and an untold network never reads it)."""
 
     ids: tuple[int, ...]
     start: int
     time_signature: tuple[int, int]
     key: KeyCondition
+    cues: Cues | None = None
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,15 @@ class RowConditions:
 
     For the hot loop, ``places`` holds the features of every tick of the longest bar
     (quarter and phase; meter and key 0) and ``fixed`` each row's meter and key (quarter
-    and phase 0): a row's features are the sum of the two."""
+    and phase 0): a row's features are the sum of the two. A told codec's rows also have
+    ``told``: their end ticks (−1: unknown) and line tables (:func:`bachgen.cues.line_table`)."""
 
     bar: np.ndarray
     meter: np.ndarray
     key: np.ndarray
     places: np.ndarray = field(repr=False, compare=False)
     fixed: np.ndarray = field(repr=False, compare=False)
+    told: "ToldRows | None" = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, codec: SpelledCodec, rows: Sequence[SeedRow]) -> "RowConditions":
@@ -130,11 +136,45 @@ class RowConditions:
         places[:, 1] = (pos % codec.resolution) // codec.grid
         fixed = np.zeros((len(rows), len(FEATURES)), dtype=np.int64)
         fixed[:, 2], fixed[:, 3] = meter, key
-        return cls(bar, meter, key, places, fixed)
+        return cls(bar, meter, key, places, fixed, ToldRows.of(rows) if codec.told else None)
 
     def features(self, codec: SpelledCodec, ticks: np.ndarray) -> np.ndarray:
-        """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`)."""
-        return self.places[ticks % self.bar] + self.fixed
+        """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`;
+        ``(B, 6)`` for a told codec)."""
+        out = self.places[ticks % self.bar] + self.fixed
+        if self.told is None:
+            return out
+        return np.concatenate([out, self.told.columns(ticks, self.bar)], axis=1)
+
+
+@dataclass(frozen=True)
+class ToldRows:
+    """Each row's cues ready for the hot loop: ``end`` ticks (−1: unknown) and ``lines``, the
+    line column at every tick (rows padded with 0 to the longest)."""
+
+    end: np.ndarray
+    lines: np.ndarray
+
+    @classmethod
+    def of(cls, rows: Sequence[SeedRow]) -> "ToldRows":
+        cues = [r.cues or Cues() for r in rows]
+        tables = [c.table(tonic_pc(r.key.minor, r.key.shift)) for c, r in zip(cues, rows)]
+        lines = np.zeros((len(rows), max(len(t) for t in tables)), dtype=np.int64)
+        for i, t in enumerate(tables):
+            lines[i, :len(t)] = t
+        end = np.array([-1 if c.end is None else c.end for c in cues], dtype=np.int64)
+        return cls(end, lines)
+
+    def columns(self, ticks: np.ndarray, bar: np.ndarray) -> np.ndarray:
+        """``(B, 2)``: bars to the end and the planned line of each row's event at ``ticks``
+        (as :meth:`bachgen.cues.Cues.columns`)."""
+        out = np.empty((len(ticks), 2), dtype=np.int64)
+        bars = np.clip((self.end - 1 - ticks) // bar, 0, FAR)
+        out[:, 0] = np.where(self.end < 0, FAR, bars)
+        inside = (ticks >= 0) & (ticks < self.lines.shape[1])
+        at = self.lines[np.arange(len(ticks)), np.clip(ticks, 0, self.lines.shape[1] - 1)]
+        out[:, 1] = np.where(inside, at, 0)
+        return out
 
 
 def warm_up(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRow]) -> tuple[np.ndarray, Any]:
@@ -146,7 +186,7 @@ def warm_up(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[SeedRo
         if row in read:
             continue
         ids = np.asarray(row.ids, dtype=np.int64)
-        feats = codec.features(ids, row.time_signature, row.start, row.key).astype(np.int64)
+        feats = codec.features(ids, row.time_signature, row.start, row.key, row.cues).astype(np.int64)
         state = step.zero_state(1)
         for t in range(len(ids)):
             out, state = step(ids[t:t + 1], feats[t:t + 1], state)

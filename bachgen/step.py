@@ -20,6 +20,7 @@ import numpy as np
 
 from .bundle import require_step
 from .codec import FEATURES
+from .config import TOLD_FEATURES
 from .errors import ConfigError
 
 
@@ -54,10 +55,12 @@ def step_weights(model: Any) -> StepWeights:
 
     ``model`` is the Keras network, or its arrays by layer name as
     :func:`bachgen.weights.read_layer_weights` reads them from the saved file (the same
-    arrays, without starting TensorFlow); both give the same weights, bit for bit.
+    arrays, without starting TensorFlow); both give the same weights, bit for bit. A network
+    told the plan has the told features' embeddings too (after the others, as it reads them).
     """
     layers = model if isinstance(model, dict) else {l.name: l.get_weights() for l in model.layers}
-    embeds = [layers["token_embed"][0]] + [layers[f"{name}_embed"][0] for name in FEATURES]
+    told = tuple(name for name in TOLD_FEATURES if f"{name}_embed" in layers)
+    embeds = [layers["token_embed"][0]] + [layers[f"{name}_embed"][0] for name in FEATURES + told]
     lstms = []
     while f"lstm_{len(lstms) + 1}" in layers:
         lstms.append(layers[f"lstm_{len(lstms) + 1}"])
@@ -121,7 +124,8 @@ class NumpyStep:
 
     def __call__(self, tokens: np.ndarray, features: np.ndarray,
                  state: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list]:
-        """Logits ``(B, vocab)`` after reading ``tokens`` ``(B,)`` with ``features`` ``(B, 4)``."""
+        """Logits ``(B, vocab)`` after reading ``tokens`` ``(B,)`` with ``features`` ``(B, 4)``
+        (``(B, 6)`` for a network told the plan)."""
         w = self.w
         x = self._embed(tokens, features)
         h, c = state[0]
@@ -166,7 +170,7 @@ class TfStep:
         @tf.function(reduce_retracing=True)
         def step(tokens, features, hs, cs):
             x = tf.gather(tables[0], tokens) + bias0
-            for col in range(len(FEATURES)):
+            for col in range(len(tables) - 1):
                 x = x + tf.gather(tables[col + 1], features[:, col])
             h, cc = cell(x + hs[0] @ rec[0], cs[0])
             new_h, new_c = [h], [cc]

@@ -28,7 +28,7 @@ from ..codec import KeyCondition, SpelledCodec
 from ..data import common_key, in_modes, piece_versions
 from ..errors import BundleError
 from ..events import Piece
-from ..network import INPUTS
+from ..cues import piece_cues
 from ..reduction import note_count
 from ..splits import HELD_OUT, VALIDATION
 
@@ -47,18 +47,21 @@ def summarise(bits: np.ndarray, ids: np.ndarray, codec: SpelledCodec, notes: int
 
 
 def model_input_names(model: Any) -> list[str]:
-    """The names of the inputs ``model`` reads (the conditioned network all of :data:`INPUTS`,
+    """The names of the inputs ``model`` reads (the conditioned network all of :data:`bachgen.network.INPUTS`,
     the original one only ``tokens``): a network is fed exactly its own inputs."""
     return [str(t.name) for t in model.inputs]
 
 
 def model_bits(bundle: Any, piece: Piece) -> dict[str, float]:
-    """Bits per note of the network on ``piece`` in the common key (one pass, state carried)."""
+    """Bits per note of the network on ``piece`` in the common key (one pass, state carried);
+    a network told the plan is told the piece's own end and entries, as in training."""
     codec = bundle.codec
     moved, minor = common_key(piece)
     ids = np.asarray(codec.encode(moved), dtype=np.int64)
-    feats = codec.features(ids, moved.time_signature, codec.first_tick(moved), KeyCondition(minor, 0))
-    columns = {"tokens": ids, **{name: feats[:, i] for i, name in enumerate(INPUTS[1:])}}
+    start = codec.first_tick(moved)
+    cues = piece_cues(moved, start + int(codec.ticks[ids].sum())) if codec.told else None
+    feats = codec.features(ids, moved.time_signature, start, KeyCondition(minor, 0), cues)
+    columns = {"tokens": ids, **{name: feats[:, i] for i, name in enumerate(codec.feature_names)}}
     inputs = {name: columns[name][None, :] for name in model_input_names(bundle.model)}
     # predict runs the compiled graph: calling the model eagerly steps the LSTM in Python
     # (minutes for one fugue instead of seconds), with the same logits

@@ -34,7 +34,7 @@ import numpy as np
 from ..codec import SpelledCodec
 from ..config import FormConfig, RenderConfig, SamplingConfig
 from ..events import Piece
-from ..form import events_bound, ending, take_plan, take_rules, take_span
+from ..form import events_bound, ending, take_plan, take_rules, take_span, told_row
 from ..guards import find_loops
 from ..plan import Plan
 from ..subject import subject_of
@@ -162,9 +162,10 @@ def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence
     rules = [take_rules(p, codec, form) for p in plans]
     events = max(events_bound(codec, take_span(codec, s.row, s.moved_by, s.key, s.voices, c), c)
                  for s, c in zip(seeds, configs))
+    told = [told_row(codec, s.row, p, s.subject) for s, p in zip(seeds, plans)]
     started = time.perf_counter()
     with engine.lock, blas_single_thread():
-        rows = sample_ids(engine.step, codec, [s.row for s in seeds], events,
+        rows = sample_ids(engine.step, codec, told, events,
                           sample_settings(config), np.random.default_rng(config.seed),
                           moved_by=[s.moved_by for s in seeds], watch=guard, rules=rules)
     seconds = time.perf_counter() - started
