@@ -89,19 +89,6 @@ class Plan:
     def empty(self) -> bool:
         return not self.entries and self.close is None and self.end is None
 
-    def moved(self, semitones: int) -> "Plan":
-        """The same plan with every pitch moved (from the network's key to the piece's)."""
-        entries = tuple(PlannedEntry(e.start, e.level, e.voice, e.voice_name,
-                                     tuple(Note(n.start, n.duration, n.pitch + semitones) for n in e.notes),
-                                     e.answer) for e in self.entries)
-        close = None
-        if self.close is not None:
-            c = self.close
-            close = Close(Note(c.dominant.start, c.dominant.duration, c.dominant.pitch + semitones),
-                          c.tonic + semitones, c.start, c.end,
-                          frozenset((p + semitones) % 12 for p in c.chord))
-        return Plan(entries, close, self.end, self.voices)
-
 
 @dataclass(frozen=True)
 class Span:

@@ -59,10 +59,6 @@ class Subject:
         return max(n.end for n in self.notes) if self.notes else 0
 
     @property
-    def head(self) -> tuple[Note, ...]:
-        return self.notes[:HEAD]
-
-    @property
     def matchable(self) -> bool:
         """Whether the subject has notes enough for its entries to be found (:data:`MIN_NOTES`)."""
         return len(self.notes) >= MIN_NOTES

@@ -90,11 +90,6 @@ def test_no_subject_no_entries_and_no_end_no_close():
     assert plan_take(short, span(), FormConfig(), np.random.default_rng(0)).entries == ()
 
 
-def test_a_plan_moves_to_the_piece_s_key_and_back():
-    plan = plan_take(subject(), span(), FormConfig(), np.random.default_rng(3))
-    assert plan.moved(5).moved(-5) == plan
-
-
 @pytest.mark.slow
 def test_the_plan_s_figures_are_the_48_fugues_own(corpus_pieces):
     """GAP_BARS and LEVEL_WEIGHTS measured again from the corpus with the same matcher."""
