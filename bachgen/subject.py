@@ -243,6 +243,15 @@ def estimated_voices(piece: Piece, low: int = 2, high: int = 5) -> int:
     return max(low, min(high, counts[int(0.9 * (len(counts) - 1))]))
 
 
+def voice_registers(piece: Piece) -> tuple[int, ...]:
+    """Where each voice of a piece with its voices known lies: the mean pitch of each, low to
+    high (empty when the voices are not known)."""
+    voices = {n.voice for n in piece.notes}
+    if len(voices) < 2:
+        return ()
+    return tuple(sorted(round(_mean(n.pitch for n in piece.notes if n.voice == v)) for v in voices))
+
+
 def per_ten_bars(entries: Sequence[Entry], ticks: int, bar_ticks: int) -> float:
     """Entries per 10 bars over a stretch of ``ticks``."""
     return 10.0 * len(entries) * bar_ticks / ticks if ticks > 0 else 0.0
