@@ -30,10 +30,11 @@ def seed_end(codec: SpelledCodec, row: SeedRow) -> int:
 
 
 def take_span(codec: SpelledCodec, row: SeedRow, moved_by: int, key: str | None, voices: int,
-              cfg: SamplingConfig) -> Span:
+              cfg: SamplingConfig, registers: tuple[int, ...] = ()) -> Span:
     """Where a take is written: from the seed's end to ``cfg.bars`` bars on (the bar the seed
     ends in counts as the first), or — a take of ``cfg.events`` events — to a horizon as far
-    as that many events of the seed's average length."""
+    as that many events of the seed's average length. ``registers``: the mean pitch of each
+    voice of the seed's fugue, in the seed's own key (empty: unknown)."""
     start = seed_end(codec, row)
     bar = codec.bar_ticks(row.time_signature)
     events = max(1, sum(1 for t in row.ids if codec.kind[t] == codec.KIND_DURATION))
@@ -43,7 +44,7 @@ def take_span(codec: SpelledCodec, row: SeedRow, moved_by: int, key: str | None,
     tonic = ((key_tonic_pc(key) if key else 0) + moved_by) % 12
     low, high = cfg.compass or (36, 84)
     return Span(start, end, horizon, bar, tonic, bool(key and key_is_minor(key)), voices,
-                (low + moved_by, high + moved_by))
+                (low + moved_by, high + moved_by), tuple(r + moved_by for r in registers))
 
 
 def take_plan(subject: Subject | None, span: Span, form: FormConfig, rng: np.random.Generator,

@@ -41,7 +41,7 @@ from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_
 from .sampling import sample_takes
 from .serving import DrawQueue, lock_waited
 from .step import RowStableStep, blas_single_thread, load_step
-from .subject import Entry, Subject, estimated_voices, find_entries, opening_line, subject_of
+from .subject import Entry, Subject, estimated_voices, find_entries, opening_line, subject_of, voice_registers
 from .voices import split_take
 
 #: Events of the seed the network reads before writing (the original project's 50).
@@ -129,6 +129,7 @@ class Seed:
     kept: bool = False               # the seed is a take's kept part: it stays in the result
     subject: Subject | None = None   # the subject entries bring back (in the seed's own key)
     voices: int = 3                  # voices of the fugue (the most an event holds under an entry)
+    registers: tuple[int, ...] = ()  # the mean pitch of each of its voices, low to high (when known)
 
 
 @dataclass
@@ -244,7 +245,7 @@ def _seed_from_fugue(spec: Any, engine: Engine, rng: np.random.Generator) -> See
     row, moved_by = seed_row(engine.codec, piece, engine.seq_len, start)
     return Seed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source,
                 subject=subject_of(piece, f"{fugue_id}, its first voice alone"),
-                voices=len({n.voice for n in piece.notes}))
+                voices=len({n.voice for n in piece.notes}), registers=voice_registers(piece))
 
 
 def _fugue_start(spec: Any, engine: Engine) -> tuple[str, int, str]:
@@ -389,7 +390,7 @@ def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generat
     share the network's steps, and each gets exactly the ids it gets alone. With no plan (no
     subject, no end) the ids are those of a draw without a form."""
     codec = engine.codec
-    span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg)
+    span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg, seed.registers)
     plan = Plan(end=span.end)
     if form.entries or (form.close and span.end is not None):
         plan = take_plan(seed.subject, span, form, rng, seed.moved_by)

@@ -89,25 +89,13 @@ class Plan:
     def empty(self) -> bool:
         return not self.entries and self.close is None and self.end is None
 
-    def moved(self, semitones: int) -> "Plan":
-        """The same plan with every pitch moved (from the network's key to the piece's)."""
-        entries = tuple(PlannedEntry(e.start, e.level, e.voice, e.voice_name,
-                                     tuple(Note(n.start, n.duration, n.pitch + semitones) for n in e.notes),
-                                     e.answer) for e in self.entries)
-        close = None
-        if self.close is not None:
-            c = self.close
-            close = Close(Note(c.dominant.start, c.dominant.duration, c.dominant.pitch + semitones),
-                          c.tonic + semitones, c.start, c.end,
-                          frozenset((p + semitones) % 12 for p in c.chord))
-        return Plan(entries, close, self.end, self.voices)
-
 
 @dataclass(frozen=True)
 class Span:
     """Where a take is written, in the sampler's ticks and pitches: from ``start`` (the seed's
     end) to ``end`` (a bar line; ``None``: unknown, plan up to ``horizon``); the bar's length,
-    the key (tonic pitch class and mode), the fugue's voices and the compass."""
+    the key (tonic pitch class and mode), the fugue's voices, the compass, and where each voice
+    lies (``centres``, mean pitches low to high; empty: spread from C3 to A4)."""
 
     start: int
     end: int | None
@@ -117,6 +105,7 @@ class Span:
     minor: bool
     voices: int = 3
     compass: tuple[int, int] = (36, 84)
+    centres: tuple[int, ...] = ()
 
 
 def plan_take(subject: Subject | None, span: Span, form: FormConfig, rng: np.random.Generator,
@@ -214,9 +203,13 @@ def entry_pitches(pitches: Sequence[int], level: int, tonic: int) -> tuple[list[
 
 
 def placed(pitches: Sequence[int], voice: int, span: Span) -> list[int]:
-    """``pitches`` moved by octaves to lie around ``voice``'s register, within the compass."""
-    centre = LOWEST_CENTRE if span.voices < 2 else \
-        LOWEST_CENTRE + voice * (HIGHEST_CENTRE - LOWEST_CENTRE) / (span.voices - 1)
+    """``pitches`` moved by octaves to lie around ``voice``'s register (the fugue's own, else
+    spread evenly from C3 to A4), within the compass."""
+    if len(span.centres) == span.voices:
+        centre = float(span.centres[voice])
+    else:
+        centre = LOWEST_CENTRE if span.voices < 2 else \
+            LOWEST_CENTRE + voice * (HIGHEST_CENTRE - LOWEST_CENTRE) / (span.voices - 1)
     mean = sum(pitches) / len(pitches)
     octave = round((centre - mean) / 12)
     low, high = span.compass

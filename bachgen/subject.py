@@ -59,10 +59,6 @@ class Subject:
         return max(n.end for n in self.notes) if self.notes else 0
 
     @property
-    def head(self) -> tuple[Note, ...]:
-        return self.notes[:HEAD]
-
-    @property
     def matchable(self) -> bool:
         """Whether the subject has notes enough for its entries to be found (:data:`MIN_NOTES`)."""
         return len(self.notes) >= MIN_NOTES
@@ -245,6 +241,15 @@ def estimated_voices(piece: Piece, low: int = 2, high: int = 5) -> int:
         return 3
     counts = sorted(sum(1 for n in piece.notes if n.start <= s < n.end) for s in starts)
     return max(low, min(high, counts[int(0.9 * (len(counts) - 1))]))
+
+
+def voice_registers(piece: Piece) -> tuple[int, ...]:
+    """Where each voice of a piece with its voices known lies: the mean pitch of each, low to
+    high (empty when the voices are not known)."""
+    voices = {n.voice for n in piece.notes}
+    if len(voices) < 2:
+        return ()
+    return tuple(sorted(round(_mean(n.pitch for n in piece.notes if n.voice == v)) for v in voices))
 
 
 def per_ten_bars(entries: Sequence[Entry], ticks: int, bar_ticks: int) -> float:

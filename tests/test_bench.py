@@ -86,6 +86,13 @@ def test_spelled_end_to_end_is_split_by_stage(spelled_report):
     assert spelled_report["targets"]["end_to_end_s"] == (e["seconds"] <= 1.0)
 
 
+def test_the_form_s_cost_is_measured_against_the_form_off_in_the_same_run(spelled_report):
+    e = spelled_report["end_to_end"]
+    assert e["form_off_s"] > 0 and e["default_take_s"] > 0 and e["default_take_bars"] == 24
+    assert e["vs_form_off"] == pytest.approx(e["seconds"] / e["form_off_s"], rel=1e-2)
+    assert "the form off (baseline, same run)" in bench.format_bench(spelled_report)
+
+
 def test_the_original_loop_writes_whole_events_under_the_grammar(spelled_dir, corpus_config):
     engine = load_engine(spelled_dir, corpus_config)
     row = bench.spelled_seed(engine)

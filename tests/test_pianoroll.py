@@ -19,6 +19,16 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def test_a_voice_echoing_its_own_entry_is_outlined_without_a_second_label():
+    from bachgen.render.pianoroll import entry_marks
+    from bachgen.subject import Entry
+
+    piece = Piece((Note(0, 96, 60), Note(48, 96, 62), Note(96, 96, 64), Note(144, 96, 66)))
+    first, echo, other = (Entry(0, 0, (60, 62), (0, 48), 0, "alto"), Entry(48, 0, (62, 64), (48, 96), 0, "alto"),
+                          Entry(96, 4, (64, 66), (96, 144), 0, "bass"))
+    assert [m.label for m in entry_marks(piece, [first, echo, other], "C")] == ["alto · C", "", "bass · E"]
+
+
 @pytest.mark.parametrize("axis", ["seconds", "bars"])
 @pytest.mark.parametrize("seed_end", [None, 0, 240, 10_000])
 def test_png_for_every_axis_and_seed_split(axis, seed_end):

@@ -1,7 +1,9 @@
 """Pinned output of the shipped model (``assets/model``): the same seed and settings give the
 same MIDI bytes, and the yardstick the same numbers.
 
-The hashes were taken before the package was rearranged into one module per stage; a move
+The hashes were taken before the package was rearranged into one module per stage, and taken
+again when takes gained a form (planned entries and a close: every take with a subject
+changed; the case with the form off writes the same notes as the tree before it). A move
 that changes any random draw, any guard decision or any rendering step changes a hash. If a
 change is *meant* to alter the music, recompute the hashes (``PIN_UPDATE=1``) and say why in
 the change. Each case runs the command line in this process, the way a user writes it.
@@ -72,6 +74,10 @@ CASES: dict[str, list[str]] = {
     "a seed file": ["--seed-file", "{seed_file}", "--seed", "4", "--events", "200"],
     "continue a take": ["--continue", "{take}", "--seed", "9", "--events", "100"],
     "keep 8 bars of a take": ["--continue", "{take}", "--keep-bars", "8", "--seed", "9"],
+    "24 bars, entries and a close (the defaults)": ["--fugue", "wtc1f02", "--seed", "7"],
+    "the form off": ["--fugue", "wtc1f02", "--seed", "7", "--events", "400", "--no-entries", "--no-close"],
+    "levels 0 and 7, best of 1": ["--fugue", "wtc2f02", "--seed", "3", "--bars", "16", "--levels", "0,7",
+                                  "--best-of", "1"],
 }
 
 

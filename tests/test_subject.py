@@ -97,3 +97,11 @@ def test_book_one_fugue_two_brings_its_subject_back_where_bach_wrote_it(corpus_p
     entries = find_entries(piece, s, start=1)
     found = [(e.start // piece.bar_ticks + 1, e.voice_name, e.key_name(s.key)) for e in entries]
     assert {(7, "bass", "c"), (11, "soprano", "e-"), (20, "soprano", "c"), (26, "bass", "c")} <= set(found)
+
+
+def test_the_registers_of_a_piece_s_voices_are_their_mean_pitches_low_to_high():
+    from bachgen.subject import voice_registers
+
+    piece = make_piece((0, 48, 72, 0), (48, 48, 76, 0), (0, 96, 48, 1), (0, 96, 60, 2))
+    assert voice_registers(piece) == (48, 60, 74)
+    assert voice_registers(make_piece((0, 48, 60))) == ()

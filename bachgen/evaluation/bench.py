@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import catalog
 from ..codec import SpelledCodec
-from ..config import CorpusConfig, RenderConfig, SamplingConfig
+from ..config import DEFAULT_BARS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..network import INPUTS
 from ..pipeline import (ComposeSettings, Composition, Engine, SeedSpec, compose, draw, load_engine,
                         make_seed, sample_settings, watch)
@@ -86,15 +86,29 @@ def run_bench(bundle_dir: str | None = None, corpus: CorpusConfig | None = None,
     return report
 
 
-def end_to_end(engine: Engine, events: int) -> tuple[float, Composition]:
-    """Seconds for ``events`` events to MIDI + WAV + piano roll through :func:`compose` (score
-    off) after one short warm-up composition, and the :class:`Composition` made."""
+def end_to_end(engine: Engine, events: int, form: FormConfig = FormConfig(),
+               bars: int | None = None) -> tuple[float, Composition]:
+    """Seconds for ``events`` events (or ``bars`` bars) to MIDI + WAV + piano roll through
+    :func:`compose` (score off) held to ``form``, after one short warm-up composition, and the
+    :class:`Composition` made."""
     spec = SeedSpec() if engine.corpus_available else SeedSpec(fugue=None)
     render = RenderConfig(audio=True, score=False)
-    compose(ComposeSettings(spec, SamplingConfig(events=8, seed=1), render), engine)  # warm
+    compose(ComposeSettings(spec, SamplingConfig(events=8, seed=1), render, form), engine)  # warm
     started = time.perf_counter()
-    composition = compose(ComposeSettings(spec, SamplingConfig(events=events, seed=1), render), engine)
+    composition = compose(ComposeSettings(spec, SamplingConfig(events=events, bars=bars, seed=1), render, form),
+                          engine)
     return time.perf_counter() - started, composition
+
+
+def form_costs(engine: Engine, events: int, say: Say) -> dict[str, Any]:
+    """What the form costs end to end: the same events with the form off (the baseline,
+    measured in the same run), and the default take (:data:`~bachgen.config.DEFAULT_BARS` bars
+    with entries and a close)."""
+    say("end to end, the form off and the default take")
+    off, _ = end_to_end(engine, events, FormConfig(entries=False, close=False))
+    bars, take = end_to_end(engine, events, FormConfig(), DEFAULT_BARS)
+    return {"form_off_s": round(off, 3), "default_take_s": round(bars, 3), "default_take_bars": DEFAULT_BARS,
+            "default_take_events": take.stats["events"]}
 
 
 def _end_to_end_report(seconds: float, composition: Composition, events: int) -> dict[str, Any]:
@@ -195,6 +209,7 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
     raw["batch"]["vs_one"] = _sig(raw["batch"]["events_per_s"] / raw["numpy"]["events_per_s"])
     say("end to end")
     seconds, composition = end_to_end(engine, events)
+    costs = form_costs(engine, events, say)
     net = engine.bundle.net
     report = {
         "kind": "spelled",
@@ -204,7 +219,8 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
         "ours": {"numpy": raw["numpy"], "tf": raw["tf"]},
         "numpy_vs_tf": _sig(raw["numpy"]["events_per_s"] / raw["tf"]["events_per_s"]),
         "batch": raw["batch"],
-        "end_to_end": _end_to_end_report(seconds, composition, events),
+        "end_to_end": {**_end_to_end_report(seconds, composition, events), **costs,
+                       "vs_form_off": _sig(seconds / costs["form_off_s"])},
         "takes_at_once": {"sampler": bench_batched(engine, takes, events, say, repeats),
                           "queue": bench_queue(engine, takes, events, say)},
     }
@@ -367,4 +383,7 @@ def _end_to_end_lines(e: dict[str, Any], target: float, met: bool) -> list[str]:
     stages = ", ".join(f"{k} {v:.3f}" for k, v in e["stages_s"].items())
     return [f"end to end, {e['events']} events -> MIDI + WAV + piano roll: {e['seconds']:.3f} s "
             f"(target <= {target:g} s: {'ok' if met else 'MISSED'}); stages (s): {stages}",
+            f"the same with the form off (baseline, same run): {e['form_off_s']:.3f} s; with entries "
+            f"{e['vs_form_off']:.2f}x that; the default take ({e['default_take_bars']} bars, "
+            f"{e['default_take_events']} events, entries and a close): {e['default_take_s']:.3f} s",
             *[f"note: {notice}" for notice in e["notices"]]]

@@ -128,7 +128,7 @@ def take_plans(engine: Engine, configs: Sequence[SamplingConfig], form: FormConf
     (the sampling seed and the fugue's place), so a plan does not depend on the others."""
     plans = []
     for b, (seed, config) in enumerate(zip(seeds, configs)):
-        span = take_span(engine.codec, seed.row, seed.moved_by, seed.key, seed.voices, config)
+        span = take_span(engine.codec, seed.row, seed.moved_by, seed.key, seed.voices, config, seed.registers)
         if form.entries or (form.close and span.end is not None):
             rng = np.random.default_rng([config.seed or 0, b])
             plans.append(take_plan(seed.subject, span, form, rng, seed.moved_by))

@@ -65,11 +65,14 @@ def entry_marks(piece: Piece, entries: Sequence[Entry], subject_key: str | None 
                 ) -> list[EntryMark]:
     """The boxes and labels of ``entries`` in ``piece``: each note of an entry lasts as long
     as the piece's note struck at that onset and pitch (the longest, if several); one the
-    piece does not hold (an entry found in another piece) lasts to the entry's next onset."""
+    piece does not hold (an entry found in another piece) lasts to the entry's next onset. An
+    entry that begins inside the one before it with the same label (a voice echoing its own
+    entry) is outlined without a second label, so the labels do not overprint."""
     ends: dict[tuple[int, int], int] = {}
     for note in piece.notes:
         ends[(note.start, note.pitch)] = max(note.end, ends.get((note.start, note.pitch), 0))
-    marks = []
+    marks: list[EntryMark] = []
+    shown = ""
     for entry in entries:
         onsets = list(entry.onsets)
         notes = []
@@ -77,7 +80,10 @@ def entry_marks(piece: Piece, entries: Sequence[Entry], subject_key: str | None 
             fallback = onsets[i + 1] if i + 1 < len(onsets) else onset + piece.resolution // 2
             notes.append((onset, ends.get((onset, pitch), fallback), pitch))
         if notes:
-            marks.append(EntryMark(tuple(notes), entry_label(entry, subject_key)))
+            label = entry_label(entry, subject_key)
+            echo = bool(marks) and marks[-1].notes[-1][1] > notes[0][0] and label == shown
+            marks.append(EntryMark(tuple(notes), "" if echo else label))
+            shown = label
     return marks
 
 
@@ -263,6 +269,8 @@ def _draw_entries(ax, marks: Sequence[EntryMark], scale: float, offset: float) -
         x1 = offset + max(n[1] for n in mark.notes) * scale
         low, high = min(n[2] for n in mark.notes), max(n[2] for n in mark.notes)
         spans.append(_box(x0, x1, low - 1.0, high + 1.0))
+        if not mark.label:
+            continue
         ax.text(x0, high + 1.2, mark.label, fontsize=8, color=ENTRY_COLOUR, ha="left", va="bottom",
                 zorder=4, bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
                                 "edgecolor": "none", "alpha": 0.85})
