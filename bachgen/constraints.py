@@ -49,8 +49,15 @@ class Rule:
 
     @property
     def planned(self) -> bool:
-        """Whether a planned note sounds in the event (best-of-N and the voice cap apply)."""
+        """Whether a planned note sounds in the event (the voice cap applies)."""
         return bool(self.required)
+
+    @property
+    def chosen(self) -> bool:
+        """Whether the event is the least harsh of several drawn (under a planned note, but not
+        the final chord: the least harsh of those is a bare octave, and the network voices it
+        within the triad on its own)."""
+        return self.planned and self.chord is None
 
 
 class Rules:

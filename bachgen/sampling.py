@@ -423,7 +423,7 @@ class Chooser:
         """Whether row ``r`` goes back to draw its event again; when the last try is in, the
         row is put where the best try left it (its tokens in ``row_out``)."""
         start = self.starts[r]
-        if start is None or rules.best_of <= 1 or not rules.at(int(start.grammar[4])).planned:
+        if start is None or rules.best_of <= 1 or not rules.at(int(start.grammar[4])).chosen:
             return False
         tokens = row_out[start.tokens:]
         pitches = [self.codec.low + self.codec.pitch_index[t] for t in tokens if self.codec.pitch_index[t] >= 0]
