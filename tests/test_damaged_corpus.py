@@ -66,7 +66,7 @@ def test_the_page_offers_the_other_fugues_and_says_which_are_lost(damaged_dir, m
     options = app.selectbox(key="fugue").options
     assert len(options) == 46 and app.selectbox(key="fugue").value == "wtc1f02"
     assert any("wtc1f05.krn (damaged)" in w.value for w in app.warning)
-    app.slider(key="events").set_value(50)
+    app.slider(key="bars").set_value(4)
     app.button(key="generate").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert len(app.session_state["takes"]) == 1

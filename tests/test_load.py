@@ -63,7 +63,7 @@ def expected_midi(model_dir, seeds: list[int]) -> dict[int, bytes]:
     """What ``compose`` writes for the page's default settings with each seed."""
     import dataclasses
 
-    from bachgen.config import CorpusConfig, RenderConfig, SamplingConfig
+    from bachgen.config import DEFAULT_BARS, CorpusConfig, RenderConfig, SamplingConfig
     from bachgen.pipeline import ComposeSettings, SeedSpec, compose, load_engine
 
     engine = load_engine(model_dir, CorpusConfig.from_env())
@@ -71,7 +71,7 @@ def expected_midi(model_dir, seeds: list[int]) -> dict[int, bytes]:
     for seed in seeds:
         settings = ComposeSettings(
             seed=SeedSpec(fugue="wtc1f02", start_bar=1),
-            sampling=dataclasses.replace(SamplingConfig(), events=400, seed=seed),
+            sampling=dataclasses.replace(SamplingConfig(), bars=DEFAULT_BARS, seed=seed),
             render=dataclasses.replace(RenderConfig(), tempo_bpm=80.0, include_seed=False,
                                        audio=False, score=False),
         )
