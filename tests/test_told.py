@@ -204,3 +204,19 @@ def test_the_train_command_of_a_told_network_gives_it_back():
     command = train_command(asdict(net), asdict(fit), "runs/told")
     assert "--told" in command.split() and "--line-embed 6" in command
     assert configs_from(build_parser().parse_args(command.split()[1:])) == (net, fit)
+
+
+def test_the_told_bundle_reads_six_columns_and_its_rows_are_told_the_plan():
+    from bachgen.bundle import assets_dir, load_bundle
+    from bachgen.step import load_step
+
+    bundle = load_bundle(assets_dir() / "told")
+    assert bundle.net.told and bundle.codec.told
+    assert bundle.codec.feature_names[-2:] == ("end", "line")
+    step = load_step(bundle)
+    assert len(step.w.tables) == 7
+    row = SeedRow((1,), 0, (4, 4), KeyCondition(False, 0), Cues(2 * BAR, ((0, BAR, 60),)))
+    features = RowConditions.of(bundle.codec, [row]).features(bundle.codec, np.array([0]))
+    assert features.shape == (1, 6) and features[0, 4:].tolist() == [1, line_category(60, 0)]
+    logits, _ = step(np.array([1]), features, step.zero_state(1))
+    assert logits.shape == (1, bundle.codec.vocab_size) and np.isfinite(logits).all()
