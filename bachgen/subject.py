@@ -144,8 +144,13 @@ class Entry:
     voice_name: str = ""
 
     def key_name(self, subject_key: str | None) -> str | None:
-        """The key the entry is in: the subject's key moved by the entry's level."""
-        return transpose_key_name(subject_key, self.level) if subject_key else None
+        """The key the entry is in: the subject's key moved by the entry's level, in the other
+        mode at the relative key (a minor third down from a major key, up from a minor one)."""
+        if not subject_key:
+            return None
+        name = transpose_key_name(subject_key, self.level)
+        relative = 3 if subject_key[0].islower() else 9
+        return name.swapcase() if self.level % 12 == relative else name
 
     def to_dict(self, subject_key: str | None = None, bar_ticks: int | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"start": self.start, "level": self.level, "voice": self.voice_name,

@@ -107,7 +107,7 @@ def test_bachgen_entries_lists_a_fugue_s_entries(corpus_config, capsys):
     code, out, err = run(capsys, "entries", f"{corpus_config.corpus_dir}/wtc1f02.krn", "--json")
     assert code == 0, err
     found = json.loads(out)
-    assert (11, "soprano", "e-") in {(e["bar"], e["voice"], e["key"]) for e in found["entries"]}
+    assert (11, "soprano", "E-") in {(e["bar"], e["voice"], e["key"]) for e in found["entries"]}
     assert found["entries_per_10_bars"] > 1
 
 

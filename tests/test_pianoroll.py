@@ -161,7 +161,7 @@ def test_the_answer_is_found_and_marked_with_its_notes_voice_and_key():
 
 @pytest.mark.parametrize("voice, subject_key, level, label", [
     ("alto", "f", 0, "alto · f"),
-    ("soprano", "c", 3, "soprano · e♭"),
+    ("soprano", "c", 3, "soprano · E♭"),
     ("tenor", None, 7, "tenor"),
     ("", "C", 6, "F♯"),
     ("", None, 0, "subject"),

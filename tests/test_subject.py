@@ -67,8 +67,8 @@ def test_entries_are_named_by_voice_and_key():
                        (960, 480, 76, 2), (0, 960, 48, 0), key="c")
     entries = find_entries(piece, subject())
     assert [e.voice_name for e in entries] == ["alto", "bass", "soprano"]
-    assert [e.key_name("c") for e in entries] == ["c", "c", "e-"]
-    assert entries[2].to_dict("c", 192) == {"start": 1920, "level": 3, "voice": "soprano", "key": "e-",
+    assert [e.key_name("c") for e in entries] == ["c", "c", "E-"]
+    assert entries[2].to_dict("c", 192) == {"start": 1920, "level": 3, "voice": "soprano", "key": "E-",
                                             "pitches": [p + 3 for _, _, p in LINE], "bar": 11}
 
 
@@ -96,7 +96,7 @@ def test_book_one_fugue_two_brings_its_subject_back_where_bach_wrote_it(corpus_p
     assert s is not None and s.matchable and s.key == piece.key
     entries = find_entries(piece, s, start=1)
     found = [(e.start // piece.bar_ticks + 1, e.voice_name, e.key_name(s.key)) for e in entries]
-    assert {(7, "bass", "c"), (11, "soprano", "e-"), (20, "soprano", "c"), (26, "bass", "c")} <= set(found)
+    assert {(7, "bass", "c"), (11, "soprano", "E-"), (20, "soprano", "c"), (26, "bass", "c")} <= set(found)
 
 
 def test_the_registers_of_a_piece_s_voices_are_their_mean_pitches_low_to_high():
