@@ -50,7 +50,10 @@ def take_span(codec: SpelledCodec, row: SeedRow, moved_by: int, key: str | None,
 def take_plan(subject: Subject | None, span: Span, form: FormConfig, rng: np.random.Generator,
               moved_by: int) -> Plan:
     """The plan of a take (no entries without a subject; no close without an end). A close
-    that would begin before the new music does is left out."""
+    that would begin before the new music does is left out. With nothing to plan, only the
+    end (and ``rng`` is not drawn from, so the take is the one drawn without a form)."""
+    if not (form.entries or (form.close and span.end is not None)):
+        return Plan(end=span.end, voices=span.voices)
     plan = plan_take(subject, span, form, rng, moved_by)
     if plan.close is not None and plan.close.dominant.start < span.start:
         plan = Plan(plan.entries, None, plan.end, plan.voices)

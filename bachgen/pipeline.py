@@ -41,7 +41,8 @@ from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_
 from .sampling import sample_takes
 from .serving import DrawQueue, lock_waited
 from .step import RowStableStep, blas_single_thread, load_step
-from .subject import Entry, Subject, estimated_voices, find_entries, opening_line, subject_of, voice_registers
+from .subject import (Entry, Subject, estimated_voices, find_entries, opening_line, subject_of,
+                      voice_registers)
 from .voices import split_take
 
 #: Events of the seed the network reads before writing (the original project's 50).
@@ -391,13 +392,10 @@ def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generat
     subject, no end) the ids are those of a draw without a form."""
     codec = engine.codec
     span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg, seed.registers)
-    plan = Plan(end=span.end)
-    if form.entries or (form.close and span.end is not None):
-        plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
-    elif span.end is not None:
-        plan = Plan(end=span.end, voices=seed.voices)
+    plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
     guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
-    take = TakeRows([told_row(codec, seed.row, plan, seed.subject)] * cfg.candidates, events_bound(codec, span, cfg), sample_settings(cfg), rng,
+    rows = [told_row(codec, seed.row, plan, seed.subject)] * cfg.candidates
+    take = TakeRows(rows, events_bound(codec, span, cfg), sample_settings(cfg), rng,
                     [seed.moved_by] * cfg.candidates, guard, take_rules(plan, codec, form))
     check_take(engine.step, take)
     served = engine.draws.draw(take)

@@ -20,8 +20,8 @@ import numpy as np
 from .codec import SpelledCodec
 from .guards import EventWatch
 from .harmony import harshness
-from .rows import (RowConditions, SampleSettings, SeedRow, TakeRows, check_take, pick,
-                   token_probabilities, warm_up)
+from .rows import (RowConditions, SampleSettings, SeedRow, TakeRows, check_take, pick, token_probabilities,
+                   warm_up)
 from .step import NumpyStep, TfStep
 
 
@@ -151,7 +151,6 @@ class Draw:
             self.event_ended(r)
         b.finish(count + 1, self.on_done)
         return all(b.done)
-
 
     def event_ended(self, r: int) -> None:
         """Row ``r`` ended an event: under a planned note it may be drawn again (best of N);

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bachgen.codec import SpelledCodec
+from bachgen.codec import KeyCondition, SpelledCodec
 from bachgen.config import FormConfig, SamplingConfig
 from bachgen.constraints import Rules
 from bachgen.events import Note, Piece
@@ -17,7 +17,6 @@ from bachgen.pipeline import ComposeSettings, SeedSpec, compose, draw, make_seed
 from bachgen.plan import Close, Plan, PlannedEntry
 from bachgen.rows import SampleSettings, SeedRow, TakeRows
 from bachgen.sampling import sample_takes
-from bachgen.codec import KeyCondition
 
 CODEC = SpelledCodec(durations=(6, 12, 24, 48, 96, 192), max_pitches=4, meters=[(4, 4)])
 LOW = CODEC.low

@@ -10,8 +10,17 @@ import pytest
 
 from bachgen.config import FormConfig
 from bachgen.events import Note
-from bachgen.plan import (GAP_BARS, LEVEL_WEIGHTS, Span, draw_levels, draw_voices, entry_pitches, placed,
-                          plan_close, plan_take)
+from bachgen.plan import (
+    GAP_BARS,
+    LEVEL_WEIGHTS,
+    Span,
+    draw_levels,
+    draw_voices,
+    entry_pitches,
+    placed,
+    plan_close,
+    plan_take,
+)
 from bachgen.subject import Subject, find_entries, subject_of
 
 BAR = 192

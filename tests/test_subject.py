@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bachgen.events import Note, Piece
-from bachgen.subject import (Subject, estimated_voices, find_entries, opening_line, per_ten_bars,
-                             subject_of)
+from bachgen.subject import (
+    Subject,
+    estimated_voices,
+    find_entries,
+    opening_line,
+    per_ten_bars,
+    subject_of,
+)
 
 from .conftest import make_piece
 

@@ -34,16 +34,17 @@ import numpy as np
 from ..codec import SpelledCodec
 from ..config import FormConfig, RenderConfig, SamplingConfig
 from ..events import Piece
-from ..form import events_bound, ending, take_plan, take_rules, take_span, told_row
+from ..form import ending, events_bound, take_plan, take_rules, take_span, told_row
 from ..guards import find_loops
-from ..plan import Plan
-from ..subject import subject_of
 from ..pipeline import (Drawn, Engine, SeedSpec, copied_run, decode, event_ids, make_seed, sample_settings,
                         watch)
+from ..plan import Plan
 from ..sampling import sample_ids
 from ..step import blas_single_thread
+from ..subject import subject_of
+from .comparison import (FOLDS, QUALITY_SEED, REPEATS, compare_statistics, leave_one_out_inside, meter_match,
+                         spread)
 from .form import false_alarms, form_of, form_summary
-from .comparison import FOLDS, QUALITY_SEED, REPEATS, compare_statistics, leave_one_out_inside, meter_match, spread
 from .statistics import (FIRST_EVENT, STATISTICS, STRETCH_EVENTS, bands, clip, new_music, piece_statistics,
                          stretch, stretch_window)
 
@@ -129,11 +130,8 @@ def take_plans(engine: Engine, configs: Sequence[SamplingConfig], form: FormConf
     plans = []
     for b, (seed, config) in enumerate(zip(seeds, configs)):
         span = take_span(engine.codec, seed.row, seed.moved_by, seed.key, seed.voices, config, seed.registers)
-        if form.entries or (form.close and span.end is not None):
-            rng = np.random.default_rng([config.seed or 0, b])
-            plans.append(take_plan(seed.subject, span, form, rng, seed.moved_by))
-        else:
-            plans.append(Plan(end=span.end, voices=seed.voices))
+        rng = np.random.default_rng([config.seed or 0, b])
+        plans.append(take_plan(seed.subject, span, form, rng, seed.moved_by))
     return plans
 
 
