@@ -41,9 +41,8 @@ from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_
 from .sampling import sample_takes
 from .serving import DrawQueue, lock_waited
 from .step import RowStableStep, blas_single_thread, load_step
-from .subject import (Entry, Subject, estimated_voices, find_entries, opening_line, subject_of,
-                      voice_registers)
-from .voices import split_take
+from .subject import Entry, Subject, find_entries, own_subject, subject_of
+from .voices import labelled_registers, split_take, voice_count
 
 #: Events of the seed the network reads before writing (the original project's 50).
 SEED_EVENTS = 50
@@ -246,7 +245,7 @@ def _seed_from_fugue(spec: Any, engine: Engine, rng: np.random.Generator) -> See
     row, moved_by = seed_row(engine.codec, piece, engine.seq_len, start)
     return Seed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source,
                 subject=subject_of(piece, f"{fugue_id}, its first voice alone"),
-                voices=len({n.voice for n in piece.notes}), registers=voice_registers(piece))
+                voices=voice_count(piece), registers=labelled_registers(piece))
 
 
 def _fugue_start(spec: Any, engine: Engine) -> tuple[str, int, str]:
@@ -302,10 +301,10 @@ def _seed_from_file(spec: Any, engine: Engine, notices: list[str]) -> Seed:
     subject = file_subject(piece, spec.file_name or "the file", notices)
     if spec.shapes_take:
         spec = open_again(spec, piece, notices)
-        return replace(_kept_seed(spec, engine, piece, name), subject=subject, voices=estimated_voices(piece))
+        return replace(_kept_seed(spec, engine, piece, name), subject=subject, voices=voice_count(piece))
     row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
     return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name,
-                f"file {spec.file_name}", subject=subject, voices=estimated_voices(piece))
+                f"file {spec.file_name}", subject=subject, voices=voice_count(piece))
 
 
 def open_again(spec: SeedSpec, piece: Piece, notices: list[str]) -> SeedSpec:
@@ -320,12 +319,11 @@ def open_again(spec: SeedSpec, piece: Piece, notices: list[str]) -> SeedSpec:
 
 
 def file_subject(piece: Piece, name: str, notices: list[str]) -> Subject | None:
-    """A file's subject: the one a take carries (:func:`bachgen.render.midi` writes it into the
-    MIDI file), else its opening single line; none, said once, when it opens with chords."""
-    carried = piece.meta.get("form")
-    if carried:
-        return Subject.from_dict(carried["subject"]) if carried.get("subject") else None
-    subject = opening_line(piece, f"the opening line of {name}")
+    """A file's subject (:func:`bachgen.subject.own_subject`); none, said once, when it has no
+    line of five notes or more to bring back (a take that carries none says nothing)."""
+    if piece.meta.get("form"):
+        return own_subject(piece, name)
+    subject = own_subject(piece, f"the opening line of {name}")
     if subject is None or not subject.matchable:
         notices.append(f"{name} does not open with one voice alone, so it has no subject to bring "
                        "back; the take is written without planned entries.")

@@ -29,7 +29,8 @@ import numpy as np
 
 from .config import FormConfig
 from .events import Note
-from .subject import VOICE_NAMES, Subject, tonic_pc
+from .subject import Subject, tonic_pc
+from .voices import names_low_to_high
 
 #: Bars between the onsets of successive entries in the 48 fugues (their deciles, 462 gaps).
 GAP_BARS = (0.5, 1.0, 1.5, 2.5, 3.5, 5.0, 6.53, 8.2, 12.0)
@@ -141,7 +142,7 @@ def plan_entries(subject: Subject, span: Span, form: FormConfig, rng: np.random.
     onsets = entry_onsets(subject, span, rng, limit)
     levels = draw_levels(len(onsets), form.levels, span.minor, rng)
     voices = draw_voices(len(onsets), span.voices, rng)
-    names = VOICE_NAMES.get(span.voices, VOICE_NAMES[5])
+    names = names_low_to_high(span.voices)
     home = tonic_pc(subject.key)
     tonic = span.tonic if home is None else (home + move) % 12
     out = []

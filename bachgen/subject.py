@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from .events import Note, Piece, key_tonic_pc, transpose_key_name
+from .voices import names_low_to_high, voice_count, voices_of
 
 #: Notes of the subject's head that an entry must match.
 HEAD = 7
@@ -32,14 +33,6 @@ MIN_NOTES = 5
 #: ``{"subject": Subject.to_dict() or null, "close_bars": bars its close takes at the end}``,
 #: so a take brought back to be continued keeps its own subject and loses its close.
 FORM_TEXT = "bachgen form "
-#: Names of the voices, low to high, for fugues of 2 to 5 voices.
-VOICE_NAMES = {
-    1: ("voice",),
-    2: ("lower", "upper"),
-    3: ("bass", "alto", "soprano"),
-    4: ("bass", "tenor", "alto", "soprano"),
-    5: ("bass", "tenor", "alto", "mezzo", "soprano"),
-}
 
 
 @dataclass(frozen=True)
@@ -116,6 +109,18 @@ def opening_line(piece: Piece, source: str | None = None) -> Subject | None:
     if len(line) < 2:
         return None
     return _line(line, 0, piece.bar_ticks, piece.key, source or piece.name or "the file")
+
+
+def own_subject(piece: Piece, source: str) -> Subject | None:
+    """A file's own subject: the one a take's MIDI file carries (``piece.meta["form"]``, read by
+    :mod:`bachgen.seeds`), else its first voice alone when its voices are known, else its
+    opening single line."""
+    form = piece.meta.get("form")
+    if form:
+        return Subject.from_dict(form["subject"]) if form.get("subject") else None
+    if len(voices_of(piece)) > 1:
+        return subject_of(piece, source)
+    return opening_line(piece, source)
 
 
 def _monophonic(notes: Sequence[Note]) -> list[Note]:
@@ -212,9 +217,8 @@ def _follow(at: dict[int, list[Note]], onset: int, gaps: Sequence[int], steps: S
 def name_voices(piece: Piece, entries: Sequence[Entry]) -> list[Entry]:
     """Each entry named by its voice: the piece's own voices when it has them (low to high by
     their average pitch), else by where the entry lies among the notes sounding with it."""
-    voices = sorted({n.voice for n in piece.notes})
-    count = len(voices) if len(voices) > 1 else estimated_voices(piece)
-    names = VOICE_NAMES.get(max(1, min(5, count)), VOICE_NAMES[5])
+    voices = voices_of(piece)
+    names = names_low_to_high(voice_count(piece))
     if len(voices) > 1:
         order = sorted(voices, key=lambda v: _mean(n.pitch for n in piece.notes if n.voice == v))
         rank = {v: i for i, v in enumerate(order)}
@@ -236,25 +240,6 @@ def _named(entry: Entry, name: str) -> Entry:
 def _mean(values: Iterable[int]) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
-
-
-def estimated_voices(piece: Piece, low: int = 2, high: int = 5) -> int:
-    """How many voices a piece without voice labels has: the most notes sounding at once
-    on most onsets (the 90th percentile), within ``low``–``high``."""
-    starts = sorted({n.start for n in piece.notes})
-    if not starts:
-        return 3
-    counts = sorted(sum(1 for n in piece.notes if n.start <= s < n.end) for s in starts)
-    return max(low, min(high, counts[int(0.9 * (len(counts) - 1))]))
-
-
-def voice_registers(piece: Piece) -> tuple[int, ...]:
-    """Where each voice of a piece with its voices known lies: the mean pitch of each, low to
-    high (empty when the voices are not known)."""
-    voices = {n.voice for n in piece.notes}
-    if len(voices) < 2:
-        return ()
-    return tuple(sorted(round(_mean(n.pitch for n in piece.notes if n.voice == v)) for v in voices))
 
 
 def per_ten_bars(entries: Sequence[Entry], ticks: int, bar_ticks: int) -> float:

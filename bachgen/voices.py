@@ -113,6 +113,31 @@ def voice_names(count: int) -> tuple[str, ...]:
     return tuple(f"Voice {i + 1}" for i in range(count))
 
 
+def names_low_to_high(count: int) -> tuple[str, ...]:
+    """:func:`voice_names` from the lowest up, in lower case, as a label names a voice
+    ("bass", "alto", "soprano")."""
+    return tuple(name.lower() for name in reversed(voice_names(count)))
+
+
+def voice_count(piece: Piece) -> int:
+    """How many voices a piece has: its labelled voices when it has more than one, else the
+    :func:`estimate_voice_count` of its texture, at least 2 (a line alone is a fugue's
+    opening, not its number of voices) and at most 5."""
+    labelled = len(voices_of(piece))
+    return labelled if labelled > 1 else max(2, min(5, estimate_voice_count(piece)))
+
+
+def labelled_registers(piece: Piece) -> tuple[int, ...]:
+    """Where each labelled voice of a piece lies: the mean pitch of each, low to high (empty
+    when the piece has fewer than two voices)."""
+    voices = voices_of(piece)
+    if len(voices) < 2:
+        return ()
+    means = (sum(n.pitch for n in piece.notes if n.voice == v) / sum(1 for n in piece.notes if n.voice == v)
+             for v in voices)
+    return tuple(sorted(round(m) for m in means))
+
+
 def voices_of(piece: Piece) -> list[int]:
     """The distinct voice indices of the piece's notes, in order (``[0]`` for today's
     single-voice generations, ``[]`` for an empty piece)."""

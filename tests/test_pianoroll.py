@@ -156,7 +156,7 @@ def test_the_answer_is_found_and_marked_with_its_notes_voice_and_key():
     [entry] = find_entries(piece, subject, start=1)
     [mark] = entry_marks(piece, [entry], subject.key)
     assert mark.notes == tuple((192 + s, 192 + s + d, p - 17) for s, d, p in SUBJECT_LINE)
-    assert mark.label == "lower · g"  # two voices: lower and upper; a fifth below c
+    assert mark.label == "bass · g"  # two voices: bass and soprano, as the legend names them; a fifth below c
 
 
 @pytest.mark.parametrize("voice, subject_key, level, label", [

@@ -7,7 +7,6 @@ import pytest
 from bachgen.events import Note, Piece
 from bachgen.subject import (
     Subject,
-    estimated_voices,
     find_entries,
     opening_line,
     per_ten_bars,
@@ -83,10 +82,16 @@ def test_a_subject_round_trips_through_a_dict():
     assert Subject.from_dict(s.to_dict()) == s
 
 
-def test_voices_of_a_piece_without_labels_are_estimated():
-    three = make_piece(*[(t, 48, p) for t in range(0, 960, 48) for p in (48, 60, 67)])
-    assert estimated_voices(three) == 3
-    assert estimated_voices(Piece(())) == 3
+def test_a_file_s_own_subject_is_the_one_a_take_carries_else_its_first_voice_else_its_opening_line():
+    from bachgen.subject import own_subject
+
+    fugue = make_piece(*moved(0, 0, voice=1), *moved(960, 7, voice=0), key="c")
+    assert [n.pitch for n in own_subject(fugue, "f").notes] == [p for _, _, p in LINE]
+    line = make_piece(*moved(0, 0, voice=0), (480, 96, 48, 0), (480, 96, 60, 0))
+    assert len(own_subject(line, "l").notes) == len(LINE)
+    carried = Piece(line.notes, meta={"form": {"subject": subject().to_dict(), "close_bars": 2}})
+    assert own_subject(carried, "t") == subject()
+    assert own_subject(Piece(line.notes, meta={"form": {"subject": None, "close_bars": 0}}), "t") is None
 
 
 def test_rate_per_ten_bars():
@@ -103,11 +108,3 @@ def test_book_one_fugue_two_brings_its_subject_back_where_bach_wrote_it(corpus_p
     entries = find_entries(piece, s, start=1)
     found = [(e.start // piece.bar_ticks + 1, e.voice_name, e.key_name(s.key)) for e in entries]
     assert {(7, "bass", "c"), (11, "soprano", "E-"), (20, "soprano", "c"), (26, "bass", "c")} <= set(found)
-
-
-def test_the_registers_of_a_piece_s_voices_are_their_mean_pitches_low_to_high():
-    from bachgen.subject import voice_registers
-
-    piece = make_piece((0, 48, 72, 0), (48, 48, 76, 0), (0, 96, 48, 1), (0, 96, 60, 2))
-    assert voice_registers(piece) == (48, 60, 74)
-    assert voice_registers(make_piece((0, 48, 60))) == ()

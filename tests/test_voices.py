@@ -211,3 +211,15 @@ def test_a_very_thick_chord_is_shared_out_without_trying_every_sharing(monkeypat
     result = split_voices(cluster, 4)
     assert 24 in calls and all(len(choices(struck, 4)) <= voices.MAX_SHARINGS for struck in calls)
     assert {n.voice for n in result.notes if n.start == 0} == {0, 1, 2, 3}
+
+
+def test_a_piece_s_voice_count_names_and_registers():
+    from bachgen.voices import labelled_registers, names_low_to_high, voice_count
+
+    labelled = make_piece((0, 48, 72, 0), (48, 48, 76, 0), (0, 96, 48, 1), (0, 96, 60, 2))
+    assert voice_count(labelled) == 3 and labelled_registers(labelled) == (48, 60, 74)
+    three = make_piece(*[(t, 48, p) for t in range(0, 960, 48) for p in (48, 60, 67)])
+    assert voice_count(three) == 3 and labelled_registers(three) == ()
+    assert voice_count(make_piece((0, 48, 60), (48, 48, 62))) == 2  # a line alone: the least a fugue has
+    assert names_low_to_high(3) == ("bass", "alto", "soprano")
+    assert names_low_to_high(2) == ("bass", "soprano")

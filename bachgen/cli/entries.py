@@ -16,7 +16,7 @@ from typing import Any
 from .. import catalog, corpus, seeds
 from ..errors import ConfigError, SeedFileError
 from ..events import Piece
-from ..subject import Subject, find_entries, opening_line, per_ten_bars, subject_of
+from ..subject import Subject, find_entries, own_subject, per_ten_bars, subject_of
 from .common import add_corpus_options, corpus_config, print_json
 
 
@@ -42,14 +42,6 @@ def read_music(path: Path) -> Piece:
         raise SeedFileError(f"Cannot read {path}: {exc.strerror or exc}.", "Check the path.") from exc
     piece, _ = seeds.load_seed_file(data, path.name)
     return piece
-
-
-def own_subject(piece: Piece, name: str) -> Subject | None:
-    """A file's own subject: carried by a take, the first voice alone, or the opening line."""
-    carried = (piece.meta.get("form") or {}).get("subject")
-    if carried:
-        return Subject.from_dict(carried)
-    return subject_of(piece, name) if len({n.voice for n in piece.notes}) > 1 else opening_line(piece, name)
 
 
 def chosen_subject(args: argparse.Namespace, piece: Piece) -> Subject:
