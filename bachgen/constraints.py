@@ -82,6 +82,7 @@ class Rules:
         self._struck = np.arange(1, 1 + P)
         self._held = np.arange(1 + P, 1 + 2 * P)
         self._durations = np.arange(1 + 2 * P, codec.vocab_size)
+        self._lengths = codec.ticks[self._durations]
 
     @property
     def end(self) -> int | None:
@@ -139,7 +140,7 @@ class Rules:
         if ahead:
             self._require(mask, ahead, count, rule, prev)
         elif rule.boundary is not None:
-            lengths = codec.ticks[self._durations]
+            lengths = self._lengths
             mask[self._durations[(tick + lengths > rule.boundary) | (lengths < rule.least)]] = False
         cap = rule.cap
         if cap is not None and count >= cap and not ahead:

@@ -24,18 +24,13 @@ from .rows import SeedRow
 from .subject import Subject
 
 
-def seed_end(codec: SpelledCodec, row: SeedRow) -> int:
-    """The tick where a seed row's last event ends (where the new music starts)."""
-    return row.start + int(codec.ticks[np.asarray(row.ids, dtype=np.int64)].sum())
-
-
 def take_span(codec: SpelledCodec, row: SeedRow, moved_by: int, key: str | None, voices: int,
               cfg: SamplingConfig, registers: tuple[int, ...] = ()) -> Span:
     """Where a take is written: from the seed's end to ``cfg.bars`` bars on (the bar the seed
     ends in counts as the first), or — a take of ``cfg.events`` events — to a horizon as far
     as that many events of the seed's average length. ``registers``: the mean pitch of each
     voice of the seed's fugue, in the seed's own key (empty: unknown)."""
-    start = seed_end(codec, row)
+    start = row.end(codec)
     bar = codec.bar_ticks(row.time_signature)
     events = max(1, sum(1 for t in row.ids if codec.kind[t] == codec.KIND_DURATION))
     mean = max(codec.grid, (start - row.start) // events)
@@ -77,6 +72,29 @@ def told_row(codec: SpelledCodec, row: SeedRow, plan: Plan, subject: Subject | N
     if subject is not None and subject.matchable:
         seed_line = entry_line(codec.decode(row.ids, row.start), subject)
     return replace(row, cues=plan_cues(plan, seed_line))
+
+
+@dataclass(frozen=True)
+class Held:
+    """A take as the sampler draws it: where it is written (``span``), what it is held to
+    (``plan``, and the sampler's ``rules``), the seed row as the network reads it (``row``) and
+    the most events it may write (``events``)."""
+
+    span: Span
+    plan: Plan
+    rules: Rules | None
+    row: SeedRow
+    events: int
+
+
+def hold(codec: SpelledCodec, seed: Any, cfg: SamplingConfig, form: FormConfig,
+         rng: np.random.Generator) -> Held:
+    """What a take from ``seed`` (a :class:`bachgen.pipeline.Seed`: its row, move, key, voices,
+    registers and subject) is drawn with, under ``cfg`` and ``form``; ``rng`` draws the plan."""
+    span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg, seed.registers)
+    plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
+    return Held(span, plan, take_rules(plan, codec, form), told_row(codec, seed.row, plan, seed.subject),
+                events_bound(codec, span, cfg))
 
 
 def events_bound(codec: SpelledCodec, span: Span, cfg: SamplingConfig) -> int:

@@ -32,7 +32,7 @@ from .codec import KeyCondition, SpelledCodec, seed_transposition
 from .config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from .errors import ConfigError, CorpusError, SeedFileError
 from .events import Event, Piece
-from .form import ending, events_bound, take_plan, take_rules, take_span, told_row
+from .form import ending, hold
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
 from .plan import CLOSE_BARS, Plan
 from .reduction import chordify, events_to_piece
@@ -389,17 +389,16 @@ def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generat
     share the network's steps, and each gets exactly the ids it gets alone. With no plan (no
     subject, no end) the ids are those of a draw without a form."""
     codec = engine.codec
-    span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg, seed.registers)
-    plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
+    held = hold(codec, seed, cfg, form, rng)
+    plan = held.plan
     guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
-    rows = [told_row(codec, seed.row, plan, seed.subject)] * cfg.candidates
-    take = TakeRows(rows, events_bound(codec, span, cfg), sample_settings(cfg), rng,
-                    [seed.moved_by] * cfg.candidates, guard, take_rules(plan, codec, form))
+    take = TakeRows([held.row] * cfg.candidates, held.events, sample_settings(cfg), rng,
+                    [seed.moved_by] * cfg.candidates, guard, held.rules)
     check_take(engine.step, take)
     served = engine.draws.draw(take)
     found = []
     for b, ids in enumerate(served.result):
-        events = codec.events(ids, span.start)
+        events = codec.events(ids, held.span.start)
         stuck = find_loops(event_ids(events), cfg.loop_max_period, cfg.loop_min_repeats,
                            cfg.loop_min_events)
         run = copied_run(copy_index, events, plan) if copy_index is not None else None

@@ -108,6 +108,10 @@ class SeedRow:
     key: KeyCondition
     cues: Cues | None = None
 
+    def end(self, codec: SpelledCodec) -> int:
+        """The tick where the seed's last event ends: where the new music starts."""
+        return self.start + int(codec.ticks[np.asarray(self.ids, dtype=np.int64)].sum())
+
 
 @dataclass(frozen=True)
 class RowConditions:
@@ -278,7 +282,7 @@ def assemble(codec: SpelledCodec, row: SeedRow, new_ids: Sequence[int], moved_by
              template: Piece, include_seed: bool) -> Piece:
     """Decode seed + new ids, move back to the seed's key; without the seed, notes are cut at its end."""
     piece = codec.decode(list(row.ids) + list(new_ids), row.start)
-    boundary = row.start + int(codec.ticks[np.asarray(row.ids, dtype=np.int64)].sum())
+    boundary = row.end(codec)
     notes = []
     for n in piece.notes:
         if not include_seed and n.end <= boundary:

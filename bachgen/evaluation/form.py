@@ -35,9 +35,8 @@ def dissonant_beats(piece: Piece) -> float:
     beat = beat_ticks(piece)
     first = min(n.start for n in piece.notes)
     t, hits, beats = -(-first // beat) * beat, 0, 0
-    notes = sorted(piece.notes, key=lambda n: n.start)
     while t < piece.end:
-        sounding = [n.pitch for n in notes if n.start <= t < n.end]
+        sounding = [n.pitch for n in piece.notes if n.start <= t < n.end]
         if sounding:
             beats += 1
             hits += dissonant(sounding)

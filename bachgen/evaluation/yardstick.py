@@ -34,11 +34,10 @@ import numpy as np
 from ..codec import SpelledCodec
 from ..config import FormConfig, RenderConfig, SamplingConfig
 from ..events import Piece
-from ..form import ending, events_bound, take_plan, take_rules, take_span, told_row
+from ..form import Held, ending, hold
 from ..guards import find_loops
 from ..pipeline import (Drawn, Engine, SeedSpec, copied_run, decode, event_ids, make_seed, sample_settings,
                         watch)
-from ..plan import Plan
 from ..sampling import sample_ids
 from ..step import blas_single_thread
 from ..subject import subject_of
@@ -123,16 +122,12 @@ class Generations:
     forms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def take_plans(engine: Engine, configs: Sequence[SamplingConfig], form: FormConfig,
-               seeds: Sequence[Any]) -> list[Plan]:
-    """Each fugue's take plan (:func:`bachgen.form.take_plan`), drawn from its own generator
-    (the sampling seed and the fugue's place), so a plan does not depend on the others."""
-    plans = []
-    for b, (seed, config) in enumerate(zip(seeds, configs)):
-        span = take_span(engine.codec, seed.row, seed.moved_by, seed.key, seed.voices, config, seed.registers)
-        rng = np.random.default_rng([config.seed or 0, b])
-        plans.append(take_plan(seed.subject, span, form, rng, seed.moved_by))
-    return plans
+def held_takes(engine: Engine, configs: Sequence[SamplingConfig], form: FormConfig,
+               seeds: Sequence[Any]) -> list[Held]:
+    """What each fugue's take is drawn with (:func:`bachgen.form.hold`), its plan drawn from its
+    own generator (the sampling seed and the fugue's place), so a plan does not depend on the others."""
+    return [hold(engine.codec, seed, config, form, np.random.default_rng([config.seed or 0, b]))
+            for b, (seed, config) in enumerate(zip(seeds, configs))]
 
 
 def stretch_bars(piece: Piece, events: int = STRETCH_EVENTS) -> int:
@@ -156,25 +151,20 @@ def spelled_generations(engine: Engine, config: SamplingConfig, fugues: Sequence
     index = engine.copy_index(config.copy_limit or 12)
     guard = watch(config, engine, seeds, index)
     configs = [replace(config, bars=n) for n in bars] if bars is not None else [config] * len(seeds)
-    plans = take_plans(engine, configs, form, seeds)
-    rules = [take_rules(p, codec, form) for p in plans]
-    events = max(events_bound(codec, take_span(codec, s.row, s.moved_by, s.key, s.voices, c), c)
-                 for s, c in zip(seeds, configs))
-    told = [told_row(codec, s.row, p, s.subject) for s, p in zip(seeds, plans)]
+    held = held_takes(engine, configs, form, seeds)
     started = time.perf_counter()
     with engine.lock, blas_single_thread():
-        rows = sample_ids(engine.step, codec, told, events,
+        rows = sample_ids(engine.step, codec, [h.row for h in held], max(h.events for h in held),
                           sample_settings(config), np.random.default_rng(config.seed),
-                          moved_by=[s.moved_by for s in seeds], watch=guard, rules=rules)
+                          moved_by=[s.moved_by for s in seeds], watch=guard, rules=[h.rules for h in held])
     seconds = time.perf_counter() - started
     render = RenderConfig(audio=False, score=False, include_seed=True, snap="off")
     made = Generations(list(fugues), [], [], [], seconds, [], sum(guard.loops_taken_back))
     for b, (seed, ids) in enumerate(zip(seeds, rows)):
-        tick = seed.row.start + int(codec.ticks[np.asarray(seed.row.ids)].sum())
-        events = codec.events(ids, tick)
+        events = codec.events(ids, seed.row.end(codec))
         loops = find_loops(event_ids(events), config.loop_max_period, config.loop_min_repeats,
                            config.loop_min_events)
-        run = copied_run(index, events, plans[b])
+        run = copied_run(index, events, held[b].plan)
         piece, _, seed_end = decode(seed, Drawn(list(ids), events, loops, run, 0), engine, render)
         made.pieces.append(new_music(piece, seed_end))
         made.forms.append(form_of(made.pieces[-1], seed.subject, seed.key, close=configs[b].bars is not None))
