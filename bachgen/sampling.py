@@ -283,7 +283,10 @@ class Batch:
         return np.asarray(rows, dtype=np.int64)
 
     def constrain(self, mask: np.ndarray, grammar: Any) -> None:
-        """Narrow the mask of every open row that has a plan (:meth:`Rules.restrict`)."""
+        """Narrow the mask of every open row that has a plan (:meth:`Rules.restrict`); nothing
+        to do, and no per-row loop in the hot path, when no take has one."""
+        if not any(self.rules):
+            return
         for r in self.open:
             rules = self.rules[r]
             if rules is not None:
