@@ -116,6 +116,9 @@ class Rules:
                 required, chord = [(close.tonic, True)], close.chord
                 least = min(close.end - close.start, 2 * self.codec.resolution)
         cap = self.cap if required else None
+        limit = self.plan.cap_at(tick)
+        if limit is not None:
+            cap = limit if cap is None else min(cap, limit)
         return Rule(tuple(required), boundary, cap, floor, chord, least, released)
 
     def restrict(self, mask: np.ndarray, tick: int, last: int, count: int, prev: np.ndarray) -> None:

@@ -19,7 +19,8 @@ from .. import catalog, corpus, seeds
 from ..config import DEFAULT_BARS, SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SeedFileError
 from ..evaluation.statistics import new_music
-from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine, real_continuation
+from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine
+from ..seeding import real_continuation
 from ..render.pianoroll import comparison_png
 from ..subject import find_entries, subject_of
 from .common import add_form_options, form_config
