@@ -27,7 +27,7 @@ the piece's first (the seed starts in its first bar).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -247,3 +247,10 @@ def drawn(weights: dict[int, int], rng: np.random.Generator) -> int:
     keys = list(weights)
     w = np.array([weights[k] for k in keys], dtype=float)
     return int(keys[int(rng.choice(len(keys), p=w / w.sum()))])
+
+
+def stated(subject: Subject, voice: int, voices: int, compass: tuple[int, int] = (36, 84)) -> Subject:
+    """``subject`` moved by octaves to lie in ``voice``'s register, within ``compass``."""
+    span = Span(0, None, 0, 1, 0, False, voices, compass)
+    pitches = placed([n.pitch for n in subject.notes], voice, span)
+    return replace(subject, notes=tuple(replace(n, pitch=p) for n, p in zip(subject.notes, pitches)))

@@ -34,7 +34,7 @@ from .errors import CorpusError
 from .events import Event, Piece
 from .form import ending, hold
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
-from .plan import CLOSE_BARS, Plan
+from .plan import CLOSE_BARS, Plan, Section
 from .reduction import chordify
 from .render import Progress, Synthesizers, render_piece
 from .rows import SampleSettings, TakeRows, assemble, check_take
@@ -72,6 +72,7 @@ class Composition:
     timings: dict[str, float]
     subject: Subject | None = None   # the subject its entries bring back (in the seed's key)
     entries: list[Entry] = field(default_factory=list)  # found in ``piece`` after the seed
+    sections: tuple[Section, ...] = ()  # a whole fugue's plan: exposition, episodes, entries, close
 
 
 
@@ -250,7 +251,7 @@ def decode(seed: Seed, drawn: Drawn, engine: Engine, render: RenderConfig
            ) -> tuple[Piece, Piece | None, int | None]:
     """The new music (after the seed when ``render.include_seed``) in the seed's key, on its bar
     grid; the seed alone; and the tick where the new music starts (``None``: no seed shown)."""
-    template = Piece((), name=f"bachgen from {seed.name}", key=seed.key,
+    template = Piece((), name=f"bachgen {seed.name}" if seed.fugue else f"bachgen from {seed.name}", key=seed.key,
                      time_signature=seed.time_signature)
     with_seed = (render.include_seed or seed.kept) and seed.source != "no seed"
     piece = assemble(engine.codec, seed.row, drawn.ids, seed.moved_by, template, with_seed)
@@ -302,6 +303,8 @@ class Music:
     seed_end_tick: int | None  # where the new music starts when the seed comes first
     subject: Subject | None = None
     closed: bool = False       # it was held to a close
+    plan: Plan = Plan()        # what it was held to (the sampler's ticks and key)
+    moved_by: int = 0          # semitones from the piece's key to the sampler's
 
 
 def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
@@ -314,10 +317,21 @@ def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
     stats["entries"] = [e.to_dict(subject.key if subject else None, piece.bar_ticks) for e in entries]
     found = ending(piece)
     stats["ending"] = found.to_dict() if found else None
+    if music.plan.sections:
+        stats["sections"] = [s.to_dict(piece.bar_ticks) for s in music.plan.sections]
+        stats["planned_entries"] = planned_entries(music.plan, music.moved_by, piece.bar_ticks)
     closed = bool(found and found.closes and music.closed)
     music.piece = replace(piece, meta={**piece.meta, "form": {
         "subject": subject.to_dict() if subject else None, "close_bars": CLOSE_BARS if closed else 0}})
     return entries
+
+
+def planned_entries(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
+    """A whole fugue's planned entries for people and the yardstick: where (bar, 1-based),
+    which voice, how far from the subject, subject or answer, and the pitches (the piece's key)."""
+    return [{"bar": round(e.start / bar + 1, 2), "start": e.start, "voice": e.voice_name,
+             "level": e.level, "answer": e.answer, "pitches": [n.pitch - moved_by for n in e.notes]}
+            for e in plan.entries]
 
 
 def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
@@ -340,12 +354,13 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
         music.piece = split_take(music.piece, settings.seed, timings)
     entries = take_form(music, stats)
     out = render_piece(music.piece, music.seed_end_tick, settings.render, engine.synthesizers, notices,
-                       timings, report, entries, music.subject.key if music.subject else None)
+                       timings, report, entries, music.subject.key if music.subject else None,
+                       music.plan.sections)
     timings["total"] = time.perf_counter() - t_all
     report("done", 1.0)
     return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,
                        out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
-                       music.subject, entries)
+                       music.subject, entries, music.plan.sections)
 
 
 def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
@@ -374,4 +389,7 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     piece, seed_piece, seed_end = decode(seed, drawn, engine, settings.render)
     report_ = take_stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
     timings["decode"] = time.perf_counter() - t
-    return Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None), drawn.ids, report_
+    if seed.fugue is not None:
+        seed_end = None  # the subject stated alone is the fugue's opening, not a seed to set apart
+    return (Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None, drawn.plan,
+                  seed.moved_by), drawn.ids, report_)

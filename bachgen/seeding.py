@@ -18,7 +18,8 @@ import numpy as np
 from . import catalog, harmony, seeds
 from .codec import KeyCondition, seed_transposition
 from .errors import ConfigError, SeedFileError
-from .events import Event, Piece
+from .events import Event, Note, Piece
+from .fugue import FugueShape, entry_order, first_voice, stated
 from .reduction import chordify, events_to_piece
 from .rows import SeedRow, seed_row
 from .subject import Subject, own_subject, subject_of
@@ -26,6 +27,32 @@ from .voices import labelled_registers, voice_count
 
 #: Events of the seed the network reads before writing (the original project's 50).
 SEED_EVENTS = 50
+#: The most voices a whole fugue is written in.
+MAX_FUGUE_VOICES = 5
+
+
+@dataclass(frozen=True)
+class OwnSubject:
+    """A subject to write a whole fugue on: typed (``text``: tinyNotation or ABC), a one-voice
+    file (``file_bytes``, named ``file_name``), or already read (``subject`` in
+    ``time_signature``: a corpus fugue's, for the yardstick); its ``key`` when the user names
+    it (else read from the notation or inferred); the fugue's ``voices`` (2–5)."""
+
+    text: str | None = None
+    file_bytes: bytes | None = None
+    file_name: str = ""
+    key: str | None = None
+    voices: int = 3
+    subject: Subject | None = None
+    time_signature: tuple[int, int] = (4, 4)
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.voices <= MAX_FUGUE_VOICES:
+            raise ConfigError(f"A fugue needs 2 to {MAX_FUGUE_VOICES} voices, not {self.voices}.",
+                              "Choose a number of voices from 2 to 5 (default 3).")
+        if sum(x is not None for x in (self.text, self.file_bytes, self.subject)) != 1:
+            raise ConfigError("Give the fugue's subject one way: typed, as a file, or read.",
+                              'Pass --subject "…" or --subject-file FILE.')
 
 
 @dataclass(frozen=True)
@@ -35,7 +62,8 @@ class SeedSpec:
     ``fugue`` (a catalogue id) from ``start_bar`` (1-based) — or from event
     ``start_event`` (0-based) when given; ``random_place``: a random place in the
     corpus chosen by the random seed; ``file_bytes``: the user's own MIDI / MusicXML /
-    kern file (its last events are the seed); nothing (``fugue=None``): a neutral start.
+    kern file (its last events are the seed); ``own``: a subject of the user's to write a
+    whole fugue on (:class:`OwnSubject`); nothing (``fugue=None``): a neutral start.
 
     A file can also be a take to shape: ``continue_take`` keeps all
     of it and adds the new events after its end; ``keep_bars`` keeps its first bars and
@@ -44,6 +72,7 @@ class SeedSpec:
     """
 
     fugue: str | None = "wtc1f02"
+    own: OwnSubject | None = None
     start_bar: int = 1
     random_place: bool = False
     file_bytes: bytes | None = None
@@ -82,6 +111,7 @@ class Seed:
     subject: Subject | None = None   # the subject entries bring back (in the seed's own key)
     voices: int = 3                  # voices of the fugue (the most an event holds under an entry)
     registers: tuple[int, ...] = ()  # the mean pitch of each of its voices, low to high (when known)
+    fugue: FugueShape | None = None  # a whole fugue on the subject (the seed states it alone)
 
 
 
@@ -89,7 +119,10 @@ class Seed:
 
 
 def make_seed(spec: Any, engine: Any, rng: np.random.Generator, notices: list[str]) -> Seed:
-    """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
+    """The seed ``spec`` asks for: a subject to write a fugue on, the user's file, a place in a
+    fugue, or none."""
+    if spec.own is not None:
+        return seed_from_subject(spec.own, engine, rng)
     if spec.file_bytes is not None:
         return _seed_from_file(spec, engine, notices)
     if spec.random_place or spec.fugue:
@@ -230,3 +263,27 @@ def _no_seed(engine: Any) -> Seed:
     ids = tuple(codec.encode_events([Event(0, codec.resolution, (), ())]))
     return Seed(SeedRow(ids, 0, (4, 4), KeyCondition(False, 0)), 0, "C", (4, 4),
                        "bachgen", "no seed")
+
+
+def seed_from_subject(own: OwnSubject, engine: Any, rng: np.random.Generator) -> Seed:
+    """A whole fugue's seed: the subject stated alone in the voice its register is nearest
+    (moved by octaves to lie there), the order the other voices enter in drawn
+    (:func:`bachgen.fugue.entry_order`). The seed stays in the result: it is the fugue's
+    opening."""
+    subject, time_signature = read_own(own, engine)
+    voice = first_voice(subject, own.voices)
+    subject = stated(subject, voice, own.voices)
+    shape = FugueShape(own.voices, entry_order(voice, own.voices, rng))
+    piece = Piece(tuple(Note(subject.offset + n.start, n.duration, n.pitch, 0) for n in subject.notes),
+                  name="fugue", key=subject.key, time_signature=time_signature)
+    row, moved_by = seed_row(engine.codec, piece, 4 * len(subject.notes) + 1)
+    return Seed(row, moved_by, subject.key, time_signature, f"fugue on {subject.source}", subject.source,
+                kept=True, subject=subject, voices=own.voices, fugue=shape)
+
+
+def read_own(own: OwnSubject, engine: Any) -> tuple[Subject, tuple[int, int]]:
+    """The subject ``own`` gives, in its key, and its meter (one the network knows)."""
+    if own.subject is not None:
+        return own.subject, own.time_signature
+    raise ConfigError("Reading a typed subject is not available yet.")
+
