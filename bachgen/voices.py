@@ -224,13 +224,16 @@ def _sounding_at_onsets(notes: Sequence[Note]) -> Iterable[tuple[int, list[int]]
 
 def seed_voice_count(seed: Any) -> int | None:
     """The number of voices of the fugue a take was seeded from, when it is known: a
-    catalogue fugue given by id (not a file, not a random place); else ``None``.
+    catalogue fugue given by id (not a file, not a random place), or a whole fugue's own;
+    else ``None``.
 
     ``seed`` is a :class:`bachgen.pipeline.SeedSpec` (read through its attributes, so this
     module needs no pipeline), a fugue id, or ``None``.
     """
     if seed is None:
         return None
+    if getattr(seed, "own", None) is not None:
+        return min(MAX_VOICES, seed.own.voices)   # a whole fugue on the user's subject
     if isinstance(seed, str):
         fugue_id: str | None = seed
     elif getattr(seed, "file_bytes", None) is not None or getattr(seed, "random_place", False):
