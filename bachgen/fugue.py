@@ -34,29 +34,45 @@ import numpy as np
 
 from .errors import ConfigError
 from .events import Note, PITCH_CLASS_NAMES
-from .plan import (LEVEL_WEIGHTS, PlannedEntry, Plan, Section, Span, entry_pitches, placed,
-                   plan_close, voice_centre)
+from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, placed, plan_close,
+                   voice_centre)
 from .subject import Subject
 from .voices import names_low_to_high
+
+# The figures below were measured on the 48 fugues (bachgen/evaluation/expositions.py,
+# docs/expositions.md; a slow test measures them again).
 
 #: The order voices first enter in, as ranks from the bass (0) up, by the number of voices:
 #: how often each order opens one of the 48 fugues.
 ORDERS: dict[int, dict[tuple[int, ...], int]] = {
-    2: {(1, 0): 7, (0, 1): 5},
-    3: {(1, 2, 0): 9, (2, 1, 0): 5, (0, 1, 2): 4, (1, 0, 2): 3, (2, 0, 1): 2, (0, 2, 1): 1},
-    4: {(2, 3, 1, 0): 4, (1, 2, 3, 0): 2, (3, 2, 1, 0): 2, (0, 1, 2, 3): 2, (2, 1, 3, 0): 1,
-        (1, 0, 2, 3): 1},
-    5: {(0, 1, 2, 3, 4): 1, (2, 3, 4, 1, 0): 1},
+    2: {(1, 0): 1},
+    3: {(2, 1, 0): 12, (1, 2, 0): 10, (0, 2, 1): 2, (0, 1, 2): 2},
+    4: {(0, 1, 2, 3): 4, (1, 2, 3, 0): 4, (2, 3, 1, 0): 3, (2, 3, 0, 1): 3, (1, 2, 0, 3): 2,
+        (2, 1, 0, 3): 2, (1, 0, 3, 2): 1},
+    5: {(0, 1, 2, 3, 4): 1, (4, 3, 2, 1, 0): 1},
 }
-#: Bars of codetta between an exposition entry's end and the next entry (beyond the rest of
-#: the bar the entry ends in), and how often.
-CODETTA_BARS = {0: 3, 1: 1}
-#: Bars of episode between a middle entry and the next (deciles).
-EPISODE_BARS = (1.0, 1.0, 1.5, 2.0, 2.0, 3.0, 3.0, 4.0, 5.0)
+#: Whole bars of codetta after the answer, and after a later exposition entry, and how often
+#: (the 48: none before the answer, ever; after it a median of a bar; after the third rarely).
+CODETTA_BARS = ({0: 4, 1: 4, 2: 2}, {0: 8, 1: 2})
+#: Bars of the first episode after the exposition (quartiles 2, 3.25, 6.25), and of the later
+#: episodes between entries (deciles of those longer than nothing).
+FIRST_EPISODE_BARS = (2.0, 2.0, 3.0, 3.25, 4.0, 6.25)
+EPISODE_BARS = (0.84, 1.0, 2.0, 2.83, 3.12, 4.0, 5.0, 7.0, 10.0)
+#: Bars from the final entry's end to the fugue's end (its quartiles: 1.18, 3.62, 7.81).
+TAIL_BARS = (1.18, 2.0, 3.62, 5.0, 7.81)
+#: How often the bass holds the dominant for a bar before the close (8 of the 48 fugues' last
+#: four bars; 7 hold the tonic, 33 neither).
+DOMINANT_PEDAL = 8 / 48
 #: The related keys of a middle entry: semitones above the tonic, and whether the key is minor.
 RELATED = {
     "major": {7: False, 9: True, 5: False, 4: True, 2: True},
     "minor": {3: False, 7: True, 5: True, 10: False, 8: False},
+}
+#: How often the 48 bring a middle entry to each level in each third of the piece (the
+#: related keys; the tonic, common too, is left to the final entry).
+THIRDS = {
+    "major": ({7: 16, 9: 6, 2: 3}, {7: 23, 9: 22, 5: 10, 4: 9, 2: 8}, {7: 23, 9: 9, 5: 7, 2: 6, 4: 5}),
+    "minor": ({3: 12, 7: 12, 10: 3}, {7: 17, 5: 14, 3: 11, 10: 11}, {5: 13, 7: 9, 10: 5, 8: 4}),
 }
 #: Where each scale degree lies in a major and a (natural) minor key.
 SCALES = {False: (0, 2, 4, 5, 7, 9, 11), True: (0, 2, 3, 5, 7, 8, 10)}
@@ -64,11 +80,14 @@ SCALES = {False: (0, 2, 4, 5, 7, 9, 11), True: (0, 2, 3, 5, 7, 8, 10)}
 
 @dataclass(frozen=True)
 class FugueShape:
-    """What a whole fugue is laid out for: its ``voices`` (2–5) and the order they first enter
-    in (``order``: voice indices from the bass up, the subject's voice first)."""
+    """What a whole fugue is laid out for: its ``voices`` (2–5), the order they first enter in
+    (``order``: voice indices from the bass up, the subject's voice first), and whether an
+    exposition entry may come half a bar from the subject's place (a metre of an even number
+    of beats: 4/4, 2/4, 6/8, 12/8)."""
 
     voices: int
     order: tuple[int, ...]
+    half_bar: bool = True
 
 
 def first_voice(subject: Subject, voices: int, centres: Sequence[float] = ()) -> int:
@@ -93,82 +112,106 @@ def entry_order(first: int, voices: int, rng: np.random.Generator) -> tuple[int,
     return tuple(order)
 
 
-def plan_fugue(subject: Subject, span: Span, shape: FugueShape, best_levels: bool,
+def plan_fugue(subject: Subject, span: Span, shape: FugueShape, middle: bool,
                rng: np.random.Generator, move: int = 0) -> Plan:
     """The plan of a whole fugue on ``subject`` (its notes as the seed states them, in the
     piece's key; ``move``: semitones to the sampler's key) from the seed's first note to
-    ``span.end`` (see the module docstring). ``best_levels``: middle entries in the related
-    keys; otherwise none (exposition, final entry, close)."""
+    ``span.end`` (see the module docstring). ``middle``: middle entries in the related keys;
+    otherwise none (exposition, final entry, close)."""
     assert span.end is not None
     pitches = [n.pitch + move for n in subject.notes]
-    first = span.start - subject.length
-    close = plan_close(span)
-    exposition = exposition_entries(subject, pitches, first, span, shape, rng)
-    final = final_entry(subject, pitches, span, shape, close.dominant.start, exposition[-1], rng)
-    middle = middle_entries(subject, pitches, span, shape, exposition, final, rng) if best_levels else []
-    entries = (*exposition, *middle, final)
+    close = pedalled(plan_close(span), span, rng)
+    exposition = exposition_entries(subject, pitches, span.start - subject.length, span, shape, rng)
+    final = final_entry(subject, pitches, span, shape, exposition[-1], close, rng)
+    between = middle_entries(subject, pitches, span, shape, exposition, final, rng) if middle else []
+    entries = (*exposition, *between, final)
     caps = tuple((e.start, min(i + 1, shape.voices)) for i, e in enumerate(exposition))
     return Plan(entries, close, span.end, shape.voices,
                 sections(entries, len(exposition), close.dominant.start, span, (span.tonic - move) % 12), caps)
 
 
+def next_place(after: int, offset: int, span: Span, shape: FugueShape) -> int:
+    """The first tick from ``after`` at the subject's place in the bar, or half a bar from it
+    in a metre of an even number of beats (the 48's exposition entries: 101 at the same
+    place, 16 half a bar away)."""
+    step = span.bar // 2 if shape.half_bar and span.bar % 2 == 0 else span.bar
+    return after + (offset - after) % step
+
+
 def exposition_entries(subject: Subject, pitches: list[int], first: int, span: Span,
                        shape: FugueShape, rng: np.random.Generator) -> list[PlannedEntry]:
     """The subject in ``shape.order[0]`` (as stated), then in turn the answer, the subject … in
-    each voice, each at the subject's place in the bar once the entry before has ended (and
-    now and then a bar of codetta)."""
-    step = math.ceil(subject.length / span.bar) * span.bar
+    each voice: the answer as soon as the subject has ended (the 48 never wait), each later
+    entry after a codetta of whole bars now and then (:data:`CODETTA_BARS`)."""
     names = names_low_to_high(shape.voices)
-    out, at = [], first
+    out: list[PlannedEntry] = []
+    at = first
     for k, voice in enumerate(shape.order):
         level = 7 if k % 2 else 0
         moved, answer = entry_pitches(pitches, level, span.tonic)
         if k == 0:
             moved = pitches
         else:
-            at += step + span.bar * drawn(CODETTA_BARS, rng)
+            codetta = 0 if k == 1 else span.bar * drawn(CODETTA_BARS[0 if k == 2 else 1], rng)
+            at = next_place(out[-1].end + codetta, subject.offset, span, shape)
             moved = placed(moved, voice, span)
         notes = tuple(Note(at + n.start, n.duration, p) for n, p in zip(subject.notes, moved))
         out.append(PlannedEntry(at, level, voice, names[voice], notes, answer))
     return out
 
 
-def final_entry(subject: Subject, pitches: list[int], span: Span, shape: FugueShape, limit: int,
-                last: PlannedEntry, rng: np.random.Generator) -> PlannedEntry:
-    """The subject in the tonic, ending by ``limit`` (where the close begins), as late as the
-    subject's place in the bar allows, in the bass or the top voice (the one that has not just
-    had the subject). Too few bars for it after the exposition: a :class:`ConfigError` naming
-    the least that fits."""
-    at = limit - subject.length
+def final_entry(subject: Subject, pitches: list[int], span: Span, shape: FugueShape,
+                last: PlannedEntry, close: Close, rng: np.random.Generator) -> PlannedEntry:
+    """The subject in the tonic, ending a few bars before the end (:data:`TAIL_BARS`) and
+    before the close begins, at the subject's place in the bar, in the bass or the top voice
+    (the one that has not just had the subject; the top one over a pedal). Too few bars for it
+    after the exposition: a :class:`ConfigError` naming the least that fits."""
+    limit = close.dominant.start
+    tail = span.end - int(span.bar * float(rng.choice(TAIL_BARS)))
+    earliest = next_place(last.end, subject.offset, span, shape)
+    at = min(limit, tail) - subject.length
     at -= (at - subject.offset) % span.bar
-    if at < last.end:
-        need = math.ceil((last.end + subject.length + (limit and span.end - limit)) / span.bar) + 1
+    if at < earliest:
+        at = limit - subject.length - (limit - subject.length - subject.offset) % span.bar
+    if at < earliest:
+        need = math.ceil((earliest + subject.length + span.end - limit) / span.bar) + 1
         raise ConfigError(f"{span.end // span.bar} bars are too few for a fugue in {shape.voices} voices "
                           f"on a subject of {subject.length / span.bar:.3g} bars.",
                           f"Ask for at least {need} bars, or fewer voices.")
-    pool = [v for v in (0, shape.voices - 1) if v != last.voice] or [0]
-    voice = int(rng.choice(pool))
+    pedal = close.dominant.duration > span.bar
+    pool = [v for v in (0, shape.voices - 1) if v != last.voice and not (pedal and v == 0)]
+    voice = int(rng.choice(pool or [shape.voices - 1]))
     notes = tuple(Note(at + n.start, n.duration, p)
                   for n, p in zip(subject.notes, placed(pitches, voice, span)))
     return PlannedEntry(at, 0, voice, names_low_to_high(shape.voices)[voice], notes, "subject")
+
+
+def pedalled(close: Close, span: Span, rng: np.random.Generator) -> Close:
+    """The close, now and then (:data:`DOMINANT_PEDAL`) with the bass holding its dominant a
+    bar longer: a pedal under the last bars."""
+    if rng.random() >= DOMINANT_PEDAL:
+        return close
+    d = close.dominant
+    return replace(close, dominant=Note(d.start - span.bar, d.duration + span.bar, d.pitch))
 
 
 def middle_entries(subject: Subject, pitches: list[int], span: Span, shape: FugueShape,
                    exposition: Sequence[PlannedEntry], final: PlannedEntry,
                    rng: np.random.Generator) -> list[PlannedEntry]:
     """Entries in related keys between the exposition and the final entry, an episode before
-    each (:data:`EPISODE_BARS`) and one before the final entry; each in the voice that has
-    waited longest, at a level not the one before it."""
+    each (the first :data:`FIRST_EPISODE_BARS`, then :data:`EPISODE_BARS`) and one before the
+    final entry; each in the voice that has waited longest, at a level drawn by how often the
+    48 go there in that third of the piece (:data:`THIRDS`), not the level before it."""
     names = names_low_to_high(shape.voices)
     heard = {e.voice: i for i, e in enumerate(exposition)}
     out: list[PlannedEntry] = []
     end, previous = exposition[-1].end, None
     while True:
-        at = end + int(span.bar * float(rng.choice(EPISODE_BARS)))
-        at += (subject.offset - at) % span.bar
+        episode = FIRST_EPISODE_BARS if not out else EPISODE_BARS
+        at = next_place(end + int(span.bar * float(rng.choice(episode))), subject.offset, span, shape)
         if at + subject.length + span.bar > final.start:
             return out
-        level, minor = related_level(span.minor, previous, rng)
+        level, minor = related_level(span.minor, previous, min(2, 3 * at // span.end), rng)
         voices = [v for v in range(shape.voices) if not out or v != out[-1].voice]
         voice = min(voices, key=lambda v: (heard.get(v, -1), rng.random()))
         moved = placed(in_mode(pitches, span.tonic, span.minor, level, minor), voice, span)
@@ -178,13 +221,12 @@ def middle_entries(subject: Subject, pitches: list[int], span: Span, shape: Fugu
         end, previous = out[-1].end, level
 
 
-def related_level(minor: bool, previous: int | None, rng: np.random.Generator) -> tuple[int, bool]:
-    """A related key drawn by how often the 48 bring the subject there (:data:`LEVEL_WEIGHTS`),
-    not the one before: semitones above the tonic, and whether it is minor."""
+def related_level(minor: bool, previous: int | None, third: int, rng: np.random.Generator) -> tuple[int, bool]:
+    """A related key drawn by how often the 48 bring the subject there in that ``third`` of the
+    piece (:data:`THIRDS`), not the one before: semitones above the tonic, and whether it is minor."""
     mode = "minor" if minor else "major"
-    pool = [lv for lv in RELATED[mode] if lv != previous]
-    w = np.array([LEVEL_WEIGHTS[mode].get(lv, 1) for lv in pool], dtype=float)
-    level = int(rng.choice(pool, p=w / w.sum()))
+    weights = {lv: w for lv, w in THIRDS[mode][third].items() if lv != previous}
+    level = drawn(weights, rng)
     return level, RELATED[mode][level]
 
 

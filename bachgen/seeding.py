@@ -273,7 +273,7 @@ def seed_from_subject(own: OwnSubject, engine: Any, rng: np.random.Generator) ->
     subject, time_signature = read_own(own, engine)
     voice = first_voice(subject, own.voices)
     subject = stated(subject, voice, own.voices)
-    shape = FugueShape(own.voices, entry_order(voice, own.voices, rng))
+    shape = FugueShape(own.voices, entry_order(voice, own.voices, rng), time_signature[0] % 2 == 0)
     piece = Piece(tuple(Note(subject.offset + n.start, n.duration, n.pitch, 0) for n in subject.notes),
                   name="fugue", key=subject.key, time_signature=time_signature)
     row, moved_by = seed_row(engine.codec, piece, 4 * len(subject.notes) + 1)

@@ -44,7 +44,8 @@ def test_the_exposition_brings_each_voice_in_turn_subject_and_answer_alternating
     assert sorted(e.voice for e in exposition) == list(range(voices))
     assert [e.level for e in exposition] == [0 if k % 2 == 0 else 7 for k in range(voices)]
     assert all(b.start >= a.end for a, b in zip(exposition, exposition[1:]))
-    assert all(e.start % BAR == 0 for e in exposition)            # the subject's place in the bar
+    assert all(e.start % (BAR // 2) == 0 for e in exposition)     # the subject's place in the bar, or half a bar on
+    assert exposition[1].start == exposition[0].end               # the answer as soon as the subject ends
     assert p.caps == tuple((e.start, k + 1) for k, e in enumerate(exposition))
 
 
