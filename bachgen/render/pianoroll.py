@@ -140,7 +140,7 @@ def pianoroll_png(
 
 def section_label(section: Section) -> str:
     """What a section's band says: its kind, or an entry's key (flats as people write them)."""
-    key = (section.key or "").replace("-", "♭")
+    key = key_text(section.key)
     if section.kind == "entry":
         return key
     if section.kind == "final entry":

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bachgen.pipeline import ComposeSettings
 
 SEED_SOURCES = {
+    "subject": "Your own subject: a whole fugue",
     "fugue": "A fugue",
     "random": "A random place in the 48",
     "file": "Your own file",
@@ -33,6 +34,10 @@ SNAP_MODES = {
     "off": "Off",
 }
 UPLOAD_TYPES = ["mid", "midi", "xml", "musicxml", "mxl", "krn"]
+#: What the subject box holds at first: a subject of our own, in tinyNotation.
+EXAMPLE_SUBJECT = "4/4 c4 g a8 g f e d e f d c4"
+#: Voices a whole fugue may have, and at first.
+FUGUE_VOICES, DEFAULT_FUGUE_VOICES = (2, 3, 4, 5), 3
 #: The length control: bars of new music, fewest, most and at first.
 MIN_BARS, MAX_BARS, DEFAULT_BARS = 4, 120, 24
 
@@ -53,7 +58,7 @@ def seed_controls(have_corpus: bool) -> None:
     (without the corpus, only the last two)."""
     sidebar = st.sidebar
     sidebar.header("Seed")
-    sources = list(SEED_SOURCES) if have_corpus else ["file", "none"]
+    sources = list(SEED_SOURCES) if have_corpus else ["subject", "file", "none"]
     if st.session_state.get("seed_source") not in sources:
         st.session_state["seed_source"] = "fugue" if have_corpus else "none"
     source = sidebar.radio("Start from", sources, format_func=SEED_SOURCES.get,
@@ -69,8 +74,44 @@ def seed_controls(have_corpus: bool) -> None:
     elif source == "file":
         sidebar.file_uploader("Seed file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES,
                               key="upload")
+    elif source == "subject":
+        subject_controls()
     if have_corpus is False and source != "file":
         sidebar.caption("With the corpus downloaded you can also start from Bach's fugues.")
+
+
+def subject_controls() -> None:
+    """The sidebar's subject for a whole fugue: typed in tinyNotation (or ABC), or a one-voice
+    file; its key when not the one inferred; the fugue's voices. What is typed stays in the
+    session (the box keeps it through every run of the page)."""
+    sidebar = st.sidebar
+    st.session_state.setdefault("subject_text", EXAMPLE_SUBJECT)
+    sidebar.text_area("Subject", key="subject_text", height=90,
+                      help="tinyNotation: an optional metre, then notes — c4 is middle C for a quarter, "
+                           "c' an octave up, C an octave down, e- flat, f# sharp, 8 an eighth, "
+                           "r a rest; each note keeps the last length given. ABC with its "
+                           "X:/M:/L:/K: lines works too.")
+    sidebar.caption(f"For example `{EXAMPLE_SUBJECT}`. Or a one-voice file:")
+    sidebar.file_uploader("Subject file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES, key="subject_upload")
+    sidebar.text_input("Key (empty: inferred)", key="subject_key", placeholder="e.g. C, g, E-, f#")
+    sidebar.select_slider("Voices", options=FUGUE_VOICES, value=DEFAULT_FUGUE_VOICES, key="fugue_voices")
+
+
+def own_subject_of(state: Any) -> Any:
+    """The subject the sidebar gives (the uploaded file when there is one, else the box), as
+    an :class:`~bachgen.seeding.OwnSubject`; a clear error when there is none."""
+    from bachgen.errors import SubjectError
+    from bachgen.seeding import OwnSubject
+
+    key = (state.get("subject_key") or "").strip() or None
+    voices = int(state.get("fugue_voices") or DEFAULT_FUGUE_VOICES)
+    upload = state.get("subject_upload")
+    if upload is not None:
+        return OwnSubject(file_bytes=upload.getvalue(), file_name=upload.name, key=key, voices=voices)
+    text = (state.get("subject_text") or "").strip()
+    if not text:
+        raise SubjectError("The subject box is empty.", f"Type a subject, e.g. {EXAMPLE_SUBJECT}")
+    return OwnSubject(text=text, key=key, voices=voices)
 
 
 def music_controls() -> None:
@@ -120,7 +161,9 @@ def build_settings() -> ComposeSettings:
 
     state = st.session_state
     source = state["seed_source"]
-    if source == "fugue":
+    if source == "subject":
+        seed = SeedSpec(fugue=None, own=own_subject_of(state))
+    elif source == "fugue":
         seed = SeedSpec(fugue=state["fugue"], start_bar=int(state["start_bar"]))
     elif source == "random":
         seed = SeedSpec(fugue=None, random_place=True)
