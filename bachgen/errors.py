@@ -45,10 +45,6 @@ class SeedFileError(BachgenError):
     """A user-supplied music file cannot be used as a seed."""
 
 
-class SubjectError(BachgenError):
-    """A subject the user brings (typed or as a file) cannot be used for a fugue."""
-
-
 class RenderError(BachgenError):
     """A renderer (audio, score) could not produce its output."""
 

@@ -33,10 +33,10 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ConfigError
-from .events import Note, PITCH_CLASS_NAMES
+from .events import PITCH_CLASS_NAMES, Note, key_is_minor, key_tonic_pc
 from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, placed, plan_close,
                    voice_centre)
-from .subject import Subject
+from .subject import Entry, Subject
 from .voices import names_low_to_high
 
 # The figures below were measured on the 48 fugues (bachgen/evaluation/expositions.py,
@@ -296,3 +296,14 @@ def stated(subject: Subject, voice: int, voices: int, compass: tuple[int, int] =
     span = Span(0, None, 0, 1, 0, False, voices, compass)
     pitches = placed([n.pitch for n in subject.notes], voice, span)
     return replace(subject, notes=tuple(replace(n, pitch=p) for n, p in zip(subject.notes, pitches)))
+
+
+def planned_entries(plan: Plan, moved_by: int, key: str) -> list[Entry]:
+    """A whole fugue's planned entries as the piano roll, the score and the page show entries:
+    in the piece's key (``key``; the plan's pitches less ``moved_by``), each with the key it
+    was planned in and its voice numbered from the top (as a piece's voices are)."""
+    home, minor = key_tonic_pc(key), key_is_minor(key)
+    return [Entry(e.start, e.level, tuple(n.pitch - moved_by for n in e.notes), tuple(n.start for n in e.notes),
+                  plan.voices - 1 - e.voice, e.voice_name, key_name(home + e.level, entry_minor(minor, e.level)))
+            for e in plan.entries]
+

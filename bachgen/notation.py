@@ -285,7 +285,7 @@ def _read_tiny(text: str) -> _Line:
     notes, where = _joined([(origin + start, length, None if e.isRest else int(round(e.pitch.ps)),
                              _ties_on(e), f"{token!r} (token {index})")
                             for start, length, e, index, token in events], ts)
-    return _Line(notes, where, ts, "tinynotation", "your tinyNotation")
+    return _Line(notes, where, ts, "tinynotation", "your subject")
 
 
 def _apostrophes_first(token: str) -> str:

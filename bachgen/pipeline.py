@@ -33,6 +33,7 @@ from .config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from .errors import CorpusError
 from .events import Event, Piece
 from .form import ending, hold
+from .fugue import planned_entries
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
 from .plan import CLOSE_BARS, Plan, Section
 from .reduction import chordify
@@ -312,21 +313,26 @@ def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
     ending in ``stats``; the subject goes into the piece's meta (the MIDI file carries it, so a
     take continued keeps its own subject)."""
     piece, subject = music.piece, music.subject
-    entries = find_entries(piece, subject, music.seed_end_tick or 0) if subject and subject.matchable else []
+    if music.plan.sections and piece.key:  # a whole fugue: its entries are where they were planned
+        entries = planned_entries(music.plan, music.moved_by, piece.key)
+    elif subject and subject.matchable:
+        entries = find_entries(piece, subject, music.seed_end_tick or 0)
+    else:
+        entries = []
     stats["subject"] = subject.describe() if subject else None
     stats["entries"] = [e.to_dict(subject.key if subject else None, piece.bar_ticks) for e in entries]
     found = ending(piece)
     stats["ending"] = found.to_dict() if found else None
     if music.plan.sections:
         stats["sections"] = [s.to_dict(piece.bar_ticks) for s in music.plan.sections]
-        stats["planned_entries"] = planned_entries(music.plan, music.moved_by, piece.bar_ticks)
+        stats["planned_entries"] = plan_record(music.plan, music.moved_by, piece.bar_ticks)
     closed = bool(found and found.closes and music.closed)
     music.piece = replace(piece, meta={**piece.meta, "form": {
         "subject": subject.to_dict() if subject else None, "close_bars": CLOSE_BARS if closed else 0}})
     return entries
 
 
-def planned_entries(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
+def plan_record(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
     """A whole fugue's planned entries for people and the yardstick: where (bar, 1-based),
     which voice, how far from the subject, subject or answer, and the pitches (the piece's key)."""
     return [{"bar": round(e.start / bar + 1, 2), "start": e.start, "voice": e.voice_name,

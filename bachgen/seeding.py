@@ -19,6 +19,7 @@ from . import catalog, harmony, seeds
 from .codec import KeyCondition, seed_transposition
 from .errors import ConfigError, SeedFileError
 from .events import Event, Note, Piece
+from .notation import read_subject_file, read_subject_text
 from .fugue import FugueShape, entry_order, first_voice, stated
 from .reduction import chordify, events_to_piece
 from .rows import SeedRow, seed_row
@@ -282,8 +283,15 @@ def seed_from_subject(own: OwnSubject, engine: Any, rng: np.random.Generator) ->
 
 
 def read_own(own: OwnSubject, engine: Any) -> tuple[Subject, tuple[int, int]]:
-    """The subject ``own`` gives, in its key, and its meter (one the network knows)."""
+    """The subject ``own`` gives, in its key, and its meter (one ``engine``'s network knows;
+    ``engine`` ``None``: not checked yet). A :class:`~bachgen.errors.SubjectError` names what
+    cannot be used (:mod:`bachgen.notation`)."""
     if own.subject is not None:
         return own.subject, own.time_signature
-    raise ConfigError("Reading a typed subject is not available yet.")
+    meters = engine.codec.meters if engine is not None else None
+    if own.text is not None:
+        read = read_subject_text(own.text, own.key, meters)
+    else:
+        read = read_subject_file(own.file_bytes or b"", own.file_name, own.key, meters)
+    return read.subject, read.time_signature
 
