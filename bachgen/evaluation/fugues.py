@@ -124,8 +124,9 @@ def seed_row(seed: int, rows: Sequence[dict[str, Any]], real: Sequence[dict[str,
         "inside_every_band": compared["all_inside"],
         "classifier": compared["classifier"],
         "overlap": {n: round(compared["statistics"][n]["overlap"], 3) for n in STATISTICS},
-        "outside": {n: len(rows) - compared["statistics"][n]["inside"] for n in STATISTICS
-                    if compared["statistics"][n]["inside"] < len(rows)},
+        "outside": {n: {"pieces": len(rows) - st["inside"], "band": [round(x, 3) for x in st["band"]],
+                        "median": round(st["median"], 3), "real_median": round(st["real_median"], 3)}
+                    for n, st in compared["statistics"].items() if st["inside"] < len(rows)},
         "entries_in_band": sum(1 for r in rates if band[0] <= r <= band[1]),
         "entries_per_10_bars_median": round(stats.median(rates), 2) if rates else None,
         "exposition_right": sum(1 for r in rows if r["exposition"]),
@@ -135,6 +136,14 @@ def seed_row(seed: int, rows: Sequence[dict[str, Any]], real: Sequence[dict[str,
         "seconds_median_3_voices": round(stats.median(three), 2) if three else None,
         "per_fugue": [{k: v for k, v in r.items() if k != "statistics"} for r in rows],
     }
+
+
+def outside_lines(outside: dict[str, Any]) -> list[str]:
+    """The statistics some fugues fall outside the real band of: how many, the band, the medians."""
+    if not outside:
+        return ["  outside a band             none"]
+    return [f"  outside the band of {name:<18} {o['pieces']} (band {o['band'][0]}–{o['band'][1]}; "
+            f"median {o['median']}, Bach {o['real_median']})" for name, o in outside.items()]
 
 
 def format_whole_fugues(report: dict[str, Any]) -> str:
@@ -149,7 +158,7 @@ def format_whole_fugues(report: dict[str, Any]) -> str:
         lines += [f"seed {row['seed']}: {n} fugues",
                   f"  inside every texture band  {row['inside_every_band']}/{n}   classifier "
                   f"{row['classifier']['accuracy']:.3f}",
-                  f"  outside, per statistic     {row['outside'] or 'none'}",
+                  *outside_lines(row["outside"]),
                   f"  entries per 10 bars        median {row['entries_per_10_bars_median']}, "
                   f"in the real band {row['entries_in_band']}/{n}",
                   f"  exposition right           {row['exposition_right']}/{n}",
