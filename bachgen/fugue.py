@@ -39,6 +39,10 @@ from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, plac
 from .subject import Entry, Subject
 from .voices import names_low_to_high
 
+#: A subject of our own, in tinyNotation (:mod:`bachgen.notation`): what the page's box holds
+#: at first, and what the bench and the README's picture write a fugue on.
+EXAMPLE_SUBJECT = "4/4 c4 g a8 g f e d e f d c4"
+
 # The figures below were measured on the 48 fugues (bachgen/evaluation/expositions.py,
 # docs/expositions.md; a slow test measures them again).
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from bachgen.config import FormConfig, RenderConfig, SamplingConfig
 from bachgen.catalog import FUGUE_TITLES
+from bachgen.fugue import EXAMPLE_SUBJECT
 from bachgen.ui.corpus_panel import usable_fugues
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ SNAP_MODES = {
     "off": "Off",
 }
 UPLOAD_TYPES = ["mid", "midi", "xml", "musicxml", "mxl", "krn"]
-#: What the subject box holds at first: a subject of our own, in tinyNotation.
-EXAMPLE_SUBJECT = "4/4 c4 g a8 g f e d e f d c4"
 #: Voices a whole fugue may have, and at first.
 FUGUE_VOICES, DEFAULT_FUGUE_VOICES = (2, 3, 4, 5), 3
 #: The length control: bars of new music, fewest, most and at first.
