@@ -492,3 +492,25 @@ def test_statistics_that_cannot_be_measured_show_a_dash():
     empty = {"rows": [], "total": 14, "measured": 0, "inside": 0, "band_events": 100}
     assert quality_summary(empty) == ("0 of 14 statistics inside the range of the real "
                                            "fugues (14 could not be measured)")
+
+
+def test_a_whole_fugue_on_a_typed_subject_shows_its_plan_and_a_bad_subject_keeps_the_text():
+    app = new_app()
+    app.radio(key="seed_source").set_value("subject").run()
+    assert app.text_area(key="subject_text").value  # an example to start from
+    app.text_area(key="subject_text").set_value("3/4 d4 a8 g f e d4 c# d").run()
+    app.slider(key="bars").set_value(16)
+    app.select_slider(key="fugue_voices").set_value(2).run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    [take] = takes(app)
+    assert_valid_midi(take["midi"])
+    kinds = [s["kind"] for s in take["form"]["sections"]]
+    assert kinds[0] == "exposition" and kinds[-1] == "close"
+    assert "2 voices" in take["label"] and take["form"]["closes"]
+    assert any("Plan" in m.value for m in app.markdown)
+    typed = "3/4 d4 a8 g f e d4 c# q"
+    app.text_area(key="subject_text").set_value(typed).run()
+    generate(app)
+    assert app.error and "Cannot read 'q'" in app.error[0].value
+    assert app.text_area(key="subject_text").value == typed and len(takes(app)) == 1
