@@ -67,6 +67,10 @@ TAIL_BARS = (1.18, 2.0, 3.62, 5.0, 7.81)
 #: How often the bass holds the dominant for a bar before the close (8 of the 48 fugues' last
 #: four bars; 7 hold the tonic, 33 neither).
 DOMINANT_PEDAL = 8 / 48
+#: Where each voice lies (its mean pitch, bass first) in the 48 fugues of 2, 3, 4 and 5 voices
+#: (the kern voices' means, averaged over the fugues of that many voices).
+VOICE_CENTRES = {2: (55.0, 72.0), 3: (52.3, 64.0, 72.2), 4: (50.6, 58.6, 66.6, 73.1),
+                 5: (50.0, 56.5, 64.0, 69.5, 75.5)}
 #: The related keys of a middle entry: semitones above the tonic, and whether the key is minor.
 RELATED = {
     "major": {7: False, 9: True, 5: False, 4: True, 2: True},
@@ -94,11 +98,11 @@ class FugueShape:
     half_bar: bool = True
 
 
-def first_voice(subject: Subject, voices: int, centres: Sequence[float] = ()) -> int:
-    """The voice the subject is stated in: the one whose register its notes lie nearest (a
-    subject typed low opens in the bass)."""
+def first_voice(subject: Subject, voices: int) -> int:
+    """The voice the subject is stated in: the one whose register (:data:`VOICE_CENTRES`) its
+    notes lie nearest (a subject typed low opens in the bass)."""
     mean = sum(n.pitch for n in subject.notes) / len(subject.notes)
-    return min(range(voices), key=lambda v: abs(voice_centre(v, voices, centres) - mean))
+    return min(range(voices), key=lambda v: abs(voice_centre(v, voices, VOICE_CENTRES.get(voices, ())) - mean))
 
 
 def entry_order(first: int, voices: int, rng: np.random.Generator) -> tuple[int, ...]:
@@ -297,7 +301,7 @@ def drawn(weights: dict[int, int], rng: np.random.Generator) -> int:
 
 def stated(subject: Subject, voice: int, voices: int, compass: tuple[int, int] = (36, 84)) -> Subject:
     """``subject`` moved by octaves to lie in ``voice``'s register, within ``compass``."""
-    span = Span(0, None, 0, 1, 0, False, voices, compass)
+    span = Span(0, None, 0, 1, 0, False, voices, compass, VOICE_CENTRES.get(voices, ()))
     pitches = placed([n.pitch for n in subject.notes], voice, span)
     return replace(subject, notes=tuple(replace(n, pitch=p) for n, p in zip(subject.notes, pitches)))
 

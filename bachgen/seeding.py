@@ -20,7 +20,7 @@ from .codec import KeyCondition, seed_transposition
 from .errors import ConfigError, SeedFileError
 from .events import Event, Note, Piece
 from .notation import read_subject_file, read_subject_text
-from .fugue import FugueShape, entry_order, first_voice, stated
+from .fugue import VOICE_CENTRES, FugueShape, entry_order, first_voice, stated
 from .reduction import chordify, events_to_piece
 from .rows import SeedRow, seed_row
 from .subject import Subject, own_subject, subject_of
@@ -279,7 +279,8 @@ def seed_from_subject(own: OwnSubject, engine: Any, rng: np.random.Generator) ->
                   name="fugue", key=subject.key, time_signature=time_signature)
     row, moved_by = seed_row(engine.codec, piece, 4 * len(subject.notes) + 1)
     return Seed(row, moved_by, subject.key, time_signature, f"fugue on {subject.source}", subject.source,
-                kept=True, subject=subject, voices=own.voices, fugue=shape)
+                kept=True, subject=subject, voices=own.voices, fugue=shape,
+                registers=tuple(round(c) for c in VOICE_CENTRES.get(own.voices, ())))
 
 
 def read_own(own: OwnSubject, engine: Any) -> tuple[Subject, tuple[int, int]]:
