@@ -164,7 +164,8 @@ def draw_timeline(ax, sections: Sequence[Section], scale: float, offset: float, 
         ax.axvspan(x0, x1, ymin=0.08, ymax=0.92, facecolor=SECTION_COLOURS.get(section.kind, "#dddddd"),
                    edgecolor="white", linewidth=1.0)
         label = section_label(section)
-        if (x1 - x0) < len(label) * (right - left) / 140:
+        x0, x1 = max(x0, left), min(x1, right)  # the part of it the roll shows
+        if (x1 - x0) < len(label) * (right - left) / 190:
             continue  # too narrow to read: the colour says it
         ax.text((x0 + x1) / 2, 0.5, label, ha="center", va="center", fontsize=7, clip_on=True,
                 transform=ax.get_xaxis_transform())
