@@ -332,6 +332,15 @@ def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
     return entries
 
 
+def planned_voices(music: Music) -> dict[tuple[int, int], int]:
+    """A whole fugue's planned notes and the voice each was planned in (numbered from the top,
+    as a piece's voices are), so its entries keep their voices in every output."""
+    if not music.plan.sections:
+        return {}
+    top = music.plan.voices - 1
+    return {(n.start, n.pitch - music.moved_by): top - e.voice for e in music.plan.entries for n in e.notes}
+
+
 def plan_record(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
     """A whole fugue's planned entries for people and the yardstick: where (bar, 1-based),
     which voice, how far from the subject, subject or answer, and the pitches (the piece's key)."""
@@ -357,7 +366,7 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     rng, seed_used = new_rng(settings.sampling.seed)
     music, ids, stats = _seed_and_draw(settings, engine, rng, seed_used, notices, timings, report)
     if settings.render.voices:
-        music.piece = split_take(music.piece, settings.seed, timings)
+        music.piece = split_take(music.piece, settings.seed, timings, planned_voices(music))
     entries = take_form(music, stats)
     out = render_piece(music.piece, music.seed_end_tick, settings.render, engine.synthesizers, notices,
                        timings, report, entries, music.subject.key if music.subject else None,
