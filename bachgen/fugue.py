@@ -135,7 +135,8 @@ def plan_fugue(subject: Subject, span: Span, shape: FugueShape, middle: bool,
     entries = (*exposition, *between, final)
     caps = tuple((e.start, min(i + 1, shape.voices)) for i, e in enumerate(exposition))
     return Plan(entries, close, span.end, shape.voices,
-                sections(entries, len(exposition), close.dominant.start, span, (span.tonic - move) % 12), caps)
+                sections(entries, len(exposition), close.dominant.start, span, (span.tonic - move) % 12), caps,
+                voiced=True)
 
 
 def next_place(after: int, offset: int, span: Span, shape: FugueShape) -> int:

@@ -99,7 +99,8 @@ class Plan:
     """What a take is held to: its entries, its close (``None``: left open) and its end tick
     (``None``: a number of events, no end known in advance). A whole fugue's plan also has its
     ``sections`` and ``caps``: from each tick on, the most pitches any event may hold (the
-    voices that have entered in the exposition)."""
+    voices that have entered in the exposition); its entries are ``voiced``: each kept in its
+    place among the voices (:meth:`bachgen.constraints.Rules.in_its_voice`)."""
 
     entries: tuple[PlannedEntry, ...] = ()
     close: Close | None = None
@@ -107,6 +108,7 @@ class Plan:
     voices: int = 3
     sections: tuple[Section, ...] = ()
     caps: tuple[tuple[int, int], ...] = ()
+    voiced: bool = False
 
     @property
     def empty(self) -> bool:

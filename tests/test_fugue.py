@@ -127,3 +127,22 @@ def test_a_fugue_holds_its_plan_and_ends_on_the_tonic(shipped, voices):
                for t in range(0, first_answer, 12)) == 1, "the subject is stated alone"
     assert [s["kind"] for s in stats["sections"]][0] == "exposition" and fugue.png
     assert len({n.voice for n in piece.notes}) == voices
+
+
+def test_a_fugue_s_entries_keep_their_place_among_the_voices(shipped):
+    """The bass's entry has nothing under it, the top voice's nothing over it, once the voices
+    it lies between have entered."""
+    fugue = compose(fugue_settings(3, bars=32, seed=2), shipped)
+    piece, planned = fugue.piece, fugue.stats["planned_entries"]
+    names = {"bass": "lowest", "soprano": "highest"}
+    checked = 0
+    for entry in planned[3:]:   # after the exposition every voice has entered
+        where = names.get(entry["voice"])
+        if where is None:
+            continue
+        for n in subject().notes:
+            t, p = entry["start"] + n.start, entry["pitches"][subject().notes.index(n)]
+            sounding = [m.pitch for m in piece.notes if m.start <= t < m.end]
+            assert p == (min(sounding) if where == "lowest" else max(sounding)), (entry, t)
+            checked += 1
+    assert checked
