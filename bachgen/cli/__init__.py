@@ -132,4 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("bachgen: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader stopped early (``bachgen fugue … | head``): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
