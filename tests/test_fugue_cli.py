@@ -76,3 +76,16 @@ def test_a_subject_that_cannot_be_used_is_refused_in_one_line(capsys, argv, says
     code, out, err = run(capsys, "fugue", *argv)
     assert code == 2 and not out
     assert err.startswith("bachgen: error:") and says in err
+
+
+def test_a_fugue_is_continued_and_written_again_from_a_bar_like_a_take(tmp_path, capsys):
+    fugue = tmp_path / "fugue.mid"
+    assert run(capsys, "fugue", "--subject", EXAMPLE_SUBJECT, "--bars", 20, "--seed", 4, "--midi", fugue)[0] == 0
+    code, out, err = run(capsys, "generate", "--continue", fugue, "--bars", 8, "--seed", 2)
+    assert code == 0, err
+    longer = json.loads(out)
+    assert longer["subject"].endswith("from your subject") and "written anew" in longer["notices"][0]
+    code, out, err = run(capsys, "generate", "--continue", fugue, "--keep-bars", 12, "--seed", 2)
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["entries"] and again["ending"]["closes"]
