@@ -17,6 +17,7 @@ import streamlit as st
 from bachgen.config import FormConfig, RenderConfig, SamplingConfig
 from bachgen.catalog import FUGUE_TITLES
 from bachgen.fugue import EXAMPLE_SUBJECT
+from bachgen.render.pianoroll import key_text
 from bachgen.ui.corpus_panel import usable_fugues
 
 if TYPE_CHECKING:
@@ -84,16 +85,48 @@ def subject_controls() -> None:
     file; its key when not the one inferred; the fugue's voices. What is typed stays in the
     session (the box keeps it through every run of the page)."""
     sidebar = st.sidebar
-    st.session_state.setdefault("subject_text", EXAMPLE_SUBJECT)
-    sidebar.text_area("Subject", key="subject_text", height=90,
+    state = st.session_state
+    # A widget's value is dropped when it is not drawn (another seed chosen): the text is kept
+    # under a key of its own too, and given back when the box is drawn again.
+    state.setdefault("subject_text", state.get("subject_typed", EXAMPLE_SUBJECT))
+    sidebar.text_area("Subject", key="subject_text", height=90, on_change=keep_typed,
                       help="tinyNotation: an optional metre, then notes — c4 is middle C for a quarter, "
                            "c' an octave up, C an octave down, e- flat, f# sharp, 8 an eighth, "
                            "r a rest; each note keeps the last length given. ABC with its "
                            "X:/M:/L:/K: lines works too.")
     sidebar.caption(f"For example `{EXAMPLE_SUBJECT}`. Or a one-voice file:")
     sidebar.file_uploader("Subject file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES, key="subject_upload")
-    sidebar.text_input("Key (empty: inferred)", key="subject_key", placeholder="e.g. C, g, E-, f#")
+    state.setdefault("subject_key", state.get("subject_key_typed", ""))
+    sidebar.text_input("Key (empty: inferred)", key="subject_key", placeholder="e.g. C, g, E-, f#",
+                       on_change=keep_typed)
     sidebar.select_slider("Voices", options=FUGUE_VOICES, value=DEFAULT_FUGUE_VOICES, key="fugue_voices")
+    subject_preview(sidebar)
+
+
+def keep_typed() -> None:
+    """Widget callback: the subject and key as typed, kept beside the widgets' own values."""
+    state = st.session_state
+    state["subject_typed"] = state.get("subject_text", "")
+    state["subject_key_typed"] = state.get("subject_key", "")
+
+
+def subject_preview(where: Any) -> None:
+    """What the subject box reads as, under it: its notes, key (inferred or given) and metre —
+    or, in one line, what cannot be read. Reading it is cheap, so it is said on every run."""
+    from bachgen.errors import SubjectError
+    from bachgen.notation import read_subject_text
+
+    state = st.session_state
+    if state.get("subject_upload") is not None or not (state.get("subject_text") or "").strip():
+        return
+    try:
+        read = read_subject_text(state["subject_text"], (state.get("subject_key") or "").strip() or None)
+    except SubjectError as exc:
+        where.error(str(exc))
+        return
+    how = "inferred" if read.key_inferred else "given"
+    where.caption(f"Read: {len(read.subject.notes)} notes in {read.time_signature[0]}/{read.time_signature[1]}, "
+                  f"{key_text(read.key)} {'minor' if read.key[0].islower() else 'major'} ({how}).")
 
 
 def own_subject_of(state: Any) -> Any:
