@@ -98,7 +98,7 @@ class SamplingConfig:
     end with a close, :class:`FormConfig`); ``None``: ``events`` events.
     Compass: ``compass`` is the lowest and highest MIDI pitch the model may strike,
     in the key of the music it writes (``None``: the whole piano). The fugues keep to
-    C2–C6 (36–84) almost throughout; held-out checks of the default are in the README.
+    C2–C6 (36–84) almost throughout; held-out checks of the default are in docs/measurements.md.
     """
 
     events: int = 400
