@@ -96,7 +96,7 @@ def hold(codec: SpelledCodec, seed: Any, cfg: SamplingConfig, form: FormConfig,
     span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg, seed.registers)
     if seed.fugue is not None:
         span = fugue_span(span, cfg)
-        plan = plan_fugue(seed.subject, span, seed.fugue, form.entries, rng, seed.moved_by)
+        plan = plan_fugue(seed.subject, span, seed.fugue, form, rng, seed.moved_by)
     else:
         plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
     return Held(span, plan, take_rules(plan, codec, form), told_row(codec, seed.row, plan, seed.subject),

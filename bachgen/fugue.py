@@ -32,6 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .config import FormConfig
 from .errors import ConfigError
 from .events import PITCH_CLASS_NAMES, Note, key_is_minor, key_tonic_pc
 from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, placed, plan_close,
@@ -120,23 +121,24 @@ def entry_order(first: int, voices: int, rng: np.random.Generator) -> tuple[int,
     return tuple(order)
 
 
-def plan_fugue(subject: Subject, span: Span, shape: FugueShape, middle: bool,
+def plan_fugue(subject: Subject, span: Span, shape: FugueShape, form: FormConfig,
                rng: np.random.Generator, move: int = 0) -> Plan:
     """The plan of a whole fugue on ``subject`` (its notes as the seed states them, in the
     piece's key; ``move``: semitones to the sampler's key) from the seed's first note to
-    ``span.end`` (see the module docstring). ``middle``: middle entries in the related keys;
-    otherwise none (exposition, final entry, close)."""
+    ``span.end`` (see the module docstring). ``form.entries``: middle entries in the related
+    keys (otherwise only the exposition, the final entry and the close); ``form.keep_voices``:
+    each entry kept in its place among the voices."""
     assert span.end is not None
     pitches = [n.pitch + move for n in subject.notes]
     close = pedalled(plan_close(span), span, rng)
     exposition = exposition_entries(subject, pitches, span.start - subject.length, span, shape, rng)
     final = final_entry(subject, pitches, span, shape, exposition[-1], close, rng)
-    between = middle_entries(subject, pitches, span, shape, exposition, final, rng) if middle else []
+    between = middle_entries(subject, pitches, span, shape, exposition, final, rng) if form.entries else []
     entries = (*exposition, *between, final)
     caps = tuple((e.start, min(i + 1, shape.voices)) for i, e in enumerate(exposition))
     return Plan(entries, close, span.end, shape.voices,
                 sections(entries, len(exposition), close.dominant.start, span, (span.tonic - move) % 12), caps,
-                voiced=True)
+                voiced=form.keep_voices)
 
 
 def next_place(after: int, offset: int, span: Span, shape: FugueShape) -> int:

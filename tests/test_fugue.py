@@ -33,7 +33,7 @@ def plan(bars=48, voices=3, seed=1, subj=None, middle=True):
     subj = subj or subject()
     rng = np.random.default_rng(seed)
     order = entry_order(first_voice(subj, voices), voices, rng)
-    return plan_fugue(subj, fugue_span(subj, bars, voices), FugueShape(voices, order), middle, rng)
+    return plan_fugue(subj, fugue_span(subj, bars, voices), FugueShape(voices, order), FormConfig(entries=middle), rng)
 
 
 @pytest.mark.parametrize("voices", [2, 3, 4, 5])
@@ -106,10 +106,10 @@ def shipped(corpus_config):
     return load_engine(None, corpus_config)
 
 
-def fugue_settings(voices=3, bars=32, seed=5, subj=None):
+def fugue_settings(voices=3, bars=32, seed=5, subj=None, keep_voices=False):
     own = OwnSubject(subject=subj or subject(), voices=voices)
     return ComposeSettings(seed=SeedSpec(fugue=None, own=own), sampling=SamplingConfig(bars=bars, seed=seed),
-                           render=RenderConfig(audio=False, score=False), form=FormConfig())
+                           render=RenderConfig(audio=False, score=False), form=FormConfig(keep_voices=keep_voices))
 
 
 @pytest.mark.parametrize("voices", [2, 4])
@@ -129,10 +129,10 @@ def test_a_fugue_holds_its_plan_and_ends_on_the_tonic(shipped, voices):
     assert len({n.voice for n in piece.notes}) == voices
 
 
-def test_a_fugue_s_entries_keep_their_place_among_the_voices(shipped):
-    """The bass's entry has nothing under it, the top voice's nothing over it, once the voices
-    it lies between have entered."""
-    fugue = compose(fugue_settings(3, bars=32, seed=2), shipped)
+def test_asked_to_a_fugue_s_entries_keep_their_place_among_the_voices(shipped):
+    """With ``keep_voices`` the bass's entry has nothing under it, the top voice's nothing over
+    it, once the voices it lies between have entered."""
+    fugue = compose(fugue_settings(3, bars=32, seed=2, keep_voices=True), shipped)
     piece, planned = fugue.piece, fugue.stats["planned_entries"]
     names = {"bass": "lowest", "soprano": "highest"}
     checked = 0

@@ -40,6 +40,9 @@ def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     p.add_argument("--bars", type=int, default=DEFAULT_FUGUE_BARS, help="length in bars, 16–96 (default 48)")
     p.add_argument("--no-middle-entries", action="store_true",
                    help="only the exposition, the final entry and the close")
+    p.add_argument("--keep-voices", action="store_true",
+                   help="keep each entry in its voice's place: the bass's entry the lowest sounding, the top "
+                        "voice's the highest (cleaner voices; the texture measures further from Bach's)")
     p.add_argument("--best-of", type=int, default=FormConfig.best_of,
                    help="under an entry, the least harsh of this many drawn events (1: the first drawn)")
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
@@ -84,7 +87,7 @@ def own_subject(args: argparse.Namespace, corpus_settings: CorpusConfig) -> OwnS
 def settings_of(args: argparse.Namespace, own: OwnSubject) -> ComposeSettings:
     """The compose settings of a fugue on ``own`` under the options."""
     sampling = SamplingConfig(bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-    form = FormConfig(entries=not args.no_middle_entries, best_of=args.best_of)
+    form = FormConfig(entries=not args.no_middle_entries, best_of=args.best_of, keep_voices=args.keep_voices)
     render = RenderConfig(tempo_bpm=args.tempo, audio=bool(args.wav), score=bool(args.musicxml or args.svg),
                           soundfont=args.soundfont)
     return ComposeSettings(seed=SeedSpec(fugue=None, own=own), sampling=sampling, render=render, form=form)
