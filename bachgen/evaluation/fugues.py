@@ -134,8 +134,15 @@ def seed_row(seed: int, rows: Sequence[dict[str, Any]], real: Sequence[dict[str,
         "from_dominant": sum(1 for r in rows if r["from_dominant"]),
         "stuck": sum(1 for r in rows if r["stuck"]),
         "seconds_median_3_voices": round(stats.median(three), 2) if three else None,
-        "per_fugue": [{k: v for k, v in r.items() if k != "statistics"} for r in rows],
+        "per_fugue": [{**{k: v for k, v in r.items() if k != "statistics"},
+                       "outside": outside_of(r["statistics"], compared["statistics"])} for r in rows],
     }
+
+
+def outside_of(values: dict[str, float], compared: dict[str, Any]) -> dict[str, float]:
+    """The statistics of one fugue outside the real band, with its value."""
+    return {n: round(values[n], 3) for n, st in compared.items()
+            if not st["band"][0] <= values[n] <= st["band"][1]}
 
 
 def outside_lines(outside: dict[str, Any]) -> list[str]:
