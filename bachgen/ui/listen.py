@@ -6,10 +6,14 @@ The player sits at one place on the page (under the Generate button) in every ru
 frame, its synthesizer and its SoundFont stay loaded from take to take: a new take only
 sends its MIDI file and notes. It shows the take chosen (the newest, or an earlier one whose
 *Play in the player* button was pressed) and plays it on arrival.
+
+``BACHGEN_PLAYER=server`` makes the server play every take, as before the player (for a
+deployment whose listeners' browsers cannot, and for the page's tests of that path).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -23,6 +27,8 @@ from bachgen.ui.take_record import take_entries
 def browser_plays() -> bool:
     """Whether this session's takes are played in the browser (the player is built and the
     browser has not said it cannot play)."""
+    if os.environ.get("BACHGEN_PLAYER", "browser") == "server":
+        return False
     component, _ = player_component()
     return component is not None and not st.session_state.get("player_fallback")
 
@@ -30,7 +36,7 @@ def browser_plays() -> bool:
 def fallback_notice(where: Any) -> None:
     """Say once in a session why the server plays the takes."""
     state = st.session_state
-    if state.get("fallback_said"):
+    if state.get("fallback_said") or os.environ.get("BACHGEN_PLAYER") == "server":
         return
     reason = state.get("player_fallback") or player_component()[1]
     if reason:
@@ -69,6 +75,8 @@ def player_panel(where: Any) -> None:
     take = chosen_take()
     state = st.session_state
     autoplay = take is not None and state.pop("autoplay_take", None) == take["number"]
+    if take is not None:
+        take["trace"].setdefault("player_args_at", time.time())
     with where:
         answer = player(player_data(take, autoplay) if take else None,
                         take["midi"] if take else None)

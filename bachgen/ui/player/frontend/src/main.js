@@ -31,6 +31,9 @@ api.clock = () => (ready() ? clock.now() : null);
 /** The playhead: the second of the music being heard now. */
 api.playheadNow = () => (ready() ? clock.heard() : null);
 api.rate = () => (ready() ? clock.rate : null);
+api.voices = () => (take ? take.voices.map((v) => v.name) : []);
+/** The MIDI file the player plays (bytes). */
+api.midi = () => midi;
 api.playing = () => ready() && clock.running;
 /** The peak level of everything and of each voice just now (0 when silent). */
 api.levels = () => {
