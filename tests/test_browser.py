@@ -342,7 +342,7 @@ def check_solo_and_mute(frame) -> dict:
 def play_from_bar(frame, bar: int) -> dict:
     """Pause, wait for silence, play from ``bar``: the sound comes when the clock says."""
     press(frame, "❚❚ Pause")
-    frame.wait_for_function("() => window.bachgenPlayer.levels().all < 1e-4", timeout=15_000)
+    frame.wait_for_function("() => window.bachgenPlayer.levels().notes < 1e-4", timeout=15_000)
     frame.locator("#from-bar").fill(str(bar))
     frame.locator("#play-from").click()
     return wait_for_sound(frame, 1, "seek", timeout_s=15)

@@ -41,6 +41,7 @@ from .. import catalog
 from ..codec import SpelledCodec
 from ..config import DEFAULT_BARS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..network import INPUTS
+from .player_bench import player_costs, player_lines
 from ..pipeline import (ComposeSettings, Composition, Engine, SeedSpec, compose, draw, load_engine,
                         make_seed, sample_settings, watch)
 from ..rows import RowConditions, SeedRow, TakeRows
@@ -224,6 +225,8 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
         "takes_at_once": {"sampler": bench_batched(engine, takes, events, say, repeats),
                           "queue": bench_queue(engine, takes, events, say)},
     }
+    say("the player: the browser plays the MIDI, or the server renders audio")
+    report["player"] = player_costs(engine, events)
     report["targets"] = {
         "one_candidate_events_per_s":
             raw["numpy"]["events_per_s"] >= TARGETS["one_candidate_events_per_s"],
@@ -354,6 +357,8 @@ def format_bench(report: dict[str, Any]) -> str:
               f"= {b['vs_one']:.2f}x one candidate"]
     lines += _end_to_end_lines(report["end_to_end"], TARGETS["end_to_end_s"], t["end_to_end_s"])
     lines += _takes_at_once_lines(report["takes_at_once"])
+    if report.get("player"):
+        lines += player_lines(report["player"])
     if report.get("load_average"):
         lines.append(f"load average at start / end: {report['load_average']['start']} / "
                      f"{report['load_average']['end']}")

@@ -63,9 +63,13 @@ def main(run_started: float) -> None:
     st.caption("New music in the style of J.S. Bach, written by a network that has read the 48 "
                "fugues of the Well-Tempered Clavier.")
 
-    have_corpus = corpus_panel()
+    # What these say varies from run to run; each in a container of its own, so that the
+    # player below keeps its place on the page (and its frame, with the piano loaded).
+    with st.container():
+        have_corpus = corpus_panel()
     controls(have_corpus)
-    engine = page_engine()
+    with st.container():
+        engine = page_engine()
 
     shape = st.session_state.pop("shape", None)
     clicked = st.button("Generate", type="primary", key="generate", disabled=engine is None,

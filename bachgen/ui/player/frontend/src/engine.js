@@ -1,6 +1,8 @@
 // The sound: spessasynth_lib's synthesizer (an AudioWorklet) loaded with the page's
 // SoundFont, its sequencer playing a take's MIDI file, and analysers that say when sound
-// comes out (all of it and each MIDI channel), for the page's own measurements and tests.
+// comes out (all of it and each MIDI channel's dry signal), for the page's own measurements
+// and tests. The audio context is suspended while nothing sounds: an idle synthesizer would
+// still render silence (and its reverb) on the audio thread, a share of a core per page.
 import { Sequencer, WorkletSynthesizer } from "spessasynth_lib";
 
 /** Why this browser cannot play here, or null when it can. */
@@ -44,6 +46,8 @@ export class Engine {
         await synth.soundBankManager.addSoundBank(await font, "main");
         await synth.isReady;
         this.synth = synth;
+        this.idleTimer = null;
+        await ctx.suspend();
         // A take starts where its bar does: the silence before its first note is skipped.
         this.seq = new Sequencer(synth, { skipToFirstNoteOn: true });
         this.seq.loopCount = 0;
@@ -51,6 +55,7 @@ export class Engine {
 
     /** Load a MIDI file (bytes) into the sequencer; it plays when ``play`` is true. */
     load(midi, play) {
+        this.synth.stopAll(true);
         const binary = midi.slice().buffer;
         this.seq.loadNewSongList([{ binary, fileName: "take.mid" }]);
         if (play) this.play();
@@ -58,11 +63,24 @@ export class Engine {
     }
 
     play() {
+        clearTimeout(this.idleTimer);
         if (this.ctx.state !== "running") this.ctx.resume();
         this.seq.play();
     }
 
-    pause() { this.seq.pause(); }
+    pause() {
+        this.seq.pause();
+        this.synth.stopAll(true);
+        this.rest();
+    }
+
+    /** Suspend the audio context once everything has died away (the reverb's tail too). */
+    rest(after = 1500) {
+        clearTimeout(this.idleTimer);
+        this.idleTimer = setTimeout(() => {
+            if (this.seq.paused && this.ctx.state === "running") this.ctx.suspend();
+        }, after);
+    }
 
     get paused() { return this.seq.paused; }
 
@@ -92,5 +110,10 @@ export class Engine {
             all: level(this.analyser, this.buffer),
             channels: this.channelAnalysers.map((a) => level(a, this.buffer)),
         };
+    }
+
+    /** The peak level of the voices' dry signal (no reverb tail): whether notes sound. */
+    notesLevel() {
+        return Math.max(0, ...this.channelAnalysers.map((a) => level(a, this.buffer)));
     }
 }

@@ -20,6 +20,7 @@ let started = null;
 let muted = [];
 let soloed = [];
 let watching = null;
+let drawing = false;
 
 const api = {
     state: "loading", error: null, take: null, arrivedAt: null, sounds: {}, playhead: null,
@@ -38,7 +39,8 @@ api.playing = () => ready() && clock.running;
 /** The peak level of everything and of each voice just now (0 when silent). */
 api.levels = () => {
     const { all, channels } = engine.levels();
-    return { all, voices: take ? take.voices.map((v) => channels[v.channel] ?? 0) : [] };
+    const voices = take ? take.voices.map((v) => channels[v.channel] ?? 0) : [];
+    return { all, notes: Math.max(0, ...voices), voices };
 };
 
 function secondsPerTick() { return 60 / (take.tempo * take.resolution); }
@@ -102,9 +104,12 @@ function expectSound(label, expected, anchor) {
     watching = setInterval(() => {
         if (api.take !== id || performance.now() - since > 30000) {
             clearInterval(watching);
-        } else if (engine.levels().all > 1e-4) {
+        } else if (engine.ctx.state === "running" && engine.notesLevel() > 1e-4) {
             clearInterval(watching);
-            if (anchor) clock.start(expected);
+            if (anchor) {
+                clock.start(expected);
+                wake();
+            }
             api.sounds[label] = {
                 take: id, at: Date.now(), clock: clock.now(), expected,
                 playhead: clock.heard(), afterMs: performance.now() - since,
@@ -130,11 +135,13 @@ function play() {
     if (from === 0 || engine.seq.isFinished) engine.seek(from);
     engine.play();
     clock.start(from);
+    wake();
 }
 
 function pause() {
     engine.pause();
     clock.stop();
+    wake();
 }
 
 function playFrom(seconds) {
@@ -147,6 +154,7 @@ function playFrom(seconds) {
         clock.start(from);
     }
     expectSound("seek", nextNote(from), false);
+    wake();
 }
 
 function bindControls() {
@@ -175,6 +183,8 @@ function loadTake() {
     api.marks.load = performance.now();
     engine.load(midi, take.autoplay);
     api.marks.loaded = performance.now();
+    if (!take.autoplay) engine.rest(0);
+    wake();
 }
 
 function showTake(newTake, bytes) {
@@ -196,19 +206,36 @@ function showTake(newTake, bytes) {
     api.marks.drawn = performance.now();
 }
 
+/** Change an element's text only when it changes (each change is a layout). */
+function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+}
+
+/** Draw the playhead on the next frames, for as long as the music runs (and once more). */
+function wake() {
+    if (!drawing) {
+        drawing = true;
+        requestAnimationFrame(frame);
+    }
+}
+
 function frame() {
     if (take && ready()) {
-        if (clock.running && engine.seq.isFinished && engine.paused) clock.stop(duration());
+        if (clock.running && engine.seq.isFinished && engine.paused) {
+            clock.stop(duration());
+            engine.rest();
+        }
         const seconds = clock.heard();
         const ticks = Math.min(seconds / secondsPerTick(), take.total_ticks);
         roll.playhead(ticks);
         api.playhead = seconds;
         const bars = Math.ceil(take.total_ticks / take.bar_ticks);
         const bar = Math.min(Math.floor(ticks / take.bar_ticks) + 1, bars);
-        $("where").textContent = `bar ${bar} of ${bars}`;
-        $("play").textContent = clock.running ? "❚❚ Pause" : "▶ Play";
+        setText($("where"), `bar ${bar} of ${bars}`);
+        setText($("play"), clock.running ? "❚❚ Pause" : "▶ Play");
     }
-    requestAnimationFrame(frame);
+    drawing = take && ready() && clock.running;
+    if (drawing) requestAnimationFrame(frame);
 }
 
 async function start(fontUrl) {
@@ -237,7 +264,6 @@ listen((args) => {
     if (!started) {
         started = start(args.soundfont || "piano.sf2");
         bindControls();
-        requestAnimationFrame(frame);
     }
     if (!args.take) {
         $("player").hidden = true;
@@ -246,5 +272,10 @@ listen((args) => {
         showTake(args.take, args.midi);
     }
 });
-window.addEventListener("resize", () => { if (take) applyVoices(); });
+window.addEventListener("resize", () => {
+    if (take) {
+        applyVoices();
+        wake();
+    }
+});
 componentReady();

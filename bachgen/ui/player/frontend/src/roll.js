@@ -1,6 +1,7 @@
 // The piano roll, drawn from the take's notes: time across in bars, pitch up, one colour per
-// voice, the seed lighter, the subject's entries outlined and labelled; a second canvas on
-// top carries the playhead, so the notes are drawn once per take (and per width).
+// voice, the seed lighter, the subject's entries outlined and labelled. The notes are drawn
+// once per take (and per width or change of voices); the playhead is a thin element moved
+// over them (a transform, no repaint of the roll).
 
 const LEFT = 34;
 const RIGHT = 8;
@@ -10,10 +11,11 @@ const ENTRY_SHADE = "rgba(251, 231, 161, 0.75)";
 const ENTRY_EDGE = "#111111";
 
 export class Roll {
-    constructor(canvas, overlay) {
+    constructor(canvas, playhead) {
         this.canvas = canvas;
-        this.overlay = overlay;
+        this.head = playhead;
         this.take = null;
+        this.headX = null;
     }
 
     /** Draw ``take`` (see bachgen.render.player_data); ``audible[v]`` says which voices sound. */
@@ -26,14 +28,12 @@ export class Roll {
         this.rowHeight = Math.max(3, Math.min(7, Math.floor(300 / rows)));
         this.height = TOP + rows * this.rowHeight + BOTTOM;
         this.width = Math.max(200, this.canvas.parentElement.clientWidth);
-        for (const c of [this.canvas, this.overlay]) {
-            const ratio = window.devicePixelRatio || 1;
-            c.width = Math.round(this.width * ratio);
-            c.height = Math.round(this.height * ratio);
-            c.style.height = `${this.height}px`;
-            c.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
-        }
-        this.canvas.parentElement.style.height = `${this.height}px`;
+        const ratio = window.devicePixelRatio || 1;
+        this.canvas.width = Math.round(this.width * ratio);
+        this.canvas.height = Math.round(this.height * ratio);
+        this.canvas.style.height = `${this.height}px`;
+        this.canvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
+        this.headX = null;
         const g = this.canvas.getContext("2d");
         g.clearRect(0, 0, this.width, this.height);
         this.grid(g);
@@ -126,17 +126,12 @@ export class Roll {
         g.lineWidth = 1;
     }
 
-    /** Draw the playhead at ``tick`` (or none). */
+    /** Put the playhead at ``tick`` (moved only when it moves by a pixel). */
     playhead(tick) {
-        const g = this.overlay.getContext("2d");
-        g.clearRect(0, 0, this.width, this.height);
-        if (tick == null || !this.take) return;
-        const x = Math.round(this.x(tick)) + 0.5;
-        g.strokeStyle = "#e4002b";
-        g.lineWidth = 2;
-        g.beginPath();
-        g.moveTo(x, TOP - 4);
-        g.lineTo(x, this.height);
-        g.stroke();
+        const x = Math.round(this.x(tick));
+        if (x === this.headX) return;
+        this.headX = x;
+        this.head.style.display = "block";
+        this.head.style.transform = `translateX(${x - 1}px)`;
     }
 }
