@@ -19,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from bachgen.render.player_data import player_take
 from bachgen.ui.player import player, player_component
 from bachgen.ui.resources import audio_first
 from bachgen.ui.take_record import take_entries
@@ -53,8 +54,6 @@ def chosen_take() -> dict[str, Any] | None:
 
 def player_data(take: dict[str, Any], autoplay: bool) -> dict[str, Any]:
     """What the player gets for ``take`` (made once per take and kept, without autoplay)."""
-    from bachgen.render.player_data import player_take
-
     data = take.get("player")
     if data is None:
         data = player_take(take["piece"], float(take["tempo"]), take_id=take["number"],
