@@ -264,7 +264,16 @@ async function start(fontUrl) {
     }
 }
 
-listen((args) => {
+/** The page's theme: its text colour and font. */
+function applyTheme(theme) {
+    if (!theme) return;
+    const root = document.documentElement.style;
+    if (theme.textColor) root.setProperty("--text", theme.textColor);
+    if (theme.font) document.body.style.fontFamily = theme.font;
+}
+
+listen((args, theme) => {
+    applyTheme(theme);
     if (!started) {
         started = start(args.soundfont || "piano.sf2");
         bindControls();
