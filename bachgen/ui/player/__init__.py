@@ -59,7 +59,13 @@ def ensure_soundfont(soundfont: str | None = None, build_dir: Path = BUILD_DIR) 
 
 @st.cache_resource(show_spinner=False)
 def player_component() -> tuple[Callable[..., Any] | None, str | None]:
-    """The declared component (once per server), or ``None`` and why there is none."""
+    """The declared component (once per server), or ``None`` and why there is none.
+
+    pandas is imported here, when the page opens: Streamlit's component call checks every
+    argument for a data frame and imports pandas the first time — 0.8 s on the first take's
+    way to the sound (the page's tables import it later anyway)."""
+    import pandas  # noqa: F401
+
     if not built():
         return None, NOT_BUILT
     try:
