@@ -327,16 +327,29 @@ def check_solo_and_mute(frame) -> dict:
     voices = frame.evaluate("() => window.bachgenPlayer.voices()")
     if len(voices) < 2:
         return {"voices": voices}
-    press(frame, f"Solo {voices[0]}")
+    before = frame.evaluate(LEVELS_JS, 1000)["voices"]
+    loud = max(range(len(voices)), key=lambda v: before[v])  # a voice sounding just now
+    press(frame, f"Solo {voices[loud]}")
     solo = frame.evaluate(LEVELS_JS, 2000)
-    press(frame, f"Solo {voices[0]}")
-    press(frame, f"Mute {voices[-1]}")
+    press(frame, f"Solo {voices[loud]}")
+    press(frame, f"Mute {voices[loud]}")
     muted = frame.evaluate(LEVELS_JS, 2000)
-    press(frame, f"Mute {voices[-1]}")
-    assert solo["all"] > 0 and solo["voices"][0] > 0, solo
-    assert all(level == 0 for level in solo["voices"][1:]), solo
-    assert muted["all"] > 0 and muted["voices"][-1] == 0, muted
+    press(frame, f"Mute {voices[loud]}")
+    assert solo["all"] > 0 and solo["voices"][loud] > 0, solo
+    assert all(level == 0 for v, level in enumerate(solo["voices"]) if v != loud), solo
+    assert muted["all"] > 0 and muted["voices"][loud] == 0, muted
     return {"voices": voices, "solo": solo, "mute": muted}
+
+
+def click_the_roll(frame, share: float) -> dict:
+    """Click the roll ``share`` of the way across: the music jumps there and goes on."""
+    box = frame.locator("#roll").bounding_box()
+    frame.locator("#roll").click(position={"x": box["width"] * share, "y": box["height"] / 2})
+    frame.wait_for_timeout(300)
+    return frame.evaluate("() => ({target: window.bachgenPlayer.seekTarget,"
+                          " clock: window.bachgenPlayer.clock(),"
+                          " duration: window.bachgenPlayer.duration(),"
+                          " playing: window.bachgenPlayer.playing()})")
 
 
 def play_from_bar(frame, bar: int) -> dict:
@@ -368,6 +381,7 @@ def test_the_player_follows_the_music(server, browser):
         after = clock_rate(frame)
         playing_fast = frame.evaluate(LEVELS_JS, 500)["all"] > 0
         frame.locator("#tempo").fill(str(tempo))
+        jump = click_the_roll(frame, 0.6)
         seek = play_from_bar(frame, 3)
         seek_error = abs(seek["clock"] - seek["expected"])
         figures = {
@@ -385,6 +399,9 @@ def test_the_player_follows_the_music(server, browser):
         assert seek_error <= 0.05, seek
         assert abs(before - 1) < 0.1 and abs(after - 2) < 0.2, (before, after)
         assert playing_fast
+        # The roll's notes span its width less its margins (34 px left, 8 px right).
+        assert jump["playing"] and 0.4 * jump["duration"] < jump["target"] < 0.7 * jump["duration"], jump
+        assert 0 <= jump["clock"] - jump["target"] < 1.0, jump
     finally:
         context.close()
 

@@ -33,6 +33,8 @@ api.clock = () => (ready() ? clock.now() : null);
 api.playheadNow = () => (ready() ? clock.heard() : null);
 api.rate = () => (ready() ? clock.rate : null);
 api.voices = () => (take ? take.voices.map((v) => v.name) : []);
+/** The take's length in seconds (at its own tempo). */
+api.duration = () => (take ? duration() : null);
 /** The MIDI file the player plays (bytes). */
 api.midi = () => midi;
 api.playing = () => ready() && clock.running;
@@ -147,6 +149,7 @@ function pause() {
 function playFrom(seconds) {
     if (!ready() || !take) return;
     const from = Math.max(seconds, take.first_note_s);
+    api.seekTarget = from;
     engine.seek(from);
     clock.seek(from);
     if (!clock.running) {
