@@ -59,7 +59,8 @@ def player_costs(engine: Engine, events: int) -> dict[str, Any]:
     server = _timed(lambda: synth.player_audio(music()[0].piece, TEMPO_BPM))
     synth.close()
     report["server_plays"] = {"s": round(server[0], 3), "cpu_s": round(server[1], 3)}
-    report["cpu_ratio"] = round(browser[1] / server[1], 3) if server[1] > 0 else None
+    shown = report["browser_plays"]["cpu_s"], report["server_plays"]["cpu_s"]
+    report["cpu_ratio"] = round(shown[0] / shown[1], 3) if shown[1] > 0 else None
     return report
 
 
