@@ -98,7 +98,7 @@ class SamplingConfig:
     end with a close, :class:`FormConfig`); ``None``: ``events`` events.
     Compass: ``compass`` is the lowest and highest MIDI pitch the model may strike,
     in the key of the music it writes (``None``: the whole piano). The fugues keep to
-    C2–C6 (36–84) almost throughout; held-out checks of the default are in the README.
+    C2–C6 (36–84) almost throughout; held-out checks of the default are in docs/measurements.md.
     """
 
     events: int = 400
@@ -152,6 +152,9 @@ class FormConfig:
     tonic chord struck on the last downbeat and held to the bar line). While a planned note
     sounds, an event holds at most as many pitches as the fugue has voices (``cap_voices``)
     and is the least clashing of ``best_of`` events drawn from the same place (1: the first).
+    A whole fugue's entries can be kept in their voices' places (``keep_voices``: the bass's
+    entry the lowest sounding, the top voice's the highest; :mod:`bachgen.fugue`); ``entries``
+    there means its middle entries.
     """
 
     entries: bool = True
@@ -159,6 +162,7 @@ class FormConfig:
     levels: tuple[int, ...] = DEFAULT_LEVELS
     best_of: int = 6
     cap_voices: bool = True
+    keep_voices: bool = False
 
     def __post_init__(self) -> None:
         check(1 <= self.best_of <= 32, "best_of must be between 1 and 32.")

@@ -37,7 +37,9 @@ class Rule:
     struck)``, low to high), the tick no event may pass (``boundary``), the most pitches it may
     hold (``cap``; ``None``: the grammar's), the lowest pitch it may have (``floor``), the pitch
     classes it may strike (``chord``; ``None``: any), the shortest it may last (``least``: the
-    final chord) and the pitches not to hold on."""
+    final chord), the pitches not to hold on, and for an entry kept in its voice (a whole
+    fugue's) the highest pitch (``ceiling``: a top voice's entry) and the most pitches under the
+    planned one (``under``: the voices below it)."""
 
     required: tuple[tuple[int, bool], ...] = ()
     boundary: int | None = None
@@ -46,6 +48,8 @@ class Rule:
     chord: frozenset[int] | None = None
     least: int = 0
     released: tuple[int, ...] = ()
+    ceiling: int | None = None
+    under: int | None = None
 
     @property
     def planned(self) -> bool:
@@ -69,6 +73,8 @@ class Rules:
         self.plan, self.codec, self.best_of = plan, codec, int(best_of)
         self.cap = plan.voices if cap_voices else None
         self.notes = [n for e in plan.entries for n in e.notes]
+        self.voice_of = {(n.start, n.pitch): e.voice for e in plan.entries for n in e.notes} if plan.voiced else {}
+        self.entered = [(e.start, e.voice) for e in plan.entries[:plan.voices]]
         if plan.close is not None:
             self.notes.append(plan.close.dominant)
         marks = {n.start for n in self.notes} | {n.end for n in self.notes}
@@ -116,7 +122,25 @@ class Rules:
                 required, chord = [(close.tonic, True)], close.chord
                 least = min(close.end - close.start, 2 * self.codec.resolution)
         cap = self.cap if required else None
-        return Rule(tuple(required), boundary, cap, floor, chord, least, released)
+        limit = self.plan.cap_at(tick)
+        if limit is not None:
+            cap = limit if cap is None else min(cap, limit)
+        ceiling, under = None, None
+        voices = [self.voice_of.get((n.start, n.pitch)) for n in self.notes if n.start <= tick < n.end]
+        if len(voices) == 1 and voices[0] is not None and chord is None:
+            floor, ceiling, under = self.in_its_voice(voices[0], required[0][0], floor, tick)
+        return Rule(tuple(required), boundary, cap, floor, chord, least, released, ceiling, under)
+
+    def in_its_voice(self, voice: int, pitch: int, floor: int | None, tick: int
+                     ) -> tuple[int | None, int | None, int]:
+        """An entry kept in its voice among the voices that have entered by ``tick`` (the
+        first ``plan.voices`` entries bring them in): the lowest of them has nothing under it,
+        the highest nothing over it, one in between no more pitches under it than voices below."""
+        entered = {v for start, v in self.entered if start <= tick} | {voice}
+        rank = sum(1 for v in entered if v < voice)
+        if rank == 0:
+            floor = pitch if floor is None else max(floor, pitch)
+        return floor, (pitch if rank == len(entered) - 1 else None), rank
 
     def restrict(self, mask: np.ndarray, tick: int, last: int, count: int, prev: np.ndarray) -> None:
         """Narrow one row's ``mask`` (``(V,)``, in place) for its event starting at ``tick``,
@@ -131,6 +155,10 @@ class Rules:
             cut = max(0, min(P, rule.floor - low))
             mask[self._struck[:cut]] = False
             mask[self._held[:cut]] = False
+        if rule.ceiling is not None:
+            cut = max(0, min(P, rule.ceiling - low + 1))
+            mask[self._struck[cut:]] = False
+            mask[self._held[cut:]] = False
         if rule.chord is not None:
             pcs = (np.arange(P) + low) % 12
             off = ~np.isin(pcs, list(rule.chord))
@@ -159,7 +187,7 @@ class Rules:
         mask[self._durations] = False
         mask[self._struck[index:]] = False
         mask[self._held[index:]] = False
-        if rule.cap is not None and count + len(ahead) >= rule.cap:
+        if (rule.cap is not None and count + len(ahead) >= rule.cap) or (rule.under is not None and count >= rule.under):
             mask[self._struck] = False
             mask[self._held] = False
         mask[(self._struck if struck else self._held)[index]] = True

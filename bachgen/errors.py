@@ -51,3 +51,8 @@ class RenderError(BachgenError):
 
 class MissingDependencyError(RenderError):
     """An optional library (FluidSynth, verovio) is not available."""
+
+
+class SubjectError(BachgenError):
+    """A fugue subject the user wrote or brought cannot be used: the message names the token,
+    note or bar at fault, the hint what to write instead."""

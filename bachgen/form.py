@@ -19,6 +19,8 @@ from .config import FormConfig, SamplingConfig
 from .constraints import Rules
 from .cues import entry_line, plan_cues
 from .events import Piece, key_is_minor, key_tonic_pc
+from .errors import ConfigError
+from .fugue import plan_fugue
 from .plan import Plan, Span, plan_take
 from .rows import SeedRow
 from .subject import Subject
@@ -92,9 +94,22 @@ def hold(codec: SpelledCodec, seed: Any, cfg: SamplingConfig, form: FormConfig,
     """What a take from ``seed`` (a :class:`bachgen.pipeline.Seed`: its row, move, key, voices,
     registers and subject) is drawn with, under ``cfg`` and ``form``; ``rng`` draws the plan."""
     span = take_span(codec, seed.row, seed.moved_by, seed.key, seed.voices, cfg, seed.registers)
-    plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
+    if seed.fugue is not None:
+        span = fugue_span(span, cfg)
+        plan = plan_fugue(seed.subject, span, seed.fugue, form, rng, seed.moved_by)
+    else:
+        plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
     return Held(span, plan, take_rules(plan, codec, form), told_row(codec, seed.row, plan, seed.subject),
                 events_bound(codec, span, cfg))
+
+
+def fugue_span(span: Span, cfg: SamplingConfig) -> Span:
+    """A whole fugue's span: ``cfg.bars`` bars from the bar its subject begins in."""
+    if cfg.bars is None:
+        raise ConfigError("A fugue is written to a length in bars, not a number of events.",
+                          "Give a length in bars (e.g. --bars 48).")
+    end = cfg.bars * span.bar
+    return replace(span, end=end, horizon=end)
 
 
 def events_bound(codec: SpelledCodec, span: Span, cfg: SamplingConfig) -> int:

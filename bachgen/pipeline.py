@@ -26,66 +26,25 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import catalog, corpus, harmony, seeds
+from . import corpus, harmony
 from .bundle import load_bundle
-from .codec import KeyCondition, SpelledCodec, seed_transposition
+from .codec import SpelledCodec
 from .config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
-from .errors import ConfigError, CorpusError, SeedFileError
+from .errors import CorpusError
 from .events import Event, Piece
 from .form import ending, hold
+from .fugue import planned_entries
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
-from .plan import CLOSE_BARS, Plan
-from .reduction import chordify, events_to_piece
+from .plan import CLOSE_BARS, Plan, Section
+from .reduction import chordify
 from .render import Progress, Synthesizers, render_piece
-from .rows import SampleSettings, SeedRow, TakeRows, assemble, check_take, seed_row
+from .rows import SampleSettings, TakeRows, assemble, check_take
+from .seeding import SEED_EVENTS, Seed, SeedSpec, make_seed
 from .sampling import sample_takes
 from .serving import DrawQueue, lock_waited
 from .step import RowStableStep, blas_single_thread, load_step
-from .subject import Entry, Subject, find_entries, own_subject, subject_of
-from .voices import labelled_registers, split_take, voice_count
-
-#: Events of the seed the network reads before writing (the original project's 50).
-SEED_EVENTS = 50
-
-
-@dataclass(frozen=True)
-class SeedSpec:
-    """Where the music starts.
-
-    ``fugue`` (a catalogue id) from ``start_bar`` (1-based) — or from event
-    ``start_event`` (0-based) when given; ``random_place``: a random place in the
-    corpus chosen by the random seed; ``file_bytes``: the user's own MIDI / MusicXML /
-    kern file (its last events are the seed); nothing (``fugue=None``): a neutral start.
-
-    A file can also be a take to shape: ``continue_take`` keeps all
-    of it and adds the new events after its end; ``keep_bars`` keeps its first bars and
-    writes new music from the next bar on. Either way the whole kept part is the seed
-    and stays in the result, note for note.
-    """
-
-    fugue: str | None = "wtc1f02"
-    start_bar: int = 1
-    random_place: bool = False
-    file_bytes: bytes | None = None
-    file_name: str = ""
-    start_event: int | None = None
-    continue_take: bool = False
-    keep_bars: int | None = None
-
-    def __post_init__(self) -> None:
-        if (self.continue_take or self.keep_bars is not None) and self.file_bytes is None:
-            raise ConfigError("Continuing a take or keeping its first bars needs the take's file.",
-                              "Pass the take (e.g. --continue take.mid).")
-        if self.continue_take and self.keep_bars is not None:
-            raise ConfigError("Continue a take or keep its first bars, not both.")
-        if self.keep_bars is not None and self.keep_bars < 1:
-            raise ConfigError("keep_bars must be at least 1.")
-
-    @property
-    def shapes_take(self) -> bool:
-        """Whether the file is a take to continue or to regenerate in part."""
-        return self.continue_take or self.keep_bars is not None
-
+from .subject import Entry, Subject, find_entries
+from .voices import split_take
 
 @dataclass(frozen=True)
 class ComposeSettings:
@@ -114,22 +73,8 @@ class Composition:
     timings: dict[str, float]
     subject: Subject | None = None   # the subject its entries bring back (in the seed's key)
     entries: list[Entry] = field(default_factory=list)  # found in ``piece`` after the seed
+    sections: tuple[Section, ...] = ()  # a whole fugue's plan: exposition, episodes, entries, close
 
-
-@dataclass
-class Seed:
-    """Where the music starts: the network's seed row and how to move its music back."""
-
-    row: SeedRow
-    moved_by: int                    # semitones the seed was moved for the network
-    key: str | None                  # the seed's own key
-    time_signature: tuple[int, int]
-    name: str
-    source: str
-    kept: bool = False               # the seed is a take's kept part: it stays in the result
-    subject: Subject | None = None   # the subject entries bring back (in the seed's own key)
-    voices: int = 3                  # voices of the fugue (the most an event holds under an entry)
-    registers: tuple[int, ...] = ()  # the mean pitch of each of its voices, low to high (when known)
 
 
 @dataclass
@@ -220,152 +165,6 @@ def load_engine(bundle_dir: str | Path | None = None, corpus: CorpusConfig | Non
     return Engine(load_bundle(bundle_dir), corpus, backend)
 
 
-# --------------------------------------------------------------------------- seed
-
-
-def make_seed(spec: Any, engine: Engine, rng: np.random.Generator, notices: list[str]) -> Seed:
-    """The seed ``spec`` asks for: the user's file, a place in a fugue, or none."""
-    if spec.file_bytes is not None:
-        return _seed_from_file(spec, engine, notices)
-    if spec.random_place or spec.fugue:
-        return _seed_from_fugue(spec, engine, rng)
-    return _no_seed(engine)
-
-
-def _seed_from_fugue(spec: Any, engine: Engine, rng: np.random.Generator) -> Seed:
-    if spec.random_place:
-        usable = engine.usable_fugues
-        fugue_id = usable[int(rng.integers(len(usable)))]
-        events = engine.fugue_events(fugue_id)
-        start = int(rng.integers(max(1, len(events) - engine.seq_len + 1)))
-        source = f"{fugue_id} from event {start}"
-    else:
-        fugue_id, start, source = _fugue_start(spec, engine)
-    piece = engine.corpus_pieces()[fugue_id]
-    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, start)
-    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), fugue_id, source,
-                subject=subject_of(piece, f"{fugue_id}, its first voice alone"),
-                voices=voice_count(piece), registers=labelled_registers(piece))
-
-
-def _fugue_start(spec: Any, engine: Engine) -> tuple[str, int, str]:
-    """The fugue ``spec`` names, the event its seed starts at, and how to say where."""
-    fugue_id = spec.fugue or ""
-    catalog.known_fugue(fugue_id)
-    events = engine.fugue_events(fugue_id)
-    start, source = _start_event(spec, engine.corpus_pieces()[fugue_id], events)
-    return fugue_id, max(0, min(start, len(events) - engine.seq_len)), source
-
-
-def real_continuation(spec: Any, engine: Engine, events: int) -> Piece:
-    """What Bach wrote after the seed ``spec`` names: the fugue's next ``events`` events, in its
-    key and on its bar grid as a generation is laid out, to look at (and listen to) beside one.
-
-    Made on demand from the corpus the user has; never stored.
-    """
-    if spec.file_bytes is not None or spec.random_place or not spec.fugue:
-        raise ConfigError("Only a seed from a fugue has a real continuation to compare with.",
-                          "Choose a fugue (e.g. --fugue wtc1f02).")
-    fugue_id, start, _ = _fugue_start(spec, engine)
-    piece = engine.corpus_pieces()[fugue_id]
-    after = engine.fugue_events(fugue_id)[start + engine.seq_len:start + engine.seq_len + events]
-    notes = events_to_piece(after).notes if after else ()
-    shift = (min((n.start for n in notes), default=0) // piece.bar_ticks) * piece.bar_ticks
-    return piece.with_notes([replace(n, start=n.start - shift) for n in notes])
-
-
-def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str]:
-    """The event the seed starts at: ``spec.start_event``, or the first event of ``spec.start_bar``."""
-    if spec.start_event is not None:
-        if not 0 <= spec.start_event < len(events):
-            raise ConfigError(f"start_event must be between 0 and {len(events) - 1} for {piece.name}.")
-        return spec.start_event, f"{piece.name} from event {spec.start_event}"
-    bars = piece.bars
-    if not 1 <= spec.start_bar <= bars:
-        raise ConfigError(f"start_bar must be between 1 and {bars} for {piece.name}.")
-    tick = (spec.start_bar - 1) * piece.bar_ticks
-    start = next((i for i, e in enumerate(events) if e.start >= tick), len(events))
-    return start, f"{piece.name} from bar {spec.start_bar}"
-
-
-def _seed_from_file(spec: Any, engine: Engine, notices: list[str]) -> Seed:
-    """The last events of the user's file; or, for a take to shape, all of it that is kept."""
-    piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
-    piece = replace(piece, key=piece.key or harmony.estimate_key(piece))
-    events = chordify(piece, engine.codec.reduction_config)
-    if not any(e.struck for e in events):
-        raise SeedFileError(f"{spec.file_name or 'The file'} holds no notes to start from.",
-                            "Use a file with at least a few notes.")
-    notices += list(getattr(report, "notes", []) or [])
-    name = Path(spec.file_name).stem if spec.file_name else "seed"
-    subject = file_subject(piece, spec.file_name or "the file", notices)
-    if spec.shapes_take:
-        spec = open_again(spec, piece, notices)
-        return replace(_kept_seed(spec, engine, piece, name), subject=subject, voices=voice_count(piece))
-    row, moved_by = seed_row(engine.codec, piece, engine.seq_len, max(0, len(events) - engine.seq_len))
-    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name,
-                f"file {spec.file_name}", subject=subject, voices=voice_count(piece))
-
-
-def open_again(spec: SeedSpec, piece: Piece, notices: list[str]) -> SeedSpec:
-    """A take that ended with a close is continued from before it: its last bars are
-    written anew (the MIDI file says how many bars its close took)."""
-    close_bars = int((piece.meta.get("form") or {}).get("close_bars") or 0)
-    if not spec.continue_take or not close_bars or piece.bars <= close_bars:
-        return spec
-    notices.append(f"The take ended with a close; its last {close_bars} bars are written anew so "
-                   "the music goes on.")
-    return replace(spec, continue_take=False, keep_bars=piece.bars - close_bars)
-
-
-def file_subject(piece: Piece, name: str, notices: list[str]) -> Subject | None:
-    """A file's subject (:func:`bachgen.subject.own_subject`); none, said once, when it has no
-    line of five notes or more to bring back (a take that carries none says nothing)."""
-    if piece.meta.get("form"):
-        return own_subject(piece, name)
-    subject = own_subject(piece, f"the opening line of {name}")
-    if subject is None or not subject.matchable:
-        notices.append(f"{name} does not open with one voice alone, so it has no subject to bring "
-                       "back; the take is written without planned entries.")
-        return None
-    return subject
-
-
-def _kept_seed(spec: Any, engine: Engine, piece: Piece, name: str) -> Seed:
-    """A take as the seed: all of it (``continue_take``) or its first ``keep_bars`` bars, cut
-    at the bar line (a rest to the line when its notes end sooner), so the new music
-    begins exactly there. The whole kept part is read by the network and stays in the result."""
-    codec, bar = engine.codec, piece.bar_ticks
-    first = min(n.start for n in piece.notes)
-    end = max(n.end for n in piece.notes)
-    if spec.keep_bars is not None:
-        bars = -(-end // bar)
-        cut = spec.keep_bars * bar
-        if cut <= first or cut >= end:
-            raise ConfigError(f"{spec.file_name or 'The take'} has notes in bars {first // bar + 1}–{bars}: "
-                              f"keeping {spec.keep_bars} bar(s) must keep some and leave some.",
-                              "Choose a bar inside the take, or continue the whole take.")
-        piece = piece.with_notes([replace(n, duration=min(n.end, cut) - n.start)
-                                  for n in piece.notes if n.start < cut])
-        end, how = cut, f"bars 1–{spec.keep_bars} of {spec.file_name or 'a take'} kept"
-    else:
-        end, how = -(-end // codec.grid) * codec.grid, f"{spec.file_name or 'a take'} continued"
-    moved_by, key = seed_transposition(piece.key)
-    events = chordify(piece.transpose(moved_by), codec.reduction_config)
-    last = events[-1].start + events[-1].duration
-    if last < end:
-        events.append(Event(last, end - last, (), ()))
-    row = SeedRow(tuple(codec.encode_events(events)), events[0].start, tuple(piece.time_signature), key)
-    return Seed(row, moved_by, piece.key, tuple(piece.time_signature), name, how, kept=True)
-
-
-def _no_seed(engine: Engine) -> Seed:
-    """A quarter of silence in C major, 4/4: the network starts from nothing."""
-    codec = engine.codec
-    ids = tuple(codec.encode_events([Event(0, codec.resolution, (), ())]))
-    return Seed(SeedRow(ids, 0, (4, 4), KeyCondition(False, 0)), 0, "C", (4, 4),
-                       "bachgen", "no seed")
-
 
 # --------------------------------------------------------------------------- draw
 
@@ -453,7 +252,7 @@ def decode(seed: Seed, drawn: Drawn, engine: Engine, render: RenderConfig
            ) -> tuple[Piece, Piece | None, int | None]:
     """The new music (after the seed when ``render.include_seed``) in the seed's key, on its bar
     grid; the seed alone; and the tick where the new music starts (``None``: no seed shown)."""
-    template = Piece((), name=f"bachgen from {seed.name}", key=seed.key,
+    template = Piece((), name=f"bachgen {seed.name}" if seed.fugue else f"bachgen from {seed.name}", key=seed.key,
                      time_signature=seed.time_signature)
     with_seed = (render.include_seed or seed.kept) and seed.source != "no seed"
     piece = assemble(engine.codec, seed.row, drawn.ids, seed.moved_by, template, with_seed)
@@ -505,6 +304,8 @@ class Music:
     seed_end_tick: int | None  # where the new music starts when the seed comes first
     subject: Subject | None = None
     closed: bool = False       # it was held to a close
+    plan: Plan = Plan()        # what it was held to (the sampler's ticks and key)
+    moved_by: int = 0          # semitones from the piece's key to the sampler's
 
 
 def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
@@ -512,15 +313,40 @@ def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
     ending in ``stats``; the subject goes into the piece's meta (the MIDI file carries it, so a
     take continued keeps its own subject)."""
     piece, subject = music.piece, music.subject
-    entries = find_entries(piece, subject, music.seed_end_tick or 0) if subject and subject.matchable else []
+    if music.plan.sections and piece.key:  # a whole fugue: its entries are where they were planned
+        entries = planned_entries(music.plan, music.moved_by, piece.key)
+    elif subject and subject.matchable:
+        entries = find_entries(piece, subject, music.seed_end_tick or 0)
+    else:
+        entries = []
     stats["subject"] = subject.describe() if subject else None
     stats["entries"] = [e.to_dict(subject.key if subject else None, piece.bar_ticks) for e in entries]
     found = ending(piece)
     stats["ending"] = found.to_dict() if found else None
+    if music.plan.sections:
+        stats["sections"] = [s.to_dict(piece.bar_ticks) for s in music.plan.sections]
+        stats["planned_entries"] = plan_record(music.plan, music.moved_by, piece.bar_ticks)
     closed = bool(found and found.closes and music.closed)
     music.piece = replace(piece, meta={**piece.meta, "form": {
         "subject": subject.to_dict() if subject else None, "close_bars": CLOSE_BARS if closed else 0}})
     return entries
+
+
+def planned_voices(music: Music) -> dict[tuple[int, int], int]:
+    """A whole fugue's planned notes and the voice each was planned in (numbered from the top,
+    as a piece's voices are), so its entries keep their voices in every output."""
+    if not music.plan.sections:
+        return {}
+    top = music.plan.voices - 1
+    return {(n.start, n.pitch - music.moved_by): top - e.voice for e in music.plan.entries for n in e.notes}
+
+
+def plan_record(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
+    """A whole fugue's planned entries for people and the yardstick: where (bar, 1-based),
+    which voice, how far from the subject, subject or answer, and the pitches (the piece's key)."""
+    return [{"bar": round(e.start / bar + 1, 2), "start": e.start, "voice": e.voice_name,
+             "level": e.level, "answer": e.answer, "pitches": [n.pitch - moved_by for n in e.notes]}
+            for e in plan.entries]
 
 
 def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
@@ -540,15 +366,16 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
     rng, seed_used = new_rng(settings.sampling.seed)
     music, ids, stats = _seed_and_draw(settings, engine, rng, seed_used, notices, timings, report)
     if settings.render.voices:
-        music.piece = split_take(music.piece, settings.seed, timings)
+        music.piece = split_take(music.piece, settings.seed, timings, planned_voices(music))
     entries = take_form(music, stats)
     out = render_piece(music.piece, music.seed_end_tick, settings.render, engine.synthesizers, notices,
-                       timings, report, entries, music.subject.key if music.subject else None)
+                       timings, report, entries, music.subject.key if music.subject else None,
+                       music.plan.sections)
     timings["total"] = time.perf_counter() - t_all
     report("done", 1.0)
     return Composition(settings, music.piece, music.seed_piece, music.seed_end_tick, ids,
                        out.midi, out.wav, out.png, out.musicxml, out.svg, stats, notices, timings,
-                       music.subject, entries)
+                       music.subject, entries, music.plan.sections)
 
 
 def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
@@ -577,4 +404,7 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     piece, seed_piece, seed_end = decode(seed, drawn, engine, settings.render)
     report_ = take_stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
     timings["decode"] = time.perf_counter() - t
-    return Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None), drawn.ids, report_
+    if seed.fugue is not None:
+        seed_end = None  # the subject stated alone is the fugue's opening, not a seed to set apart
+    return (Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None, drawn.plan,
+                  seed.moved_by), drawn.ids, report_)

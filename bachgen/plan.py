@@ -77,18 +77,50 @@ class Close:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One stretch of a whole fugue's plan, for people (the timeline above the piano roll):
+    ``kind`` is ``"exposition"``, ``"episode"``, ``"entry"`` (a middle entry), ``"final entry"``
+    or ``"close"``; ticks from ``start`` to ``end``; an entry's ``key`` and ``voice_name``."""
+
+    kind: str
+    start: int
+    end: int
+    key: str | None = None
+    voice_name: str | None = None
+
+    def to_dict(self, bar: int) -> dict:
+        """The section in bars (1-based, fractional), as the CLI's ``--json`` and the page show it."""
+        return {"kind": self.kind, "from_bar": round(self.start / bar + 1, 2),
+                "to_bar": round(self.end / bar + 1, 2), "key": self.key, "voice": self.voice_name}
+
+
+@dataclass(frozen=True)
 class Plan:
     """What a take is held to: its entries, its close (``None``: left open) and its end tick
-    (``None``: a number of events, no end known in advance)."""
+    (``None``: a number of events, no end known in advance). A whole fugue's plan also has its
+    ``sections`` and ``caps``: from each tick on, the most pitches any event may hold (the
+    voices that have entered in the exposition); its entries are ``voiced``: each kept in its
+    place among the voices (:meth:`bachgen.constraints.Rules.in_its_voice`)."""
 
     entries: tuple[PlannedEntry, ...] = ()
     close: Close | None = None
     end: int | None = None
     voices: int = 3
+    sections: tuple[Section, ...] = ()
+    caps: tuple[tuple[int, int], ...] = ()
+    voiced: bool = False
 
     @property
     def empty(self) -> bool:
         return not self.entries and self.close is None and self.end is None
+
+    def cap_at(self, tick: int) -> int | None:
+        """The most pitches an event starting at ``tick`` may hold by ``caps`` (``None``: no cap)."""
+        cap = None
+        for at, most in self.caps:
+            if at <= tick:
+                cap = most
+        return cap
 
 
 @dataclass(frozen=True)
@@ -206,11 +238,7 @@ def entry_pitches(pitches: Sequence[int], level: int, tonic: int) -> tuple[list[
 def placed(pitches: Sequence[int], voice: int, span: Span) -> list[int]:
     """``pitches`` moved by octaves to lie around ``voice``'s register (the fugue's own, else
     spread evenly from C3 to A4), within the compass."""
-    if len(span.centres) == span.voices:
-        centre = float(span.centres[voice])
-    else:
-        centre = LOWEST_CENTRE if span.voices < 2 else \
-            LOWEST_CENTRE + voice * (HIGHEST_CENTRE - LOWEST_CENTRE) / (span.voices - 1)
+    centre = voice_centre(voice, span.voices, span.centres)
     mean = sum(pitches) / len(pitches)
     octave = round((centre - mean) / 12)
     low, high = span.compass
@@ -219,6 +247,16 @@ def placed(pitches: Sequence[int], voice: int, span: Span) -> list[int]:
     while max(pitches) + 12 * octave > high and min(pitches) + 12 * (octave - 1) >= low:
         octave -= 1
     return [p + 12 * octave for p in pitches]
+
+
+def voice_centre(voice: int, voices: int, centres: Sequence[float] = ()) -> float:
+    """The middle of ``voice``'s register: the fugue's own (``centres``, low to high) when
+    known, else spread evenly from C3 to A4."""
+    if len(centres) == voices:
+        return float(centres[voice])
+    if voices < 2:
+        return float(LOWEST_CENTRE)
+    return LOWEST_CENTRE + voice * (HIGHEST_CENTRE - LOWEST_CENTRE) / (voices - 1)
 
 
 def plan_close(span: Span) -> Close:

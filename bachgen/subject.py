@@ -147,10 +147,14 @@ class Entry:
     onsets: tuple[int, ...]
     voice: int = 0
     voice_name: str = ""
+    key: str | None = None  # the key it was planned in (a whole fugue's), when known
 
     def key_name(self, subject_key: str | None) -> str | None:
-        """The key the entry is in: the subject's key moved by the entry's level, in the other
-        mode at the relative key (a minor third down from a major key, up from a minor one)."""
+        """The key the entry is in: the key it was planned in, else the subject's key moved by
+        the entry's level, in the other mode at the relative key (a minor third down from a
+        major key, up from a minor one)."""
+        if self.key:
+            return self.key
         if not subject_key:
             return None
         name = transpose_key_name(subject_key, self.level)

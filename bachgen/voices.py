@@ -52,7 +52,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from . import catalog
 from .errors import ConfigError
@@ -224,13 +224,16 @@ def _sounding_at_onsets(notes: Sequence[Note]) -> Iterable[tuple[int, list[int]]
 
 def seed_voice_count(seed: Any) -> int | None:
     """The number of voices of the fugue a take was seeded from, when it is known: a
-    catalogue fugue given by id (not a file, not a random place); else ``None``.
+    catalogue fugue given by id (not a file, not a random place), or a whole fugue's own;
+    else ``None``.
 
     ``seed`` is a :class:`bachgen.pipeline.SeedSpec` (read through its attributes, so this
     module needs no pipeline), a fugue id, or ``None``.
     """
     if seed is None:
         return None
+    if getattr(seed, "own", None) is not None:
+        return min(MAX_VOICES, seed.own.voices)   # a whole fugue on the user's subject
     if isinstance(seed, str):
         fugue_id: str | None = seed
     elif getattr(seed, "file_bytes", None) is not None or getattr(seed, "random_place", False):
@@ -243,15 +246,17 @@ def seed_voice_count(seed: Any) -> int | None:
         return None
 
 
-def split_take(piece: Piece, seed: Any = None, timings: dict[str, float] | None = None) -> Piece:
+def split_take(piece: Piece, seed: Any = None, timings: dict[str, float] | None = None,
+               pinned: Mapping[tuple[int, int], int] | None = None) -> Piece:
     """A generated take split into voices for every output: as many voices as its seed
     fugue has (:func:`seed_voice_count`), else as many as its texture shows.
 
     The take's notes are unchanged (only ``voice`` is set), so the same take always gives
-    the same voices. The seconds spent are added to ``timings["voices"]`` when given.
+    the same voices. The seconds spent are added to ``timings["voices"]`` when given;
+    ``pinned`` notes keep the voices they were planned in (:func:`split_voices`).
     """
     started = time.perf_counter()
-    voiced = split_voices(piece, seed_voice_count(seed))
+    voiced = split_voices(piece, seed_voice_count(seed), pinned=pinned)
     if timings is not None:
         timings["voices"] = time.perf_counter() - started
     return voiced
@@ -265,24 +270,29 @@ _SILENT: _Slot = (-1, 0, 0)
 
 
 def split_voices(piece: Piece, voices: int | None = None,
-                 config: VoiceConfig = VoiceConfig()) -> Piece:
+                 config: VoiceConfig = VoiceConfig(),
+                 pinned: Mapping[tuple[int, int], int] | None = None) -> Piece:
     """``piece`` with every note's ``voice`` set: 0 = highest voice … n−1 = lowest.
 
     ``voices`` is the number of voices (a fugue's own count, 1–:data:`MAX_VOICES`), or
     ``None`` to estimate it (:func:`estimate_voice_count`). The notes themselves (times,
     pitches) are unchanged; whatever voices they carried are ignored. The entry point for
-    every output: MIDI, score and piano roll show the voices this gives.
+    every output: MIDI, score and piano roll show the voices this gives. ``pinned`` maps a
+    note's ``(start, pitch)`` to the voice it must have (a whole fugue's planned entries),
+    wherever the voices' pitch order allows it.
     """
     count = check_voice_count(voices) or estimate_voice_count(piece)
     notes = list(piece.notes)
     if count == 1 or not notes:
         return piece.with_notes([Note(n.start, n.duration, n.pitch, 0) for n in notes])
-    labels = assign_voices(notes, count, config, piece.resolution)
+    pins = {i: pinned[(n.start, n.pitch)] for i, n in enumerate(notes)
+            if pinned and (n.start, n.pitch) in pinned and pinned[(n.start, n.pitch)] < count}
+    labels = assign_voices(notes, count, config, piece.resolution, pins)
     return piece.with_notes([Note(n.start, n.duration, n.pitch, v) for n, v in zip(notes, labels)])
 
 
 def assign_voices(notes: Sequence[Note], count: int, config: VoiceConfig = VoiceConfig(),
-                  resolution: int = RESOLUTION) -> list[int]:
+                  resolution: int = RESOLUTION, pins: Mapping[int, int] | None = None) -> list[int]:
     """The voice (0 = highest) of each of ``notes`` (ticks at ``resolution`` per quarter
     note), in their order, by the beam search described in the module docstring."""
     order = sorted(range(len(notes)), key=lambda i: (notes[i].start, -notes[i].pitch))
@@ -294,20 +304,31 @@ def assign_voices(notes: Sequence[Note], count: int, config: VoiceConfig = Voice
             groups.append([index])
     registers = voice_registers(notes, count)
     memory = config.memory_quarters * resolution
-    return _search(notes, groups, count, registers, memory, config)
+    return _search(notes, groups, count, registers, memory, config, pins or {})
+
+
+def pinned_choices(group: list[int], count: int, pins: Mapping[int, int]) -> list[tuple[int, ...]]:
+    """The ways to voice one onset's notes that give each pinned note its voice (all the ways
+    when none does, or nothing is pinned)."""
+    ways = _choices(len(group), count)
+    if not any(i in pins for i in group):
+        return ways
+    kept = [c for c in ways if all(pins.get(i, v) == v for i, v in zip(group, c))]
+    return kept or ways
 
 
 def _search(notes: Sequence[Note], groups: list[list[int]], count: int,
-            registers: list[float], memory: float, config: VoiceConfig) -> list[int]:
+            registers: list[float], memory: float, config: VoiceConfig,
+            pins: Mapping[int, int]) -> list[int]:
     """The beam search proper: ``groups`` are the notes struck at each onset (highest
-    first), ``registers`` the voices' mean pitches."""
+    first), ``registers`` the voices' mean pitches, ``pins`` the voices some notes must have."""
     beam: list[tuple[float, tuple[_Slot, ...]]] = [(0.0, (_SILENT,) * count)]
     history: list[list[tuple[int, tuple[int, ...]]]] = []
     for group in groups:
         struck = [notes[i] for i in group]
         options: dict[tuple[int, ...], tuple[float, int, tuple[int, ...], tuple[_Slot, ...]]] = {}
         for parent, (cost, state) in enumerate(beam):
-            for choice in _choices(len(struck), count):
+            for choice in pinned_choices(group, count, pins):
                 step, new_state = _step_cost(state, struck, choice, registers, memory, config)
                 total = cost + step
                 key = tuple(slot[0] for slot in new_state)  # states with the same pitches merge

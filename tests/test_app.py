@@ -528,3 +528,38 @@ def test_the_browser_plays_the_take_from_its_midi(monkeypatch):
         assert is_wav(take_wav(second))
     app.button(key="play_1").click().run()
     assert not app.exception and app.session_state["playing"] == 1
+
+
+def test_a_whole_fugue_on_a_typed_subject_shows_its_plan_and_a_bad_subject_keeps_the_text():
+    app = new_app()
+    app.radio(key="seed_source").set_value("subject").run()
+    assert app.text_area(key="subject_text").value  # an example to start from
+    app.text_area(key="subject_text").set_value("3/4 d4 a8 g f e d4 c# d").run()
+    app.slider(key="bars").set_value(16)
+    app.select_slider(key="fugue_voices").set_value(2).run()
+    generate(app)
+    assert not app.error, [e.value for e in app.error]
+    [take] = takes(app)
+    assert_valid_midi(take["midi"])
+    kinds = [s["kind"] for s in take["form"]["sections"]]
+    assert kinds[0] == "exposition" and kinds[-1] == "close"
+    assert "2 voices" in take["label"] and take["form"]["closes"]
+    assert any("Plan" in m.value for m in app.markdown)
+    typed = "3/4 d4 a8 g f e d4 c# q"
+    app.text_area(key="subject_text").set_value(typed).run()
+    assert any("Cannot read 'q'" in e.value for e in app.error)   # said as soon as it is typed
+    generate(app)
+    assert app.error and "Cannot read 'q'" in app.error[0].value
+    assert app.text_area(key="subject_text").value == typed and len(takes(app)) == 1
+    app.radio(key="seed_source").set_value("fugue").run()              # away and back: still there
+    app.radio(key="seed_source").set_value("subject").run()
+    assert app.text_area(key="subject_text").value == typed
+
+
+def test_the_subject_box_says_what_it_reads():
+    app = new_app()
+    app.radio(key="seed_source").set_value("subject").run()
+    app.text_area(key="subject_text").set_value("3/4 d4 a8 g f e d4 c# d").run()
+    assert any("Read: 8 notes in 3/4, d minor (inferred)" in c.value for c in app.caption)
+    app.text_input(key="subject_key").set_value("F").run()
+    assert any("F major (given)" in c.value for c in app.caption)

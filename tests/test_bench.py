@@ -46,7 +46,7 @@ def test_a_spelled_bundle_gets_the_spelled_report(spelled_report):
     assert r["original"]["window_tokens"] == 24 and r["original"]["events"] == 2
     assert r["ours"]["numpy"]["rows"] == r["ours"]["tf"]["rows"] == 1
     assert r["batch"]["rows"] == 3 and r["batch"]["events"] == 3 * 12
-    assert set(r["targets"]) == {"one_candidate_events_per_s", "end_to_end_s"}
+    assert set(r["targets"]) == {"one_candidate_events_per_s", "end_to_end_s", "fugue_s"}
     assert all(isinstance(v, bool) for v in r["targets"].values())
     assert r["seed"]["events"] >= 1 and r["seed"]["tokens"] >= r["seed"]["events"]
 
@@ -91,6 +91,14 @@ def test_the_form_s_cost_is_measured_against_the_form_off_in_the_same_run(spelle
     assert e["form_off_s"] > 0 and e["default_take_s"] > 0 and e["default_take_bars"] == 24
     assert e["vs_form_off"] == pytest.approx(e["seconds"] / e["form_off_s"], rel=1e-2)
     assert "the form off (baseline, same run)" in bench.format_bench(spelled_report)
+
+
+def test_a_whole_fugue_is_timed_beside_the_default_take(spelled_report):
+    f, e = spelled_report["fugue"], spelled_report["end_to_end"]
+    assert (f["voices"], f["bars"]) == (3, 48) and f["events"] > 48 and f["seconds"] > 0
+    assert f["vs_default_take"] == pytest.approx(f["seconds"] / e["default_take_s"], rel=1e-2)
+    assert spelled_report["targets"]["fugue_s"] == (f["seconds"] <= 3.0)
+    assert "a whole fugue, 3 voices, 48 bars" in bench.format_bench(spelled_report)
 
 
 def test_the_original_loop_writes_whole_events_under_the_grammar(spelled_dir, corpus_config):

@@ -87,7 +87,7 @@ def test_a_file_without_notes_is_refused(engine):
 
 
 def test_the_real_continuation_is_the_fugue_after_the_seed_on_the_same_grid(engine, corpus_pieces):
-    from bachgen.pipeline import real_continuation
+    from bachgen.seeding import real_continuation
 
     fugue = {p.name: p for p in corpus_pieces}["wtc1f02"]
     real = real_continuation(SeedSpec(fugue="wtc1f02"), engine, 100)

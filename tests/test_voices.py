@@ -170,11 +170,13 @@ def test_evaluate_voices_runs_the_voice_report_and_keeps_the_other_modes(monkeyp
     monkeypatch.setattr(evaluate, "cmd_voices", lambda args: 3)
     monkeypatch.setattr(evaluate, "cmd_held_out", lambda args: 7)
     monkeypatch.setattr(evaluate, "cmd_generated", lambda args: 9)
+    monkeypatch.setattr(evaluate, "cmd_whole_fugues", lambda args: 11)
     parser = build_parser()
-    for argv, code in ((["evaluate"], 7), (["evaluate", "--voices", "--json"], 3), (["evaluate", "--generated"], 9)):
+    for argv, code in ((["evaluate"], 7), (["evaluate", "--voices", "--json"], 3), (["evaluate", "--generated"], 9),
+                       (["evaluate", "--whole-fugues"], 11)):
         args = parser.parse_args(argv)
         assert args.handler(args) == code, argv
-    with pytest.raises(ConfigError, match="not both"):
+    with pytest.raises(ConfigError, match="Choose one of"):
         args = parser.parse_args(["evaluate", "--voices", "--generated"])
         args.handler(args)
 

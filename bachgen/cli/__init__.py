@@ -1,4 +1,4 @@
-"""The ``bachgen`` command line: ``corpus``, ``tokens``, ``generate``, ``train``, ``evaluate``, ``bench``, ``card``, ``studies``.
+"""The ``bachgen`` command line: ``corpus``, ``tokens``, ``generate``, ``fugue``, ``train``, ``evaluate``, ``bench``, ``card``, ``studies``.
 
 One module per group of commands (:mod:`.corpus`, :mod:`.generate`, :mod:`.train`,
 :mod:`.evaluate`), each registering its parsers with ``add_parsers``; this module puts
@@ -27,7 +27,7 @@ import warnings
 from typing import Iterator, Sequence
 
 from ..errors import BachgenError
-from . import corpus, entries, evaluate, generate, train
+from . import corpus, entries, evaluate, fugue, generate, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     nested = corpus.add_parsers(commands)
     generate.add_parsers(commands)
+    fugue.add_parsers(commands)
     entries.add_parsers(commands)
     train.add_parsers(commands)
     evaluate.add_parsers(commands)
@@ -131,4 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("bachgen: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader stopped early (``bachgen fugue … | head``): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 

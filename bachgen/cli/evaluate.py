@@ -18,7 +18,7 @@ from .. import corpus
 from ..bundle import REQUIRED_FILES, baseline_bundle_dir, check_files, default_bundle_dir, load_bundle
 from ..config import CorpusConfig, SamplingConfig
 from ..errors import ConfigError
-from ..evaluation import bench, card, heldout, report, studies, told, voices, yardstick
+from ..evaluation import bench, card, fugues, heldout, report, studies, told, voices, yardstick
 from ..evaluation.comparison import QUALITY_SEED
 from ..evaluation.statistics import STRETCH_EVENTS
 from ..pipeline import load_engine
@@ -57,8 +57,10 @@ def _print(args: argparse.Namespace, data: dict[str, Any], text: Callable[[dict[
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``bachgen evaluate``: held-out figures, or ``--generated`` / ``--voices``."""
-    if args.generated and args.voices:
-        raise ConfigError("Choose --generated or --voices, not both.")
+    if sum((args.generated, args.voices, args.whole_fugues)) > 1:
+        raise ConfigError("Choose one of --generated, --voices and --whole-fugues.")
+    if args.whole_fugues:
+        return cmd_whole_fugues(args)
     if args.generated:
         return cmd_generated(args)
     if args.voices:
@@ -100,6 +102,16 @@ def cmd_generated(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_whole_fugues(args: argparse.Namespace) -> int:
+    """``bachgen evaluate --whole-fugues [--sampling-seeds S1,S2] [--best-of N] [--fugues N] [--json]``."""
+    engine = load_engine(args.bundle, _corpus(args))
+    ids = sorted(engine.corpus_pieces())[:args.fugues] if args.fugues else None
+    made = fugues.whole_fugues_report(engine, args.sampling_seeds or [args.quality_seed], form_config(args),
+                                      ids, _progress(args))
+    _print(args, made, fugues.format_whole_fugues)
+    return 0
+
+
 def cmd_voices(args: argparse.Namespace) -> int:
     """``bachgen evaluate --voices [--json]``: the voice-splitting table over the corpus."""
     pieces = corpus.load_corpus(_corpus(args))
@@ -135,6 +147,10 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
                    help="measure generated music against the real fugues instead")
     p.add_argument("--voices", action="store_true",
                    help="measure the voice splitting on the fugues' own voices instead")
+    p.add_argument("--whole-fugues", action="store_true",
+                   help="write a whole fugue on each of the 48 subjects and measure them against the "
+                        "real fugues as whole pieces (with --sampling-seeds, --best-of, --no-entries: "
+                        "no middle entries, --fugues N)")
     h = p.add_argument_group("held-out figures (the default)")
     h.add_argument("--baseline", help="the original architecture's bundle (default: assets/original)")
     h.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")

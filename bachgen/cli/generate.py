@@ -19,7 +19,8 @@ from .. import catalog, corpus, seeds
 from ..config import DEFAULT_BARS, SNAP_MODES, CorpusConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SeedFileError
 from ..evaluation.statistics import new_music
-from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine, real_continuation
+from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine
+from ..seeding import real_continuation
 from ..render.pianoroll import comparison_png
 from ..subject import find_entries, subject_of
 from .common import add_form_options, form_config
@@ -198,7 +199,9 @@ def _comparison(settings, engine: Any, composition) -> bytes:
                           subject_key=subject.key if subject is not None else None)
 
 
-def _write(path: str | None, data: bytes | str | None, written: list[str]) -> None:
+def write_output(path: str | None, data: bytes | str | None, written: list[str]) -> None:
+    """Write ``data`` to ``path`` (folders made as needed) and note it in ``written``; nothing
+    without a path or data."""
     if not path or data is None:
         return
     target = Path(path)
@@ -252,9 +255,9 @@ def _generate_all(out: Path, plans: list[tuple[str, Any]], engine: Any) -> int:
         with contextlib.redirect_stdout(sys.stderr):
             composition = compose(settings, engine)
         written: list[str] = []
-        _write(str(out / f"{fugue_id}.mid"), composition.midi, written)
-        _write(str(out / f"{fugue_id}.wav"), composition.wav, written)
-        _write(str(out / f"{fugue_id}.png"), composition.png, written)
+        write_output(str(out / f"{fugue_id}.mid"), composition.midi, written)
+        write_output(str(out / f"{fugue_id}.wav"), composition.wav, written)
+        write_output(str(out / f"{fugue_id}.png"), composition.png, written)
         pieces.append({"fugue": fugue_id, **summary(composition, written)})
     print(json.dumps({"pieces": pieces}, indent=2))
     return 0
@@ -265,12 +268,12 @@ def _generate_one(args: argparse.Namespace, settings: Any, engine: Any) -> int:
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON summary
         composition = compose(settings, engine)
     written: list[str] = []
-    _write(args.midi, composition.midi, written)
-    _write(args.wav, composition.wav, written)
-    _write(args.pianoroll, composition.png, written)
-    _write(args.musicxml, composition.musicxml, written)
-    _write(args.svg, composition.svg, written)
+    write_output(args.midi, composition.midi, written)
+    write_output(args.wav, composition.wav, written)
+    write_output(args.pianoroll, composition.png, written)
+    write_output(args.musicxml, composition.musicxml, written)
+    write_output(args.svg, composition.svg, written)
     if args.compare:
-        _write(args.compare, _comparison(settings, engine, composition), written)
+        write_output(args.compare, _comparison(settings, engine, composition), written)
     print(json.dumps(summary(composition, written), indent=2))
     return 0

@@ -4,6 +4,8 @@
 * :mod:`.statistics`, :mod:`.comparison`, :mod:`.yardstick`, :mod:`.report` — generated
   music against the real fugues (``bachgen evaluate --generated``);
 * :mod:`.voices` — the voice splitting against the fugues' own voices;
+* :mod:`.expositions`, :mod:`.exposition_report` — how the 48 fugues lay out exposition,
+  middle entries and close (``docs/expositions.md``);
 * :mod:`.bench` — generation speed (``bachgen bench``);
 * :mod:`.card` — the bundle's model card (``bachgen card``);
 * :mod:`.studies`, :mod:`.told` — the studies of the spelled recipe (``bachgen studies``).

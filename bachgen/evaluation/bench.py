@@ -40,15 +40,19 @@ import numpy as np
 from .. import catalog
 from ..codec import SpelledCodec
 from ..config import DEFAULT_BARS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
+from ..fugue import EXAMPLE_SUBJECT
 from ..network import INPUTS
 from .player_bench import player_costs, player_lines
 from ..pipeline import (ComposeSettings, Composition, Engine, SeedSpec, compose, draw, load_engine,
                         make_seed, sample_settings, watch)
+from ..seeding import OwnSubject
 from ..rows import RowConditions, SeedRow, TakeRows
 from ..sampling import sample_ids, sample_takes
 from ..step import RowStableStep, blas_single_thread, load_step
 
-TARGETS = {"one_candidate_events_per_s": 1000.0, "end_to_end_s": 1.0}
+TARGETS = {"one_candidate_events_per_s": 1000.0, "end_to_end_s": 1.0, "fugue_s": 3.0}
+#: The whole fugue the bench writes: on our own subject, in three voices, this many bars.
+FUGUE_VOICES, FUGUE_BARS = 3, 48
 #: Events the original loop writes when not told (it is slow).
 ORIGINAL_EVENTS = 20
 #: Tokens the original loop reads per prediction when the bundle does not name its window.
@@ -110,6 +114,21 @@ def form_costs(engine: Engine, events: int, say: Say) -> dict[str, Any]:
     bars, take = end_to_end(engine, events, FormConfig(), DEFAULT_BARS)
     return {"form_off_s": round(off, 3), "default_take_s": round(bars, 3), "default_take_bars": DEFAULT_BARS,
             "default_take_events": take.stats["events"]}
+
+
+def fugue_cost(engine: Engine, say: Say) -> dict[str, Any]:
+    """Seconds for a whole fugue (:data:`FUGUE_VOICES` voices, :data:`FUGUE_BARS` bars, on
+    :data:`~bachgen.fugue.EXAMPLE_SUBJECT`) to MIDI + piano roll (the page's first picture; no
+    audio, no score), after the warm-up of :func:`end_to_end`."""
+    say(f"a whole fugue: {FUGUE_VOICES} voices, {FUGUE_BARS} bars")
+    own = OwnSubject(text=EXAMPLE_SUBJECT, voices=FUGUE_VOICES)
+    settings = ComposeSettings(SeedSpec(fugue=None, own=own), SamplingConfig(bars=FUGUE_BARS, seed=1),
+                               RenderConfig(audio=False, score=False), FormConfig())
+    started = time.perf_counter()
+    made = compose(settings, engine)
+    seconds = time.perf_counter() - started
+    return {"voices": FUGUE_VOICES, "bars": FUGUE_BARS, "seconds": round(seconds, 3), "events": made.stats["events"],
+            "stages_s": {k: round(v, 3) for k, v in made.timings.items()}}
 
 
 def _end_to_end_report(seconds: float, composition: Composition, events: int) -> dict[str, Any]:
@@ -211,6 +230,7 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
     say("end to end")
     seconds, composition = end_to_end(engine, events)
     costs = form_costs(engine, events, say)
+    fugue = fugue_cost(engine, say)
     net = engine.bundle.net
     report = {
         "kind": "spelled",
@@ -222,6 +242,7 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
         "batch": raw["batch"],
         "end_to_end": {**_end_to_end_report(seconds, composition, events), **costs,
                        "vs_form_off": _sig(seconds / costs["form_off_s"])},
+        "fugue": {**fugue, "vs_default_take": _sig(fugue["seconds"] / costs["default_take_s"])},
         "takes_at_once": {"sampler": bench_batched(engine, takes, events, say, repeats),
                           "queue": bench_queue(engine, takes, events, say)},
     }
@@ -231,6 +252,7 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
         "one_candidate_events_per_s":
             raw["numpy"]["events_per_s"] >= TARGETS["one_candidate_events_per_s"],
         "end_to_end_s": seconds <= TARGETS["end_to_end_s"],
+        "fugue_s": fugue["seconds"] <= TARGETS["fugue_s"],
     }
     return report
 
@@ -356,6 +378,11 @@ def format_bench(report: dict[str, Any]) -> str:
               f"batch of {b['rows']} (NumPy step): {b['events_per_s']:,.1f} events/s of all rows "
               f"= {b['vs_one']:.2f}x one candidate"]
     lines += _end_to_end_lines(report["end_to_end"], TARGETS["end_to_end_s"], t["end_to_end_s"])
+    f = report["fugue"]
+    lines.append(f"a whole fugue, {f['voices']} voices, {f['bars']} bars ({f['events']} events) -> MIDI + piano roll: "
+                 f"{f['seconds']:.3f} s (target <= {TARGETS['fugue_s']:g} s: {mark[t['fugue_s']]}) = "
+                 f"{f['vs_default_take']:.2f}x the default take; stages (s): "
+                 + ", ".join(f"{k} {v:.3f}" for k, v in f["stages_s"].items()))
     lines += _takes_at_once_lines(report["takes_at_once"])
     if report.get("player"):
         lines += player_lines(report["player"])

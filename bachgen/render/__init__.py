@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 from ..config import RenderConfig
 from ..errors import MissingDependencyError, RenderError
 from ..events import Piece
+from ..plan import Section
 from ..subject import Entry
 from . import audio, midi, pianoroll, score
 
@@ -64,7 +65,8 @@ class Rendered:
 
 def render_piece(piece: Piece, seed_end_tick: int | None, render: RenderConfig, synthesizers: Synthesizers,
             notices: list[str], timings: dict[str, float], report: Progress,
-            entries: Sequence[Entry] = (), subject_key: str | None = None) -> Rendered:
+            entries: Sequence[Entry] = (), subject_key: str | None = None,
+            sections: Sequence[Section] = ()) -> Rendered:
     """MIDI, piano roll and score here while the audio is rendered on a second thread
     (FluidSynth runs outside the interpreter lock). ``entries`` of the subject (in the
     piece's ticks; their keys from ``subject_key``) are marked on the roll and the score."""
@@ -80,7 +82,8 @@ def render_piece(piece: Piece, seed_end_tick: int | None, render: RenderConfig, 
         report("pianoroll", 0.85)
         t = time.perf_counter()
         png = pianoroll.pianoroll_png(piece, seed_end_tick, render.tempo_bpm, title=piece.name,
-                                      entries=entries, subject_key=subject_key)
+                                      entries=entries, subject_key=subject_key, sections=sections,
+                                      axis="bars" if sections else "seconds")
         timings["pianoroll"] = time.perf_counter() - t
 
     t = time.perf_counter()

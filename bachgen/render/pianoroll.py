@@ -22,6 +22,7 @@ from typing import Sequence
 from ..errors import ConfigError, MissingDependencyError
 from ..events import Piece, pitch_name
 from .midi import check_tempo
+from ..plan import Section
 from ..subject import Entry
 from ..voices import voice_names, voices_of
 
@@ -35,6 +36,9 @@ VOICE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9
 SEED_ALPHA = 0.4
 #: The edge drawn round the notes of an entry of the subject, and its width in points.
 ENTRY_COLOUR = "#111111"
+#: The timeline's colour for each kind of section of a whole fugue.
+SECTION_COLOURS = {"exposition": "#f6d58e", "episode": "#e8ecef", "entry": "#cfe3f3",
+                   "final entry": "#f6d58e", "close": "#d9c7e8"}
 ENTRY_LINE_WIDTH = 1.6
 #: The light band behind an entry's notes, so the eye finds it among the other voices.
 ENTRY_SHADE = "#fbe7a1"
@@ -106,6 +110,7 @@ def pianoroll_png(
     dpi: int = 100,
     entries: Sequence[Entry] = (),
     subject_key: str | None = None,
+    sections: Sequence[Section] = (),
 ) -> bytes:
     """The piece as a piano roll, PNG bytes (``size_inches`` × ``dpi`` pixels).
 
@@ -114,16 +119,62 @@ def pianoroll_png(
     ``axis`` is ``"seconds"`` (at ``tempo_bpm``) or ``"bars"`` (bar numbers from 1,
     using the piece's time signature). The y axis shows pitch names (C4 = middle C).
     ``entries`` (in the piece's ticks) are outlined and labelled with their voice and
-    their key (the subject's key, ``subject_key``, moved by each entry's level).
+    their key (the subject's key, ``subject_key``, moved by each entry's level). A whole
+    fugue's plan (``sections``) is drawn as a timeline above the roll (:func:`draw_timeline`).
     """
     if axis not in AXES:
         raise ConfigError(f"Unknown piano-roll axis {axis!r}.", f"Use one of: {', '.join(AXES)}.")
     tempo = check_tempo(tempo_bpm)
     figure, _ = _figure(size_inches, dpi)
-    ax = figure.add_subplot(1, 1, 1)
-    _draw(ax, piece, seed_end_tick, tempo, axis, title,
-          marks=entry_marks(piece, entries, subject_key))
+    if not sections:
+        ax = figure.add_subplot(1, 1, 1)
+        _draw(ax, piece, seed_end_tick, tempo, axis, title, marks=entry_marks(piece, entries, subject_key))
+        return _png(figure)
+    strip, ax = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (1, 7)})
+    _draw(ax, piece, seed_end_tick, tempo, axis, "", marks=entry_marks(piece, entries, subject_key),
+          legend_ax=strip)
+    scale, offset = axis_scale(piece, tempo, axis)
+    draw_timeline(strip, sections, scale, offset, title)
     return _png(figure)
+
+
+def section_label(section: Section) -> str:
+    """What a section's band says: its kind, or an entry's key (flats as people write them)."""
+    key = key_text(section.key)
+    if section.kind == "entry":
+        return key
+    if section.kind == "final entry":
+        return f"final · {key}"
+    return "ep." if section.kind == "episode" else section.kind
+
+
+def axis_scale(piece: Piece, tempo: float, axis: str) -> tuple[float, float]:
+    """Units of the x axis per tick, and where tick 0 lies (seconds from 0; bars from 1)."""
+    if axis == "seconds":
+        return 60.0 / tempo / piece.resolution, 0.0
+    return 1.0 / piece.bar_ticks, 1.0
+
+
+def draw_timeline(ax, sections: Sequence[Section], scale: float, offset: float, title: str = "") -> None:
+    """A whole fugue's plan on ``ax``: a band per section, coloured by kind and labelled (an
+    entry with its key), above the piano roll and on its time axis."""
+    left, right = ax.get_xlim()
+    for section in sections:
+        x0, x1 = offset + section.start * scale, offset + section.end * scale
+        ax.axvspan(x0, x1, ymin=0.08, ymax=0.92, facecolor=SECTION_COLOURS.get(section.kind, "#dddddd"),
+                   edgecolor="white", linewidth=1.0)
+        label = section_label(section)
+        x0, x1 = max(x0, left), min(x1, right)  # the part of it the roll shows
+        if (x1 - x0) < len(label) * (right - left) / 190:
+            continue  # too narrow to read: the colour says it
+        ax.text((x0 + x1) / 2, 0.5, label, ha="center", va="center", fontsize=7, clip_on=True,
+                transform=ax.get_xaxis_transform())
+    ax.set_yticks([])
+    ax.tick_params(axis="x", labelbottom=False, bottom=False)
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left")
 
 
 def comparison_png(rows: list[tuple[str, Piece]], tempo_bpm: float = 80, axis: str = "bars", *,
@@ -175,7 +226,7 @@ def _png(figure) -> bytes:
 
 
 def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, title: str,
-          legend: bool = True, marks: Sequence[EntryMark] = ()) -> None:
+          legend: bool = True, marks: Sequence[EntryMark] = (), legend_ax=None) -> None:
     """One piano roll on ``ax``: boxes for notes, pitch names up the side, entries marked."""
     if axis == "seconds":
         scale = 60.0 / tempo / piece.resolution
@@ -211,8 +262,8 @@ def _draw(ax, piece: Piece, seed_end_tick: int | None, tempo: float, axis: str, 
     ax.set_axisbelow(True)
     if title:
         ax.set_title(title, loc="left")
-    if handles and legend:  # above the plot, right, so it never hides notes
-        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+    if handles and legend:  # above the plot (and its timeline), right, so it never hides notes
+        (legend_ax or ax).legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
                   ncol=min(len(handles), 6), fontsize="small", frameon=False, borderaxespad=0.2)
 
 

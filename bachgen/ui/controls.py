@@ -16,12 +16,15 @@ import streamlit as st
 
 from bachgen.config import FormConfig, RenderConfig, SamplingConfig
 from bachgen.catalog import FUGUE_TITLES
+from bachgen.fugue import EXAMPLE_SUBJECT
+from bachgen.render.pianoroll import key_text
 from bachgen.ui.corpus_panel import usable_fugues
 
 if TYPE_CHECKING:
     from bachgen.pipeline import ComposeSettings
 
 SEED_SOURCES = {
+    "subject": "Your own subject: a whole fugue",
     "fugue": "A fugue",
     "random": "A random place in the 48",
     "file": "Your own file",
@@ -33,6 +36,8 @@ SNAP_MODES = {
     "off": "Off",
 }
 UPLOAD_TYPES = ["mid", "midi", "xml", "musicxml", "mxl", "krn"]
+#: Voices a whole fugue may have, and at first.
+FUGUE_VOICES, DEFAULT_FUGUE_VOICES = (2, 3, 4, 5), 3
 #: The length control: bars of new music, fewest, most and at first.
 MIN_BARS, MAX_BARS, DEFAULT_BARS = 4, 120, 24
 
@@ -53,7 +58,7 @@ def seed_controls(have_corpus: bool) -> None:
     (without the corpus, only the last two)."""
     sidebar = st.sidebar
     sidebar.header("Seed")
-    sources = list(SEED_SOURCES) if have_corpus else ["file", "none"]
+    sources = list(SEED_SOURCES) if have_corpus else ["subject", "file", "none"]
     if st.session_state.get("seed_source") not in sources:
         st.session_state["seed_source"] = "fugue" if have_corpus else "none"
     source = sidebar.radio("Start from", sources, format_func=SEED_SOURCES.get,
@@ -69,8 +74,76 @@ def seed_controls(have_corpus: bool) -> None:
     elif source == "file":
         sidebar.file_uploader("Seed file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES,
                               key="upload")
+    elif source == "subject":
+        subject_controls()
     if have_corpus is False and source != "file":
         sidebar.caption("With the corpus downloaded you can also start from Bach's fugues.")
+
+
+def subject_controls() -> None:
+    """The sidebar's subject for a whole fugue: typed in tinyNotation (or ABC), or a one-voice
+    file; its key when not the one inferred; the fugue's voices. What is typed stays in the
+    session (the box keeps it through every run of the page)."""
+    sidebar = st.sidebar
+    state = st.session_state
+    # A widget's value is dropped when it is not drawn (another seed chosen): the text is kept
+    # under a key of its own too, and given back when the box is drawn again.
+    state.setdefault("subject_text", state.get("subject_typed", EXAMPLE_SUBJECT))
+    sidebar.text_area("Subject", key="subject_text", height=90, on_change=keep_typed,
+                      help="tinyNotation: an optional metre, then notes — c4 is middle C for a quarter, "
+                           "c' an octave up, C an octave down, e- flat, f# sharp, 8 an eighth, "
+                           "r a rest; each note keeps the last length given. ABC with its "
+                           "X:/M:/L:/K: lines works too.")
+    sidebar.caption(f"For example `{EXAMPLE_SUBJECT}`. Or a one-voice file:")
+    sidebar.file_uploader("Subject file (MIDI, MusicXML or kern)", type=UPLOAD_TYPES, key="subject_upload")
+    state.setdefault("subject_key", state.get("subject_key_typed", ""))
+    sidebar.text_input("Key (empty: inferred)", key="subject_key", placeholder="e.g. C, g, E-, f#",
+                       on_change=keep_typed)
+    sidebar.select_slider("Voices", options=FUGUE_VOICES, value=DEFAULT_FUGUE_VOICES, key="fugue_voices")
+    subject_preview(sidebar)
+
+
+def keep_typed() -> None:
+    """Widget callback: the subject and key as typed, kept beside the widgets' own values."""
+    state = st.session_state
+    state["subject_typed"] = state.get("subject_text", "")
+    state["subject_key_typed"] = state.get("subject_key", "")
+
+
+def subject_preview(where: Any) -> None:
+    """What the subject box reads as, under it: its notes, key (inferred or given) and metre —
+    or, in one line, what cannot be read. Reading it is cheap, so it is said on every run."""
+    from bachgen.errors import SubjectError
+    from bachgen.notation import read_subject_text
+
+    state = st.session_state
+    if state.get("subject_upload") is not None or not (state.get("subject_text") or "").strip():
+        return
+    try:
+        read = read_subject_text(state["subject_text"], (state.get("subject_key") or "").strip() or None)
+    except SubjectError as exc:
+        where.error(str(exc))
+        return
+    how = "inferred" if read.key_inferred else "given"
+    where.caption(f"Read: {len(read.subject.notes)} notes in {read.time_signature[0]}/{read.time_signature[1]}, "
+                  f"{key_text(read.key)} {'minor' if read.key[0].islower() else 'major'} ({how}).")
+
+
+def own_subject_of(state: Any) -> Any:
+    """The subject the sidebar gives (the uploaded file when there is one, else the box), as
+    an :class:`~bachgen.seeding.OwnSubject`; a clear error when there is none."""
+    from bachgen.errors import SubjectError
+    from bachgen.seeding import OwnSubject
+
+    key = (state.get("subject_key") or "").strip() or None
+    voices = int(state.get("fugue_voices") or DEFAULT_FUGUE_VOICES)
+    upload = state.get("subject_upload")
+    if upload is not None:
+        return OwnSubject(file_bytes=upload.getvalue(), file_name=upload.name, key=key, voices=voices)
+    text = (state.get("subject_text") or "").strip()
+    if not text:
+        raise SubjectError("The subject box is empty.", f"Type a subject, e.g. {EXAMPLE_SUBJECT}")
+    return OwnSubject(text=text, key=key, voices=voices)
 
 
 def music_controls() -> None:
@@ -120,7 +193,9 @@ def build_settings() -> ComposeSettings:
 
     state = st.session_state
     source = state["seed_source"]
-    if source == "fugue":
+    if source == "subject":
+        seed = SeedSpec(fugue=None, own=own_subject_of(state))
+    elif source == "fugue":
         seed = SeedSpec(fugue=state["fugue"], start_bar=int(state["start_bar"]))
     elif source == "random":
         seed = SeedSpec(fugue=None, random_place=True)

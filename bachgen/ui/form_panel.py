@@ -39,14 +39,28 @@ def entries_table(form: dict[str, Any] | None) -> dict[str, list[str]]:
             "key": [key_text(e.get("key")) or "—" for e in entries]}
 
 
+def plan_table(form: dict[str, Any] | None) -> dict[str, list[str]]:
+    """A whole fugue's plan, one row a section: its bars, what it is, its key and voice."""
+    sections = (form or {}).get("sections") or []
+    bar = (form or {}).get("bar_ticks") or 1
+    return {"bars": [f"{s['start'] / bar + 1:g}–{s['end'] / bar + 1:g}" for s in sections],
+            "section": [s["kind"] for s in sections],
+            "key": [key_text(s.get("key")) or "" for s in sections],
+            "voice": [s.get("voice_name") or "" for s in sections]}
+
+
 def form_panel(take: dict[str, Any], where: Any) -> None:
-    """The take's subject, its entries and its ending, under a small heading."""
+    """The take's subject, its entries and its ending, under a small heading (a whole fugue's
+    plan first: the timeline above its piano roll, as a table)."""
     form = take.get("form")
     if form is None:
         return
     subject, ending = form_lines(form)
     where.markdown("**Form**")
     where.markdown(subject)
+    if form.get("sections"):
+        where.markdown("**Plan** (the timeline above the piano roll)")
+        where.table(plan_table(form), hide_index=True)
     table = entries_table(form)
     count = len(table["bar"])
     if count:

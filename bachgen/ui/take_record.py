@@ -12,6 +12,7 @@ session and shows them. The logger names are the page's, so the server's log rea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -19,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bachgen import catalog
+from bachgen.plan import Section
 from bachgen.subject import Entry
 
 if TYPE_CHECKING:
@@ -77,7 +79,14 @@ def take_form(settings: ComposeSettings, composition: Composition) -> dict[str, 
                     for e in composition.entries],
         "closes": ending.get("closes") if ending else None,
         "asked": {"entries": settings.form.entries, "close": settings.form.close},
+        "sections": [dataclasses.asdict(section) for section in composition.sections],
+        "bar_ticks": composition.piece.bar_ticks,
     }
+
+
+def take_sections(take: dict[str, Any]) -> list[Section]:
+    """A whole fugue's plan made again from its record (empty for a take)."""
+    return [Section(**record) for record in (take.get("form") or {}).get("sections", [])]
 
 
 def no_subject_reason(settings: ComposeSettings) -> str:
@@ -109,7 +118,9 @@ def take_entries(take: dict[str, Any]) -> list[Entry]:
 def describe(settings: ComposeSettings, stats: dict[str, Any]) -> str:
     """One line naming the take: length, where it started, creativity and seed."""
     seed = settings.seed
-    if seed.shapes_take:
+    if seed.own is not None:
+        start = f"on {stats.get('seed_source') or 'your subject'}, {seed.own.voices} voices —"
+    elif seed.shapes_take:
         start = f"— {stats.get('seed_source', seed.file_name)} —"
     elif seed.file_bytes is not None:
         start = f"from {seed.file_name or 'your file'}"
@@ -134,10 +145,12 @@ def draw_pianoroll(take: dict[str, Any]) -> bytes:
 
     started = time.perf_counter()
     piece = take["piece"]
+    sections = take_sections(take)
     try:
         png = pianoroll.pianoroll_png(piece, take.get("seed_end_tick"), float(take["tempo"]),
                                       title=piece.name, entries=take_entries(take),
-                                      subject_key=(take.get("form") or {}).get("subject_key"))
+                                      subject_key=(take.get("form") or {}).get("subject_key"),
+                                      sections=sections, axis="bars" if sections else "seconds")
     except Exception as exc:  # noqa: BLE001 (keep the take; say what happened)
         log.exception("drawing the piano roll failed")
         take["notices"].append(f"No piano roll ({type(exc).__name__}: {exc}).")

@@ -26,6 +26,7 @@ from bachgen.ui.take_record import (
     log_timings,
     make_take,
     take_entries,
+    take_sections,
     take_wav,
 )
 from bachgen.ui.controls import build_settings, shape_controls, shaped_settings
@@ -293,8 +294,11 @@ def show_take(take: dict[str, Any], where: Any, latest: bool, engine: Any) -> An
     if take.get("ticket") is not None:
         audio_first().release(take.pop("ticket"))
         take["timings"]["after_audio_wait"] = audio_first().wait()
-    if take["png"] is None and take["piece"] is not None and not browser_plays():
-        take["png"] = draw_pianoroll(take)  # the browser's player draws its own roll
+    # The browser's player draws its own roll; a whole fugue keeps the still one too, for the
+    # timeline of its plan above it.
+    if take["png"] is None and take["piece"] is not None and \
+            (not browser_plays() or take_sections(take)):
+        take["png"] = draw_pianoroll(take)
     if take["png"]:
         where.image(take["png"], caption="Piano roll (the entries of the subject outlined)"
                     if take_entries(take) else "Piano roll", width="stretch")
