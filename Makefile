@@ -14,9 +14,9 @@ ifneq ($(LOCAL_CORPUS),)
 export BACHGEN_CORPUS_DIR ?= $(LOCAL_CORPUS)
 endif
 
-.PHONY: setup system system-test run test test-fast bench clean
+.PHONY: setup system system-test player run test test-fast bench clean
 
-setup: $(VENV)/.installed system
+setup: $(VENV)/.installed system player
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,23 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $@
+
+# The page's player (bachgen/ui/player): its front end installed from the committed
+# package-lock.json and built into frontend/build (served by the app itself; no CDN).
+# Without npm the page says so and the server plays each take instead.
+PLAYER_DIR := bachgen/ui/player/frontend
+PLAYER_BUILT := $(PLAYER_DIR)/build/player.js
+
+player: $(PLAYER_BUILT)
+
+$(PLAYER_BUILT): $(PLAYER_DIR)/package.json $(PLAYER_DIR)/package-lock.json $(PLAYER_DIR)/build.mjs \
+		$(wildcard $(PLAYER_DIR)/src/*)
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else echo "bachgen: the in-browser player needs Node.js and npm: sudo apt-get install nodejs npm"; fi; }
+	@if command -v npm >/dev/null; then \
+	  cd $(PLAYER_DIR) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	fi
 
 # The FluidSynth library (audio). Installed when running as root, else the command is printed.
 system:
@@ -51,4 +68,4 @@ bench: setup
 	$(BIN)/bachgen bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info $(PLAYER_DIR)/node_modules $(PLAYER_DIR)/build

@@ -28,6 +28,8 @@ CHROMIUM = os.environ.get("BACHGEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
+    # The page's player starts a take by itself (a listener's click on Generate allows it).
+    "--autoplay-policy=no-user-gesture-required",
 ]
 #: Generous sanity bound for one generation in the browser (not a performance target).
 GENERATE_TIMEOUT_S = 180
@@ -331,3 +333,53 @@ def is_flac(data: bytes | None) -> bool:
 def is_compressed_audio(data: bytes | None) -> bool:
     """What the page's player may get: FLAC (its default) or Ogg Vorbis."""
     return is_flac(data) or is_ogg(data)
+
+
+# --------------------------------------------------------------------------- the page's player
+
+#: The player's frame is served from ``/component/<its name>/``.
+PLAYER_FRAME = "bachgen_player"
+#: The peak level of everything and of each voice over ``ms`` milliseconds, in the player's
+#: frame (sampled every 20 ms from its analysers).
+LEVELS_JS = """async (ms) => {
+    const p = window.bachgenPlayer, end = performance.now() + ms;
+    let all = 0, voices = null;
+    while (performance.now() < end) {
+        const now = p.levels();
+        voices = voices || now.voices.map(() => 0);
+        all = Math.max(all, now.all);
+        now.voices.forEach((v, i) => { voices[i] = Math.max(voices[i], v); });
+        await new Promise((r) => setTimeout(r, 20));
+    }
+    return {all, voices};
+}"""
+
+
+def player_frame(page, timeout_s: float = 120.0):
+    """The page's player (its frame) once its piano is loaded."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frames = [f for f in page.frames if PLAYER_FRAME in f.url]
+        if frames:
+            frames[0].wait_for_function(
+                "() => window.bachgenPlayer && window.bachgenPlayer.state === 'ready'",
+                timeout=max(1.0, deadline - time.monotonic()) * 1000)
+            return frames[0]
+        if time.monotonic() > deadline:
+            raise AssertionError("the page shows no player")
+        page.wait_for_timeout(100)
+
+
+def wait_for_sound(frame, take: int, label: str = "take", timeout_s: float = GENERATE_TIMEOUT_S) -> dict:
+    """The player's record of the sound of take number ``take`` first seen at its output
+    (``label`` "take": on arrival; "seek": after playing from a bar): epoch milliseconds
+    ``at``, the player's ``clock`` then and the music's second ``expected`` there."""
+    script = ("([label, take]) => { const s = window.bachgenPlayer.sounds[label];"
+              " return s && s.take === take; }")
+    frame.wait_for_function(script, arg=[label, take], timeout=timeout_s * 1000)
+    return frame.evaluate("(label) => window.bachgenPlayer.sounds[label]", label)
+
+
+def player_midi(frame) -> bytes:
+    """The MIDI file the player is playing."""
+    return bytes(frame.evaluate("() => Array.from(window.bachgenPlayer.midi() || [])"))

@@ -4,6 +4,10 @@ AppTest cannot read media back, so the page keeps every take's bytes in
 ``st.session_state["takes"]``; the tests check those bytes are a real MIDI file, the
 player's FLAC (and the WAV its download button makes on demand) and a PNG. The engine is the shipped model when ``assets/model`` holds
 one, else a tiny untrained bundle made for the test (see :mod:`tests.app_support`).
+
+The page's own player plays a take's MIDI in the browser (the browser tests drive it); here
+the server plays the takes (``BACHGEN_PLAYER=server``, the path a browser without Web Audio
+gets), except in :func:`test_the_browser_plays_the_take_from_its_midi`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ def model_env(tmp_path_factory):
     """Point the app at a usable model for the whole module."""
     with pytest.MonkeyPatch.context() as patch:
         ensure_model(tmp_path_factory.mktemp("model"), patch)
+        patch.setenv("BACHGEN_PLAYER", "server")
         yield
 
 
@@ -492,6 +497,37 @@ def test_statistics_that_cannot_be_measured_show_a_dash():
     empty = {"rows": [], "total": 14, "measured": 0, "inside": 0, "band_events": 100}
     assert quality_summary(empty) == ("0 of 14 statistics inside the range of the real "
                                            "fugues (14 could not be measured)")
+
+
+def test_the_browser_plays_the_take_from_its_midi(monkeypatch):
+    """With the browser's player (the default), a take gets no server audio and no still
+    piano roll: the player gets its MIDI and notes at once; the WAV is still made on the
+    server when asked for, and an earlier take can be put back into the player."""
+    from bachgen.ui.player import built
+
+    if not built():
+        pytest.skip("the player's front end is not built (make setup builds it)")
+    monkeypatch.delenv("BACHGEN_PLAYER")
+    app = new_app()
+    short(app, 4)
+    app.toggle(key="render_score").set_value(False)
+    app.run()
+    generate(app)
+    generate(app)
+    first, second = takes(app)
+    for take in (first, second):
+        assert take["audio"] is None and take["png"] is None
+        assert_valid_midi(take["midi"])
+    data = second["player"]
+    assert data["id"] == 2 and data["notes"] and data["voices"]
+    assert all(0 <= n[3] < len(data["voices"]) for n in data["notes"])
+    assert second["trace"]["composed_at"] <= second["trace"]["audio_sent_at"]
+    assert app.session_state["playing"] == 2
+    if second["audio_ok"]:  # with a synthesizer on this machine
+        assert "WAV" in [b.label for b in app.get("download_button")]
+        assert is_wav(take_wav(second))
+    app.button(key="play_1").click().run()
+    assert not app.exception and app.session_state["playing"] == 1
 
 
 def test_a_whole_fugue_on_a_typed_subject_shows_its_plan_and_a_bad_subject_keeps_the_text():

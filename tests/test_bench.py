@@ -130,3 +130,14 @@ def test_the_command_prints_text_for_a_spelled_bundle(spelled_dir, capsys):
     for part in ("original loop", "NumPy step", "tf.function step", "batch of 2", "end to end",
                  "takes asking at once", "load average"):
         assert part in out
+
+
+def test_the_player_line_compares_the_servers_cpu_both_ways(spelled_report):
+    """The server's part of a take: the browser playing its MIDI against FLAC rendered."""
+    player = spelled_report["player"]
+    assert player["events"] == SMALL["events"] and player["browser_plays"]["cpu_s"] > 0
+    if player["server_plays"] is not None:  # with FluidSynth on this machine
+        server = player["server_plays"]["cpu_s"]
+        assert server > 0
+        assert player["cpu_ratio"] == pytest.approx(player["browser_plays"]["cpu_s"] / server, abs=2e-3)
+    assert "click -> what the page plays" in bench.format_bench(spelled_report)

@@ -42,6 +42,7 @@ from ..codec import SpelledCodec
 from ..config import DEFAULT_BARS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..fugue import EXAMPLE_SUBJECT
 from ..network import INPUTS
+from .player_bench import player_costs, player_lines
 from ..pipeline import (ComposeSettings, Composition, Engine, SeedSpec, compose, draw, load_engine,
                         make_seed, sample_settings, watch)
 from ..seeding import OwnSubject
@@ -245,6 +246,8 @@ def bench_spelled(engine: Engine, original_events: int, events: int, batch: int,
         "takes_at_once": {"sampler": bench_batched(engine, takes, events, say, repeats),
                           "queue": bench_queue(engine, takes, events, say)},
     }
+    say("the player: the browser plays the MIDI, or the server renders audio")
+    report["player"] = player_costs(engine, events)
     report["targets"] = {
         "one_candidate_events_per_s":
             raw["numpy"]["events_per_s"] >= TARGETS["one_candidate_events_per_s"],
@@ -381,6 +384,8 @@ def format_bench(report: dict[str, Any]) -> str:
                  f"{f['vs_default_take']:.2f}x the default take; stages (s): "
                  + ", ".join(f"{k} {v:.3f}" for k, v in f["stages_s"].items()))
     lines += _takes_at_once_lines(report["takes_at_once"])
+    if report.get("player"):
+        lines += player_lines(report["player"])
     if report.get("load_average"):
         lines.append(f"load average at start / end: {report['load_average']['start']} / "
                      f"{report['load_average']['end']}")

@@ -7,6 +7,8 @@ library is missing (FluidSynth, verovio) or fails leaves a notice instead of an 
 The audio is rendered on a second thread while the rest is drawn (FluidSynth runs
 outside the interpreter lock); :class:`Synthesizers` keeps one synthesizer per soundfont.
 The entries of the subject, when given, are marked on the piano roll and in the score.
+:mod:`.player_data` gives the page's player in the browser what it draws and plays along
+with a take's MIDI file (its notes by voice, the voices' channels, the entries).
 """
 
 from __future__ import annotations

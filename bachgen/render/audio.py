@@ -143,6 +143,22 @@ def find_soundfont(explicit: str | Path | None = None) -> Path:
     )
 
 
+#: The largest soundfont a browser is asked to download for the page's player (bytes).
+BROWSER_SOUNDFONT_MAX_BYTES = 40_000_000
+
+
+def browser_soundfont(explicit: str | Path | None = None) -> Path:
+    """The soundfont the page's player loads in the browser: the one the downloads are
+    rendered with (:func:`find_soundfont`) when it is at most
+    :data:`BROWSER_SOUNDFONT_MAX_BYTES`, else pretty_midi's small ``TimGM6mb.sf2`` (the
+    system's FluidR3 GM is 148 MB: too much to send to every listener)."""
+    path = find_soundfont(explicit)
+    if path.stat().st_size <= BROWSER_SOUNDFONT_MAX_BYTES:
+        return path
+    small = _bundled_soundfont()
+    return small if small is not None and small.is_file() else path
+
+
 class Synthesizer:
     """A FluidSynth instance with one soundfont loaded, reusable for many renders.
 

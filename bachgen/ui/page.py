@@ -17,6 +17,7 @@ from bachgen.errors import BachgenError
 from bachgen.ui.take_record import log_timings
 from bachgen.ui.controls import controls
 from bachgen.ui.corpus_panel import corpus_panel
+from bachgen.ui.listen import browser_plays, player_panel
 from bachgen.ui.resources import engraver, load_engine, player_synth
 from bachgen.ui.takes import engrave, generate, results
 
@@ -48,8 +49,9 @@ def page_engine() -> Any:
         st.error(f"The model could not be loaded ({type(exc).__name__}: {exc}).")
         engine = None
     if engine is not None:
-        engraver()  # start the score worker and the player's synthesizers early
-        player_synth("")
+        engraver()  # start the score worker early (and the server's player, if it plays)
+        if not browser_plays():
+            player_synth("")
     return engine
 
 
@@ -61,16 +63,23 @@ def main(run_started: float) -> None:
     st.caption("New music in the style of J.S. Bach, written by a network that has read the 48 "
                "fugues of the Well-Tempered Clavier.")
 
-    have_corpus = corpus_panel()
+    # What these say varies from run to run; each in a container of its own, so that the
+    # player below keeps its place on the page (and its frame, with the piano loaded).
+    with st.container():
+        have_corpus = corpus_panel()
     controls(have_corpus)
-    engine = page_engine()
+    with st.container():
+        engine = page_engine()
 
     shape = st.session_state.pop("shape", None)
-    if st.button("Generate", type="primary", key="generate", disabled=engine is None,
-                 icon=":material/music_note:"):
+    clicked = st.button("Generate", type="primary", key="generate", disabled=engine is None,
+                        icon=":material/music_note:")
+    player_slot = st.container()  # the same place in every run: the player stays loaded
+    if clicked:
         generate(engine, run_started)
     elif shape is not None and engine is not None:
         generate(engine, run_started, shape)
+    player_panel(player_slot)
     latest, slot = results(engine)
     if latest is not None and latest["trace"].get("audio_sent_at") and \
             "page_done_at" not in latest["trace"]:

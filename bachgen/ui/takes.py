@@ -26,10 +26,12 @@ from bachgen.ui.take_record import (
     log_timings,
     make_take,
     take_entries,
+    take_sections,
     take_wav,
 )
 from bachgen.ui.controls import build_settings, shape_controls, shaped_settings
 from bachgen.ui.form_panel import form_panel
+from bachgen.ui.listen import browser_plays, play_in_player
 from bachgen.ui.quality_panel import stats_panel
 from bachgen.ui.resources import audio_first, engraver, player_audio
 
@@ -82,9 +84,9 @@ def generate(engine: Any, run_started: float,
     want_score = settings.render.score
     settings = dataclasses.replace(settings, render=dataclasses.replace(
         settings.render, score=False, audio=False, pianoroll=False))  # the page makes these after
-    ticket, made = audio_first().hold(), None
+    ticket, made, server_audio = audio_first().hold(), None, not browser_plays()
     try:
-        made = compose_with_progress(settings, engine)
+        made = compose_with_progress(settings, engine, server_audio)
     finally:
         if made is None:
             audio_first().release(ticket)
@@ -95,7 +97,8 @@ def generate(engine: Any, run_started: float,
     composition, (sound, mime, notice, audio_timings) = made
     trace["composed_at"] = time.time()
     take = new_take(settings, composition, want_score)
-    take.update(audio=sound, audio_mime=mime, audio_ok=sound is not None, trace=trace, ticket=ticket)
+    audio_ok = sound is not None if server_audio else can_render_wav(engine, settings)
+    take.update(audio=sound, audio_mime=mime, audio_ok=audio_ok, trace=trace, ticket=ticket)
     take["notices"] += [notice] if notice else []
     take["timings"].update(audio_timings, click_to_music=elapsed)
     state = st.session_state
@@ -104,13 +107,21 @@ def generate(engine: Any, run_started: float,
     for old in takes[:-KEEP_AUDIO]:  # bound the memory a session holds
         old["audio"] = None
     state["takes"] = takes
+    state["playing"] = state["autoplay_take"] = take["number"]  # the player plays it at once
     return take
 
 
-def compose_with_progress(settings: ComposeSettings, engine: Any) -> tuple[Any, tuple] | None:
-    """The composition and the player's audio (see
-    :func:`~bachgen.ui.resources.player_audio`), with a progress bar (gone when done);
-    ``None`` after showing the error when it could not be composed.
+def can_render_wav(engine: Any, settings: ComposeSettings) -> bool:
+    """Whether the server can render the take's WAV download (it has a synthesizer)."""
+    return engine.synthesizers.get(settings.render.soundfont) is not None
+
+
+def compose_with_progress(settings: ComposeSettings, engine: Any,
+                          server_audio: bool = True) -> tuple[Any, tuple] | None:
+    """The composition and, with ``server_audio``, the server's audio for the page's player
+    (see :func:`~bachgen.ui.resources.player_audio`; without it the browser plays the MIDI
+    file), with a progress bar (gone when done); ``None`` after showing the error when it
+    could not be composed.
 
     A progress bar rather than a spinner: each waiting page's spinner costs its browser a
     tenth of a CPU core, and eight pages waiting together share two cores with the server."""
@@ -128,6 +139,8 @@ def compose_with_progress(settings: ComposeSettings, engine: Any) -> tuple[Any, 
 
     try:
         composition = compose(settings, engine, progress=progress)
+        if not server_audio:
+            return composition, (None, "", None, {})
         progress("audio", 1.0)
         return composition, player_audio(composition.piece, settings.render, engine)
     except BachgenError as exc:
@@ -246,11 +259,20 @@ def show_score(svg: str, where: Any) -> None:
 
 
 def show_audio(take: dict[str, Any], where: Any, latest: bool, engine: Any) -> None:
-    """The take's player; an older take without its audio gets a button to make it again."""
+    """The take's server-rendered player (when the browser does not play the takes itself;
+    then a take not in the player gets a button to play it there); an older take without
+    its audio gets a button to make it again."""
+    if browser_plays():
+        if st.session_state.get("playing") != take["number"]:
+            where.button("Play in the player", key=f"play_{take['number']}",
+                         on_click=play_in_player, args=(take["number"],),
+                         icon=":material/play_arrow:",
+                         help="Shows this take in the player above, with its piano roll.")
+        return
     if take["audio"]:
         where.audio(take["audio"], format=take["audio_mime"])
         take["trace"].setdefault("audio_sent_at", time.time())
-    elif not latest and take["piece"] is not None and take["audio_ok"]:
+    elif take["piece"] is not None and take["audio_ok"]:
         if where.button("Play it again", key=f"replay_{take['number']}",
                         help="Older takes do not keep their audio; it is made again."):
             replay(take, engine)
@@ -272,7 +294,10 @@ def show_take(take: dict[str, Any], where: Any, latest: bool, engine: Any) -> An
     if take.get("ticket") is not None:
         audio_first().release(take.pop("ticket"))
         take["timings"]["after_audio_wait"] = audio_first().wait()
-    if take["png"] is None and take["piece"] is not None:
+    # The browser's player draws its own roll; a whole fugue keeps the still one too, for the
+    # timeline of its plan above it.
+    if take["png"] is None and take["piece"] is not None and \
+            (not browser_plays() or take_sections(take)):
         take["png"] = draw_pianoroll(take)
     if take["png"]:
         where.image(take["png"], caption="Piano roll (the entries of the subject outlined)"
