@@ -72,6 +72,12 @@ DOMINANT_PEDAL = 8 / 48
 #: (the kern voices' means, averaged over the fugues of that many voices).
 VOICE_CENTRES = {2: (55.0, 72.0), 3: (52.3, 64.0, 72.2), 4: (50.6, 58.6, 66.6, 73.1),
                  5: (50.0, 56.5, 64.0, 69.5, 75.5)}
+#: Semitones the outer voices are placed beyond those means (the inner ones in proportion):
+#: the voices the network writes around an entry keep nearer the middle than Bach's, so entries
+#: placed at his means made pieces narrower than his. Measured on the 48 subjects (sampling
+#: seeds 1722 and 11): 39 and 40 whole fugues inside every texture band with 3, against 37 and
+#: 38 with none; the classifier 0.585 and 0.568 against 0.643 and 0.638.
+SPREAD = 3.0
 #: The related keys of a middle entry: semitones above the tonic, and whether the key is minor.
 RELATED = {
     "major": {7: False, 9: True, 5: False, 4: True, 2: True},
@@ -99,11 +105,21 @@ class FugueShape:
     half_bar: bool = True
 
 
+def voice_centres(voices: int) -> tuple[float, ...]:
+    """Where a whole fugue's voices lie, bass first: the 48's means (:data:`VOICE_CENTRES`)
+    spread :data:`SPREAD` semitones wider at each end (empty: a number of voices they lack)."""
+    centres = VOICE_CENTRES.get(voices, ())
+    if len(centres) < 2:
+        return centres
+    middle, half = (centres[0] + centres[-1]) / 2, (centres[-1] - centres[0]) / 2
+    return tuple(middle + (c - middle) * (half + SPREAD) / half for c in centres)
+
+
 def first_voice(subject: Subject, voices: int) -> int:
-    """The voice the subject is stated in: the one whose register (:data:`VOICE_CENTRES`) its
+    """The voice the subject is stated in: the one whose register (:func:`voice_centres`) its
     notes lie nearest (a subject typed low opens in the bass)."""
     mean = sum(n.pitch for n in subject.notes) / len(subject.notes)
-    return min(range(voices), key=lambda v: abs(voice_centre(v, voices, VOICE_CENTRES.get(voices, ())) - mean))
+    return min(range(voices), key=lambda v: abs(voice_centre(v, voices, voice_centres(voices)) - mean))
 
 
 def entry_order(first: int, voices: int, rng: np.random.Generator) -> tuple[int, ...]:
@@ -304,7 +320,7 @@ def drawn(weights: dict[int, int], rng: np.random.Generator) -> int:
 
 def stated(subject: Subject, voice: int, voices: int, compass: tuple[int, int] = (36, 84)) -> Subject:
     """``subject`` moved by octaves to lie in ``voice``'s register, within ``compass``."""
-    span = Span(0, None, 0, 1, 0, False, voices, compass, VOICE_CENTRES.get(voices, ()))
+    span = Span(0, None, 0, 1, 0, False, voices, compass, voice_centres(voices))
     pitches = placed([n.pitch for n in subject.notes], voice, span)
     return replace(subject, notes=tuple(replace(n, pitch=p) for n, p in zip(subject.notes, pitches)))
 

@@ -20,7 +20,7 @@ from .codec import KeyCondition, seed_transposition
 from .errors import ConfigError, SeedFileError
 from .events import Event, Note, Piece
 from .notation import read_subject_file, read_subject_text
-from .fugue import VOICE_CENTRES, FugueShape, entry_order, first_voice, stated
+from .fugue import FugueShape, entry_order, first_voice, stated, voice_centres
 from .reduction import chordify, events_to_piece
 from .rows import SeedRow, seed_row
 from .subject import Subject, own_subject, subject_of
@@ -280,7 +280,7 @@ def seed_from_subject(own: OwnSubject, engine: Any, rng: np.random.Generator) ->
     row, moved_by = seed_row(engine.codec, piece, 4 * len(subject.notes) + 1)
     return Seed(row, moved_by, subject.key, time_signature, f"fugue on {subject.source}", subject.source,
                 kept=True, subject=subject, voices=own.voices, fugue=shape,
-                registers=tuple(round(c) for c in VOICE_CENTRES.get(own.voices, ())))
+                registers=tuple(round(c) for c in voice_centres(own.voices)))
 
 
 def read_own(own: OwnSubject, engine: Any) -> tuple[Subject, tuple[int, int]]:

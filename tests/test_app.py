@@ -318,7 +318,7 @@ def test_without_the_corpus_the_page_tries_the_download_once_and_works_offline(t
     monkeypatch.setenv("BACHGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BACHGEN_CORPUS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
     app = new_app()  # the first visit tries to fetch the corpus by itself, and says it cannot
-    assert app.radio(key="seed_source").options == ["Your own file", "No seed"]
+    assert app.radio(key="seed_source").options == ["Your own subject: a whole fugue", "Your own file", "No seed"]
     assert app.radio(key="seed_source").value == "none"
     assert not app.exception
     assert len(app.warning) == 1 and "offline" in app.warning[0].value.lower()
