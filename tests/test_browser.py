@@ -406,6 +406,30 @@ def test_the_player_follows_the_music(server, browser):
         context.close()
 
 
+def test_a_whole_fugue_on_a_typed_subject_plays_with_its_plan_above_the_roll(server, browser):
+    """Your own subject: the example in the box, Generate; the fugue plays, and the player's
+    roll carries its plan (exposition first, the close last) with the entries outlined."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(server.url, wait_until="domcontentloaded")
+        wait_for_app_ready(page)
+        frame = player_frame(page)
+        page.get_by_text("Your own subject: a whole fugue").click()
+        page.get_by_text("Read: 11 notes in 4/4, C major (inferred).").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Generate").click()
+        wait_for_sound(frame, 1)
+        sections = frame.evaluate("() => window.bachgenPlayer.sections()")
+        assert sections[0] == "exposition" and sections[-1] == "close", sections
+        assert any(label.startswith("final") for label in sections), sections
+        page.get_by_text("Plan", exact=False).first.wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "app-fugue.png"), full_page=True)
+    finally:
+        context.close()
+
+
 #: Run in every frame before its scripts: a browser without Web Audio.
 NO_WEB_AUDIO = "delete window.AudioContext; delete window.webkitAudioContext; delete window.AudioWorkletNode;"
 

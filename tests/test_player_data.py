@@ -102,3 +102,16 @@ def test_a_soundfont_too_large_for_a_browser_gives_the_small_one(tmp_path, monke
     monkeypatch.setattr(audio, "BROWSER_SOUNDFONT_MAX_BYTES", 2)
     assert audio.browser_soundfont(big).name == "TimGM6mb.sf2" != big.name
     assert small.is_file()
+
+
+def test_a_whole_fugues_plan_goes_to_the_player_as_the_still_roll_draws_it():
+    from bachgen.plan import Section
+    from bachgen.render.pianoroll import SECTION_COLOURS
+
+    plan = (Section("exposition", 0, 384), Section("entry", 480, 672, "g", "alto"),
+            Section("final entry", 672, 864, "C", "bass"), Section("close", 864, 960))
+    take = player_take(PIECE, 80, take_id=2, sections=plan)
+    assert [s["label"] for s in take["sections"]] == ["exposition", "g", "final · C", "close"]
+    assert [s["colour"] for s in take["sections"]] == [SECTION_COLOURS[s.kind] for s in plan]
+    assert (take["sections"][1]["start"], take["sections"][1]["end"]) == (480, 672)
+    assert player_take(PIECE, 80, take_id=2)["sections"] == []

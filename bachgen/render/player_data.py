@@ -17,7 +17,8 @@ from ..reduction import normalise
 from ..subject import Entry
 from ..voices import voices_of
 from .midi import check_tempo, voice_parts
-from .pianoroll import NEW_COLOUR, entry_marks, voice_colour
+from ..plan import Section
+from .pianoroll import NEW_COLOUR, SECTION_COLOURS, entry_marks, section_label, voice_colour
 
 #: The MIDI channels pretty_midi gives a file's tracks, in order (channel 10, drums, skipped).
 MIDI_CHANNELS = tuple(c for c in range(16) if c != 9)
@@ -25,14 +26,16 @@ MIDI_CHANNELS = tuple(c for c in range(16) if c != 9)
 
 def player_take(piece: Piece, tempo_bpm: float, *, take_id: int, seed_end_tick: int | None = None,
                 entries: Sequence[Entry] = (), subject_key: str | None = None,
-                autoplay: bool = True) -> dict[str, Any]:
+                sections: Sequence[Section] = (), autoplay: bool = True) -> dict[str, Any]:
     """The take as the browser's player needs it (JSON-ready).
 
     ``notes`` are ``[start, end, pitch, voice]`` in the piece's ticks, ``voice`` an index
     into ``voices`` (``{"name", "colour", "channel"}``, highest voice first); ``entries``
     are ``{"notes": [[start, end, pitch], ...], "label"}``; ``tempo`` is the MIDI file's
     (quarter notes a minute) and ``resolution`` the ticks of a quarter, so a note's second
-    in the file is its tick × 60 / (tempo × resolution). ``autoplay``: play it on arrival.
+    in the file is its tick × 60 / (tempo × resolution); a whole fugue's plan is ``sections``
+    (``{"start", "end", "kind", "label", "colour"}``, as the still roll's timeline draws them).
+    ``autoplay``: play it on arrival.
     """
     tempo = check_tempo(tempo_bpm)
     several = len(voices_of(piece)) > 1
@@ -58,5 +61,7 @@ def player_take(piece: Piece, tempo_bpm: float, *, take_id: int, seed_end_tick: 
         "notes": notes,
         "entries": [{"notes": [list(n) for n in mark.notes], "label": mark.label}
                     for mark in entry_marks(piece, entries, subject_key)],
+        "sections": [{"start": s.start, "end": s.end, "kind": s.kind, "label": section_label(s),
+                      "colour": SECTION_COLOURS.get(s.kind, "#dddddd")} for s in sections],
         "autoplay": bool(autoplay),
     }

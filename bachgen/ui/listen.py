@@ -22,7 +22,7 @@ import streamlit as st
 from bachgen.render.player_data import player_take
 from bachgen.ui.player import player, player_component
 from bachgen.ui.resources import audio_first
-from bachgen.ui.take_record import take_entries
+from bachgen.ui.take_record import take_entries, take_sections
 
 
 def browser_plays() -> bool:
@@ -58,7 +58,8 @@ def player_data(take: dict[str, Any], autoplay: bool) -> dict[str, Any]:
     if data is None:
         data = player_take(take["piece"], float(take["tempo"]), take_id=take["number"],
                            seed_end_tick=take.get("seed_end_tick"), entries=take_entries(take),
-                           subject_key=(take.get("form") or {}).get("subject_key"))
+                           subject_key=(take.get("form") or {}).get("subject_key"),
+                           sections=take_sections(take))
         take["player"] = data
     return {**data, "autoplay": autoplay}
 

@@ -119,7 +119,7 @@ def describe(settings: ComposeSettings, stats: dict[str, Any]) -> str:
     """One line naming the take: length, where it started, creativity and seed."""
     seed = settings.seed
     if seed.own is not None:
-        start = f"on {stats.get('seed_source') or 'your subject'}, {seed.own.voices} voices —"
+        start = f"on {stats.get('seed_source') or 'your subject'}, {seed.own.voices} voices"
     elif seed.shapes_take:
         start = f"— {stats.get('seed_source', seed.file_name)} —"
     elif seed.file_bytes is not None:

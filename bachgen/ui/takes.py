@@ -26,7 +26,6 @@ from bachgen.ui.take_record import (
     log_timings,
     make_take,
     take_entries,
-    take_sections,
     take_wav,
 )
 from bachgen.ui.controls import build_settings, shape_controls, shaped_settings
@@ -294,10 +293,9 @@ def show_take(take: dict[str, Any], where: Any, latest: bool, engine: Any) -> An
     if take.get("ticket") is not None:
         audio_first().release(take.pop("ticket"))
         take["timings"]["after_audio_wait"] = audio_first().wait()
-    # The browser's player draws its own roll; a whole fugue keeps the still one too, for the
-    # timeline of its plan above it.
-    if take["png"] is None and take["piece"] is not None and \
-            (not browser_plays() or take_sections(take)):
+    # The browser's player draws its own roll (a whole fugue's plan above it); the still one is
+    # for a browser that cannot play.
+    if take["png"] is None and take["piece"] is not None and not browser_plays():
         take["png"] = draw_pianoroll(take)
     if take["png"]:
         where.image(take["png"], caption="Piano roll (the entries of the subject outlined)"

@@ -33,6 +33,8 @@ api.clock = () => (ready() ? clock.now() : null);
 api.playheadNow = () => (ready() ? clock.heard() : null);
 api.rate = () => (ready() ? clock.rate : null);
 api.voices = () => (take ? take.voices.map((v) => v.name) : []);
+/** A whole fugue's plan as the roll labels it (empty for a take). */
+api.sections = () => (take ? (take.sections || []).map((s) => s.label) : []);
 /** The take's length in seconds (at its own tempo). */
 api.duration = () => (take ? duration() : null);
 /** The MIDI file the player plays (bytes). */

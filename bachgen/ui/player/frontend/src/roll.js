@@ -1,5 +1,6 @@
 // The piano roll, drawn from the take's notes: time across in bars, pitch up, one colour per
-// voice, the seed lighter, the subject's entries outlined and labelled. The notes are drawn
+// voice, the seed lighter, the subject's entries outlined and labelled; a whole fugue's plan
+// (exposition, episodes, entries, close) as a band of sections above the notes. The notes are drawn
 // once per take (and per width or change of voices); the playhead is a thin element moved
 // over them (a transform, no repaint of the roll).
 
@@ -9,6 +10,7 @@ const TOP = 18;
 const BOTTOM = 6;
 const ENTRY_SHADE = "rgba(251, 231, 161, 0.75)";
 const ENTRY_EDGE = "#111111";
+const PLAN = 18;  // the height of a whole fugue's plan above the notes
 
 export class Roll {
     constructor(canvas, playhead) {
@@ -26,7 +28,8 @@ export class Roll {
         this.high = Math.max(...pitches, 60) + 1;
         const rows = this.high - this.low + 1;
         this.rowHeight = Math.max(3, Math.min(7, Math.floor(300 / rows)));
-        this.height = TOP + rows * this.rowHeight + BOTTOM;
+        this.top = TOP + ((take.sections || []).length ? PLAN : 0);
+        this.height = this.top + rows * this.rowHeight + BOTTOM;
         this.width = Math.max(200, this.canvas.parentElement.clientWidth);
         const ratio = window.devicePixelRatio || 1;
         this.canvas.width = Math.round(this.width * ratio);
@@ -37,6 +40,7 @@ export class Roll {
         const g = this.canvas.getContext("2d");
         g.clearRect(0, 0, this.width, this.height);
         this.grid(g);
+        this.plan(g);
         this.entries(g, true);
         this.notes(g, audible);
         this.entries(g, false);
@@ -46,7 +50,7 @@ export class Roll {
         return LEFT + (tick / this.take.total_ticks) * (this.width - LEFT - RIGHT);
     }
 
-    y(pitch) { return TOP + (this.high - pitch) * this.rowHeight; }
+    y(pitch) { return this.top + (this.high - pitch) * this.rowHeight; }
 
     /** The tick under a point ``px`` pixels from the canvas's left edge. */
     tickAt(px) {
@@ -63,13 +67,13 @@ export class Roll {
         g.textBaseline = "top";
         if (take.seed_end_tick) {
             g.fillStyle = "rgba(127, 140, 153, 0.12)";
-            g.fillRect(this.x(0), TOP, this.x(take.seed_end_tick) - this.x(0), this.height - TOP);
+            g.fillRect(this.x(0), this.top, this.x(take.seed_end_tick) - this.x(0), this.height - this.top);
         }
         for (let bar = 0; bar <= bars; bar++) {
             const x = Math.round(this.x(bar * take.bar_ticks)) + 0.5;
             g.strokeStyle = "rgba(128, 128, 128, 0.35)";
             g.beginPath();
-            g.moveTo(x, TOP);
+            g.moveTo(x, this.top);
             g.lineTo(x, this.height - BOTTOM);
             g.stroke();
             if (bar < bars && bar % every === 0) {
@@ -84,6 +88,23 @@ export class Roll {
             g.fillRect(LEFT, this.y(p), this.width - LEFT - RIGHT, this.rowHeight);
             g.fillStyle = "rgba(128, 128, 128, 0.95)";
         }
+    }
+
+    /** A whole fugue's plan: one band per section, its colour and, where it fits, its label. */
+    plan(g) {
+        g.font = "10px system-ui, sans-serif";
+        g.textBaseline = "middle";
+        for (const section of this.take.sections || []) {
+            const x0 = this.x(section.start);
+            const x1 = Math.min(this.x(section.end), this.width - RIGHT);
+            g.fillStyle = section.colour;
+            g.fillRect(x0, TOP, Math.max(1, x1 - x0 - 1), PLAN - 4);
+            if (g.measureText(section.label).width + 4 < x1 - x0) {
+                g.fillStyle = "#222222";
+                g.fillText(section.label, x0 + 2, TOP + (PLAN - 4) / 2);
+            }
+        }
+        g.textBaseline = "top";
     }
 
     notes(g, audible) {
