@@ -277,7 +277,7 @@ def seed_from_subject(own: OwnSubject, engine: Any, rng: np.random.Generator) ->
     shape = FugueShape(own.voices, entry_order(voice, own.voices, rng), time_signature[0] % 2 == 0)
     piece = Piece(tuple(Note(subject.offset + n.start, n.duration, n.pitch, 0) for n in subject.notes),
                   name="fugue", key=subject.key, time_signature=time_signature)
-    row, moved_by = seed_row(engine.codec, piece, 4 * len(subject.notes) + 1)
+    row, moved_by = seed_row(engine.codec, piece, 2 * len(subject.notes) + 1)  # every note, a rest before each
     return Seed(row, moved_by, subject.key, time_signature, f"fugue on {subject.source}", subject.source,
                 kept=True, subject=subject, voices=own.voices, fugue=shape,
                 registers=tuple(round(c) for c in voice_centres(own.voices)))
