@@ -145,8 +145,8 @@ class Draw:
         if b.all_written():
             return True
         codec.advance_inplace(self.grammar, tokens)
-        self.logits, self.state = step_live(self.step, tokens, self.conditions.features(codec, self.grammar.tick),
-                                             self.state, self.logits, b.stepped)
+        features = self.conditions.features(codec, self.grammar.tick, self.grammar)
+        self.logits, self.state = step_live(self.step, tokens, features, self.state, self.logits, b.stepped)
         for r in ended:
             self.event_ended(r)
         b.finish(count + 1, self.on_done)

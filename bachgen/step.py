@@ -20,7 +20,7 @@ import numpy as np
 
 from .bundle import require_step
 from .codec import FEATURES
-from .config import TOLD_FEATURES
+from .config import LINE_FEATURES, TOLD_FEATURES
 from .errors import ConfigError
 
 
@@ -56,10 +56,10 @@ def step_weights(model: Any) -> StepWeights:
     ``model`` is the Keras network, or its arrays by layer name as
     :func:`bachgen.weights.read_layer_weights` reads them from the saved file (the same
     arrays, without starting TensorFlow); both give the same weights, bit for bit. A network
-    told the plan has the told features' embeddings too (after the others, as it reads them).
+    told the plan (or the lines) has those features' embeddings too (after the others, as it reads them).
     """
     layers = model if isinstance(model, dict) else {l.name: l.get_weights() for l in model.layers}
-    told = tuple(name for name in TOLD_FEATURES if f"{name}_embed" in layers)
+    told = tuple(name for name in TOLD_FEATURES + LINE_FEATURES if f"{name}_embed" in layers)
     embeds = [layers["token_embed"][0]] + [layers[f"{name}_embed"][0] for name in FEATURES + told]
     lstms = []
     while f"lstm_{len(lstms) + 1}" in layers:

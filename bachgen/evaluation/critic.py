@@ -92,6 +92,11 @@ def gap_bin(ticks: int, resolution: int) -> str:
     return str(quarters) if quarters in GAPS else "other"
 
 
+def sounding_bin(pitches: int) -> str:
+    """The bin of how many pitches sound at an event."""
+    return f"{MAX_SOUNDING}+" if pitches >= MAX_SOUNDING else str(pitches)
+
+
 def _line_moves(events: Sequence[Event], pick: Any) -> Counter:
     """Intervals of the line ``pick`` chooses (``min`` the bass, ``max`` the top) where it is struck."""
     moves: Counter = Counter()
@@ -115,7 +120,7 @@ def piece_counts(piece: Piece) -> Counts:
     for e in events:
         sounding = sorted(e.struck + e.held)
         counts["gap"][gap_bin(e.duration, piece.resolution)] += 1
-        counts["sounding"][str(min(len(sounding), MAX_SOUNDING)) + ("+" if len(sounding) >= MAX_SOUNDING else "")] += 1
+        counts["sounding"][sounding_bin(len(sounding))] += 1
         for pitch in sounding[1:]:
             counts["above"][str((pitch - sounding[0]) % 12)] += 1
     return counts
@@ -139,14 +144,14 @@ def pooled_rate(counts: Sequence[Counts], family: str, bins: Sequence[str]) -> f
 # --------------------------------------------------------------------------- two sets
 
 
-def forest(seed: int) -> Any:
+def forest(seed: int, trees: int = TREES) -> Any:
     """The critic's random forest (one thread, seeded)."""
     from sklearn.ensemble import RandomForestClassifier
 
-    return RandomForestClassifier(n_estimators=TREES, random_state=seed, n_jobs=1)
+    return RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=1)
 
 
-def critic_accuracy(a: np.ndarray, b: np.ndarray, seed: int = QUALITY_SEED) -> dict[str, float]:
+def critic_accuracy(a: np.ndarray, b: np.ndarray, seed: int = QUALITY_SEED, trees: int = TREES) -> dict[str, float]:
     """Cross-validated accuracy of the forest telling the rows of ``a`` from those of ``b``."""
     from sklearn.model_selection import RepeatedStratifiedKFold, cross_val_score
     from threadpoolctl import threadpool_limits
@@ -158,16 +163,16 @@ def critic_accuracy(a: np.ndarray, b: np.ndarray, seed: int = QUALITY_SEED) -> d
     labels = np.array([1] * len(a) + [0] * len(b))
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=REPEATS, random_state=seed)
     with threadpool_limits(1):
-        scores = cross_val_score(forest(seed), features, labels, cv=cv, scoring="accuracy")
+        scores = cross_val_score(forest(seed, trees), features, labels, cv=cv, scoring="accuracy")
     return {"accuracy": float(scores.mean()), "sd": float(scores.std()), "folds": folds, "repeats": REPEATS}
 
 
-def importances(a: np.ndarray, b: np.ndarray, seed: int = QUALITY_SEED) -> np.ndarray:
+def importances(a: np.ndarray, b: np.ndarray, seed: int = QUALITY_SEED, trees: int = TREES) -> np.ndarray:
     """Impurity importance of every feature in a forest fitted on both sets at once."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        model = forest(seed).fit(np.vstack([a, b]), np.array([1] * len(a) + [0] * len(b)))
+        model = forest(seed, trees).fit(np.vstack([a, b]), np.array([1] * len(a) + [0] * len(b)))
     return np.asarray(model.feature_importances_)
 
 
@@ -200,19 +205,21 @@ def watched_tells(pieces: Sequence[Counts], real: Sequence[Counts]) -> list[dict
     return out
 
 
-def critic_compare(pieces: Sequence[Counts], real: Sequence[Counts], seed: int = QUALITY_SEED) -> dict[str, Any]:
+def critic_compare(pieces: Sequence[Counts], real: Sequence[Counts], seed: int = QUALITY_SEED,
+                   trees: int = TREES) -> dict[str, Any]:
     """The critic's verdict on ``pieces`` against ``real`` (both as :func:`piece_counts`):
-    cross-validated accuracy, the ranked tells and the watched ones."""
+    cross-validated accuracy, the ranked tells and the watched ones (``trees``: the forest's size)."""
     a = np.array([feature_vector(c) for c in pieces])
     b = np.array([feature_vector(c) for c in real])
-    return {"classifier": critic_accuracy(a, b, seed),
-            "tells": ranked_tells(pieces, real, importances(a, b, seed)),
+    return {"classifier": critic_accuracy(a, b, seed, trees),
+            "tells": ranked_tells(pieces, real, importances(a, b, seed, trees)),
             "watched": watched_tells(pieces, real)}
 
 
-def compare_pieces(pieces: Sequence[Piece], real: Sequence[Piece], seed: int = QUALITY_SEED) -> dict[str, Any]:
+def compare_pieces(pieces: Sequence[Piece], real: Sequence[Piece], seed: int = QUALITY_SEED,
+                   trees: int = TREES) -> dict[str, Any]:
     """:func:`critic_compare` on pieces not yet counted."""
-    return critic_compare([piece_counts(p) for p in pieces], [piece_counts(p) for p in real], seed)
+    return critic_compare([piece_counts(p) for p in pieces], [piece_counts(p) for p in real], seed, trees)
 
 
 def describe() -> str:
