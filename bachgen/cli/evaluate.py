@@ -18,7 +18,7 @@ from .. import corpus
 from ..bundle import REQUIRED_FILES, baseline_bundle_dir, check_files, default_bundle_dir, load_bundle
 from ..config import CorpusConfig, SamplingConfig
 from ..errors import ConfigError
-from ..evaluation import bench, card, heldout, report, studies, told, voices, yardstick
+from ..evaluation import bench, calibration, card, heldout, report, studies, told, voices, yardstick
 from ..evaluation.comparison import QUALITY_SEED
 from ..evaluation.statistics import STRETCH_EVENTS
 from ..pipeline import load_engine
@@ -57,8 +57,10 @@ def _print(args: argparse.Namespace, data: dict[str, Any], text: Callable[[dict[
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``bachgen evaluate``: held-out figures, or ``--generated`` / ``--voices``."""
-    if args.generated and args.voices:
-        raise ConfigError("Choose --generated or --voices, not both.")
+    if args.generated + args.voices + args.calibration > 1:
+        raise ConfigError("Choose one of --generated, --voices and --calibration.")
+    if args.calibration:
+        return cmd_calibration(args)
     if args.generated:
         return cmd_generated(args)
     if args.voices:
@@ -75,6 +77,15 @@ def cmd_held_out(args: argparse.Namespace) -> int:
     baseline = None if args.no_baseline else (Path(args.baseline) if args.baseline else baseline_bundle_dir())
     _print(args, heldout.evaluate_held_out(pieces, model_dir, baseline, args.ngram_order),
            heldout.format_held_out)
+    return 0
+
+
+def cmd_calibration(args: argparse.Namespace) -> int:
+    """``bachgen evaluate --calibration [--model DIR] [--json]``: the network's bass and
+    harmony teacher-forced on the fugues, beside Bach's (:mod:`bachgen.evaluation.calibration`)."""
+    bundle = load_bundle(Path(args.bundle) if args.bundle else default_bundle_dir())
+    pieces = corpus.load_corpus(_corpus(args))
+    _print(args, calibration.calibration(bundle, pieces), calibration.format_calibration)
     return 0
 
 
@@ -135,6 +146,8 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
                    help="measure generated music against the real fugues instead")
     p.add_argument("--voices", action="store_true",
                    help="measure the voice splitting on the fugues' own voices instead")
+    p.add_argument("--calibration", action="store_true",
+                   help="the network's next bass and harmony, teacher-forced on the fugues, beside Bach's")
     h = p.add_argument_group("held-out figures (the default)")
     h.add_argument("--baseline", help="the original architecture's bundle (default: assets/original)")
     h.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")
