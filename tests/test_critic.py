@@ -87,3 +87,17 @@ def test_the_report_lists_the_critic():
         {"seed": 1, "critic": 0.5, "critic_sd": 0.1, "watched": verdict["watched"]}]}
     text = "\n".join(report._critic_lines({"rows": {"generated": row}}))
     assert "bass octave leaps" in text and "seed 1: critic 0.50" in text
+
+
+def test_calibration_counts_bach_and_gives_the_network_a_share(tiny_spelled_dir):
+    from bachgen.bundle import load_bundle
+    from bachgen.evaluation import calibration
+
+    pieces = [little_piece()]
+    result = calibration.calibration(load_bundle(tiny_spelled_dir), pieces)
+    bass = result["bass"]
+    assert bass["+12"]["real"] == pytest.approx(100 / 3, abs=0.01)  # G2 to G3, of three bass moves
+    assert bass["-5"]["real"] == bass["-7"]["real"] == bass["+12"]["real"]
+    assert 0 < sum(v["model"] for v in bass.values()) <= 100
+    assert sum(v["real"] for v in result["above"].values()) == pytest.approx(50)  # half the positions end the event
+    assert "+12" in calibration.format_calibration(result)
