@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..evaluation import bench, calibration, card, heldout, report, studies, told, voices, yardstick
 from ..evaluation.comparison import QUALITY_SEED
 from ..evaluation.statistics import STRETCH_EVENTS
+from ..leaning import write_leaning
 from ..pipeline import load_engine
 from .common import add_form_options, form_config
 
@@ -81,11 +82,20 @@ def cmd_held_out(args: argparse.Namespace) -> int:
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    """``bachgen evaluate --calibration [--model DIR] [--json]``: the network's bass and
-    harmony teacher-forced on the fugues, beside Bach's (:mod:`bachgen.evaluation.calibration`)."""
-    bundle = load_bundle(Path(args.bundle) if args.bundle else default_bundle_dir())
+    """``bachgen evaluate --calibration [--fit] [--model DIR] [--json]``: the network's bass and
+    harmony teacher-forced on the fugues, beside Bach's (:mod:`bachgen.evaluation.calibration`);
+    with ``--fit``, the leaning that corrects it fitted and saved in the bundle folder."""
+    folder = Path(args.bundle) if args.bundle else default_bundle_dir()
+    bundle = load_bundle(folder)
     pieces = corpus.load_corpus(_corpus(args))
-    _print(args, calibration.calibration(bundle, pieces), calibration.format_calibration)
+    if not args.fit:
+        _print(args, calibration.calibration(bundle, pieces), calibration.format_calibration)
+        return 0
+    _progress(args)("teacher-forced positions of the fugues")
+    leaning, figures = calibration.fit_leaning(calibration.collect(bundle, pieces))
+    path = write_leaning(folder, leaning)
+    _print(args, {**figures, "leaning": leaning.to_json(), "saved": str(path)},
+           lambda d: json.dumps(d, indent=1))
     return 0
 
 
@@ -148,6 +158,9 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
                    help="measure the voice splitting on the fugues' own voices instead")
     p.add_argument("--calibration", action="store_true",
                    help="the network's next bass and harmony, teacher-forced on the fugues, beside Bach's")
+    p.add_argument("--fit", action="store_true",
+                   help="with --calibration: fit the network's leaning by interval and save it in the bundle "
+                        "(leaning.json; takes drawn from the bundle use it)")
     h = p.add_argument_group("held-out figures (the default)")
     h.add_argument("--baseline", help="the original architecture's bundle (default: assets/original)")
     h.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")

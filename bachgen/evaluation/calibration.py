@@ -16,20 +16,28 @@ Both are normalised over what the grammar allows there (pitches above the last o
 held only if it sounded, a duration), as the sampler draws. A network that knows the last
 bass only roughly spreads the probability of the interval Bach writes onto its neighbours:
 too little on the octave, too much a semitone from it and on the tritone.
+
+:func:`collect` and :func:`fit_leaning` fit the correction of that (:mod:`bachgen.leaning`) on
+the training fugues' positions, ``bachgen evaluate --calibration --fit`` saves it in the bundle.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..events import Piece
+from ..leaning import SPAN as LEAN_SPAN
+from ..leaning import Leaning
 from ..splits import HELD_OUT, VALIDATION
 from .heldout import model_logits
 
 #: The bass intervals measured (semitones from the last bass).
 SPAN = 14
+#: The families of a leaning (:mod:`bachgen.leaning`).
+FAMILIES = ("bass", "above", "top")
 
 
 def _allowed(codec: Any, last: int, prev: np.ndarray) -> np.ndarray:
@@ -106,3 +114,94 @@ def format_calibration(result: dict[str, Any]) -> str:
             ratio = f"{v['model'] / v['real']:.2f}x" if v["real"] else "-"
             lines.append(f"    {name:>4}: {v['model']:>6.2f} / {v['real']:>6.2f}  {ratio:>6}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- fitting a leaning
+
+
+@dataclass
+class Positions:
+    """Teacher-forced positions of the fugues: the grammar-masked logits ``(n, V)``, the next
+    token, each candidate's interval index per family (−1: none) and whether held out."""
+
+    logits: list[np.ndarray] = field(default_factory=list)
+    targets: list[int] = field(default_factory=list)
+    index: dict[str, list[np.ndarray]] = field(default_factory=lambda: {k: [] for k in FAMILIES})
+    held_out: list[bool] = field(default_factory=list)
+
+
+def _interval_index(codec: Any, prev: np.ndarray, last: int, low: int) -> dict[str, np.ndarray]:
+    """Each id's interval index per family at a position (see :mod:`bachgen.leaning`)."""
+    P, V = codec.pitches, codec.vocab_size
+    out = {k: np.full(V, -1, dtype=np.int16) for k in FAMILIES}
+    pitches = np.arange(P)
+    if prev.any():
+        for family, ref in (("bass", int(prev.argmax())), ("top", P - 1 - int(prev[::-1].argmax()))):
+            if family == "bass" and last >= 0:
+                continue
+            d = pitches - ref
+            inside = np.abs(d) <= LEAN_SPAN
+            out[family][1:1 + P][inside] = d[inside] + LEAN_SPAN
+    if last >= 0:
+        out["above"][1:1 + P] = out["above"][1 + P:1 + 2 * P] = (pitches - low) % 12
+    return out
+
+
+def collect(bundle: Any, pieces: Sequence[Piece]) -> Positions:
+    """Every teacher-forced position of ``pieces`` (:class:`Positions`)."""
+    codec, found = bundle.codec, Positions()
+    for piece in pieces:
+        ids, logits = model_logits(bundle, piece)
+        kinds, pidx, P = codec.kind[ids], codec.pitch_index[ids], codec.pitches
+        prev, cur, last, low = np.zeros(P, dtype=bool), np.zeros(P, dtype=bool), -1, -1
+        for i in range(len(ids) - 1):
+            if kinds[i] in (1, 2):
+                cur[pidx[i]], last, low = True, pidx[i], (pidx[i] if low < 0 else low)
+            elif kinds[i] == 3:
+                prev, cur, last, low = cur.copy(), np.zeros(P, dtype=bool), -1, -1
+            found.logits.append(np.where(_allowed(codec, last, prev), logits[i], -np.inf).astype(np.float32))
+            found.targets.append(int(ids[i + 1]))
+            for k, v in _interval_index(codec, prev, last, low).items():
+                found.index[k].append(v)
+            found.held_out.append(piece.name in HELD_OUT + VALIDATION)
+    return found
+
+
+def _leaned(logits: np.ndarray, index: dict[str, np.ndarray], numbers: dict[str, np.ndarray]) -> np.ndarray:
+    """Softmax of the logits with every family's numbers added."""
+    z = logits.astype(np.float64)
+    for k, f in index.items():
+        z = z + np.where(f >= 0, numbers[k][np.maximum(f, 0)], 0.0)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fit_leaning(found: Positions, rounds: int = 8, damping: float = 0.8) -> tuple[Leaning, dict[str, float]]:
+    """The leaning fitted on the training fugues' positions (iterative scaling: each family's
+    numbers moved by the log of Bach's count over the expected one until they agree), and
+    bits per token of the next token before and after, on training and held-out positions."""
+    logits, targets = np.stack(found.logits), np.asarray(found.targets)
+    index = {k: np.stack(v) for k, v in found.index.items()}
+    held = np.asarray(found.held_out)
+    sizes = {"bass": 2 * LEAN_SPAN + 1, "above": 12, "top": 2 * LEAN_SPAN + 1}
+    numbers = {k: np.zeros(n) for k, n in sizes.items()}
+
+    def bits(rows: np.ndarray) -> float:
+        p = _leaned(logits[rows], {k: v[rows] for k, v in index.items()}, numbers)
+        return float(-np.log2(p[np.arange(len(p)), targets[rows]]).mean())
+
+    train = ~held
+    figures = {"train_bits_before": bits(train), "held_out_bits_before": bits(held)}
+    rows = np.nonzero(train)[0]
+    for _ in range(rounds):
+        for k in sizes:
+            p = _leaned(logits[rows], {f: v[rows] for f, v in index.items()}, numbers)
+            f = index[k][rows]
+            chosen = f[np.arange(len(rows)), targets[rows]]
+            seen = np.bincount(chosen[chosen >= 0], minlength=sizes[k])
+            expected = np.bincount(f[f >= 0], weights=p[f >= 0], minlength=sizes[k])
+            numbers[k] += damping * np.log((seen + 1.0) / (expected + 1.0))
+    figures.update(train_bits_after=bits(train), held_out_bits_after=bits(held))
+    leaning = Leaning(*(tuple(float(x) for x in numbers[k]) for k in ("bass", "above", "top")))
+    return leaning, {k: round(v, 4) for k, v in figures.items()}
