@@ -69,3 +69,17 @@ def test_the_sampler_reads_the_columns_from_its_grammar():
     state = c.start_states([ids], [0])
     got = conditions.features(c, state.tick, state)
     assert got[0].tolist() == c.features(ids, (4, 4), 0, KeyCondition(False, 0))[-1].tolist()
+
+
+def test_the_train_command_of_a_network_told_the_lines_gives_it_back():
+    from dataclasses import asdict
+
+    from bachgen.cli import build_parser
+    from bachgen.cli.train import configs_from
+    from bachgen.config import FitConfig
+    from bachgen.train import train_command
+
+    net, fit = NetConfig(lines=True, bass_embed=12), FitConfig(epochs=4)
+    command = train_command(asdict(net), asdict(fit), "runs/lines")
+    assert "--lines" in command.split() and "--bass-embed 12" in command
+    assert configs_from(build_parser().parse_args(command.split()[1:])) == (net, fit)
