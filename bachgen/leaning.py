@@ -31,6 +31,8 @@ from .errors import BundleError
 
 #: Semitones either side of the last bass and top that have a number.
 SPAN = 14
+#: Up to this many rows a leaning is added row by row (a dozen whole-array calls cost more).
+FEW_ROWS = 4
 #: The file in a bundle that holds a leaning.
 LEANING_FILE = "leaning.json"
 
@@ -81,8 +83,12 @@ class Leaner:
     def add(self, logits: np.ndarray, prev: np.ndarray, cur: np.ndarray, last: np.ndarray) -> np.ndarray:
         """``logits`` ``(B, V)`` leaned for rows whose grammar has ``prev`` and ``cur`` ``(B, P)``
         (the last event's pitches, this one's) and ``last`` (the last pitch written, −1: none)."""
-        P = self.pitches
         out = np.array(logits, dtype=np.float32, copy=True)
+        if out.shape[0] <= FEW_ROWS:
+            for r in range(out.shape[0]):
+                self._add_row(out[r], prev[r], cur[r], int(last[r]))
+            return out
+        P = self.pitches
         sounded = prev.any(axis=1)
         low = prev.argmax(axis=1)
         high = P - 1 - prev[:, ::-1].argmax(axis=1)
@@ -95,6 +101,19 @@ class Leaner:
             out[later, 1:1 + P] += self.above[bass]
             out[later, 1 + P:1 + 2 * P] += self.above[bass]
         return out
+
+    def _add_row(self, out: np.ndarray, prev: np.ndarray, cur: np.ndarray, last: int) -> None:
+        """:meth:`add` for one row in place, in the same order (the same bits, fewer calls)."""
+        P = self.pitches
+        sounded = np.flatnonzero(prev)
+        if sounded.size:
+            if last < 0:
+                out[1:1 + P] += self.bass[sounded[0]]
+            out[1:1 + P] += self.top[sounded[-1]]
+        if last >= 0:
+            above = self.above[int(cur.argmax())]
+            out[1:1 + P] += above
+            out[1 + P:1 + 2 * P] += above
 
 
 def read_leaning(folder: str | Path) -> Leaning | None:

@@ -73,3 +73,17 @@ def test_the_fit_agrees_with_the_counts_it_is_fitted_on():
     assert set(np.argsort(leaning.bass)[-2:]) == {SPAN + 12, SPAN - 1}
     assert leaning.bass[SPAN + 12] == pytest.approx(leaning.bass[SPAN - 1])
     assert figures["held_out_bits_after"] < figures["held_out_bits_before"]
+
+
+def test_a_few_rows_lean_as_many_rows_do_bit_for_bit():
+    rng = np.random.default_rng(5)
+    leaning = Leaning(*(tuple(rng.normal(size=n)) for n in (2 * SPAN + 1, 12, 2 * SPAN + 1)))
+    leaner = Leaner(leaning, P)
+    logits = rng.normal(size=(12, V)).astype(np.float32)
+    prev, cur = rng.random((12, P)) < 0.15, rng.random((12, P)) < 0.1
+    prev[0], cur[1] = False, False  # after a rest; nothing written yet
+    last = np.where(cur.any(axis=1), P - 1 - cur[:, ::-1].argmax(axis=1), -1)
+    many = leaner.add(logits, prev, cur, last)
+    few = np.concatenate([leaner.add(logits[i:i + 2], prev[i:i + 2], cur[i:i + 2], last[i:i + 2])
+                          for i in range(0, 12, 2)])
+    assert np.array_equal(many, few)
