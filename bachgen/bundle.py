@@ -30,6 +30,7 @@ from typing import Any
 
 from .codec import SpelledCodec
 from .config import NetConfig
+from .leaning import Leaning, read_leaning
 from .errors import BachgenError, BundleError, ConfigError
 from .network import build_model
 from .weights import read_layer_weights
@@ -97,7 +98,7 @@ def load_bundle(folder: str | Path | None = None) -> "SavedBundle":
     except BundleError as exc:
         raise BundleError(exc.message, RETRAIN) from exc
     _check_sizes(folder, layers, codec.vocab_size)
-    return SavedBundle(folder / MODEL_FILE, layers, codec, net, config)
+    return SavedBundle(folder / MODEL_FILE, layers, codec, net, config, read_leaning(folder))
 
 
 def check_files(folder: Path, required: tuple[str, ...] = REQUIRED_FILES, hint: str = RETRAIN) -> None:
@@ -161,6 +162,7 @@ def _load_network(path: Path) -> Any:
 class SavedBundle(Bundle):
     """A bundle read from its folder without TensorFlow.
 
+    ``leaning``: the network's leaning by interval, when the folder has one (:mod:`bachgen.leaning`).
     ``layer_weights`` holds the network's arrays by layer name (all the NumPy step needs,
     see :func:`bachgen.step.load_step`); ``model``, the Keras network, is loaded
     from ``model_path`` the first time something asks for it (evaluation, the TensorFlow
@@ -168,8 +170,9 @@ class SavedBundle(Bundle):
     """
 
     def __init__(self, model_path: Path, layer_weights: dict[str, Any], codec: Any, net: Any,
-                 config: dict[str, Any]) -> None:
+                 config: dict[str, Any], leaning: Leaning | None = None) -> None:
         self.model_path = Path(model_path)
+        self.leaning = leaning
         self.layer_weights = layer_weights
         self.codec, self.net, self.config = codec, net, config
         self._model: Any = None

@@ -1,25 +1,22 @@
 """Events spelled as short runs of sub-tokens: pitches marked struck or held, then a duration.
 
 One event of the piano reduction (see :func:`bachgen.reduction.chordify`) is written as its
-sounding pitches in ascending order, each as ``S<p>`` (struck at the event's onset) or
-``H<p>`` (still sounding from the previous event), followed by one duration token
-``D<ticks>`` that also ends the event. A rest is the duration token alone::
+sounding pitches in ascending order, each as ``S<p>`` (struck at the event's onset) or ``H<p>``
+(still sounding from the previous event), followed by one duration token ``D<ticks>`` that
+also ends the event. A rest is the duration token alone::
 
     S48 H60 S64 D12     C3 struck, C4 held, E4 struck, for a sixteenth
     D24                 an eighth of silence
 
 The vocabulary is small (the 88 piano keys twice, plus the event lengths of the corpus): chords
 with tied notes are learnable from 48 fugues. ``decode(encode(p))`` is ``p``'s piano reduction.
-
-Where an event falls in the bar is *not* a token: it follows from the durations written so
-far and the time signature. :meth:`SpelledCodec.features` gives it to a network as
-per-token conditioning instead, together with the key condition (mode, and the shift from
-the common key C major / A minor) — see :data:`FEATURES`.
-
-The grammar (:meth:`SpelledCodec.allowed`) keeps pitches strictly ascending inside an event,
-allows ``H<p>`` only for a pitch that sounded in the previous event, at most
-``max_pitches`` pitches per event, and a duration token at any time; every sequence it
-allows decodes. Grammar states are batched, in NumPy; no TensorFlow nor music21 here.
+Where an event falls in the bar is *not* a token: it follows from the durations written so far
+and the time signature. :meth:`SpelledCodec.features` gives it to a network as per-token
+conditioning instead, with the key condition (mode, and the shift from the common key C major /
+A minor) — see :data:`FEATURES`. The grammar (:meth:`SpelledCodec.allowed`) keeps pitches
+strictly ascending inside an event, allows ``H<p>`` only for a pitch that sounded in the previous
+event, at most ``max_pitches`` pitches per event, and a duration token at any time; every
+sequence it allows decodes. Grammar states are batched, in NumPy; no TensorFlow nor music21 here.
 """
 
 from __future__ import annotations
@@ -29,10 +26,11 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
-from .config import INPUT_FEATURES, TOLD_FEATURES, ReductionConfig
+from .config import INPUT_FEATURES, LINE_FEATURES, TOLD_FEATURES, ReductionConfig
 from .cues import END_CATEGORIES, LINE_CATEGORIES, Cues, tonic_pc
 from .errors import BundleError, ConfigError
 from .events import RESOLUTION, Event, Piece, key_is_minor, shift_to_common_key
+from .lines import line_categories, line_columns
 from .reduction import HIGHEST_PITCH, LOWEST_PITCH, chordify, events_to_piece, normalise, quantise
 
 
@@ -80,13 +78,11 @@ def seed_transposition(key: str | None) -> tuple[int, KeyCondition]:
 
 @dataclass
 class SpelledState:
-    """Where each of ``B`` rows stands in the grammar (arrays with a leading row axis).
-
-    ``last``: pitch index of the last pitch written in the unfinished event (−1: none);
-    ``count``: pitches written in it; ``cur``: those pitches; ``prev``: the pitches
-    sounding in the previous whole event; ``tick``: where the unfinished event starts;
-    ``compass``: optional ``(B, P)`` mask of the pitches a row may strike (``None``: all).
-    """
+    """Where each of ``B`` rows stands in the grammar (arrays with a leading row axis): ``last``,
+    pitch index of the last pitch written in the unfinished event (−1: none); ``count``, pitches
+    written in it; ``cur``, those pitches; ``prev``, the pitches sounding in the previous whole
+    event; ``tick``, where the unfinished event starts; ``compass``, an optional ``(B, P)`` mask
+    of the pitches a row may strike (``None``: all)."""
 
     last: np.ndarray
     count: np.ndarray
@@ -128,8 +124,8 @@ class SpelledCodec:
     ``key_told`` (:data:`KEY_TOLD`) says what the key column of the conditioning features
     holds; being part of the codec (saved in ``codec.json``; ``"key"`` when absent), it
     keeps training, evaluation and sampling consistent. ``told`` (saved only when on): the
-    features also hold :data:`~bachgen.config.TOLD_FEATURES` (:mod:`bachgen.cues`).
-    """
+    features also hold :data:`~bachgen.config.TOLD_FEATURES` (:mod:`bachgen.cues`); ``lines``
+    (likewise), then :data:`~bachgen.config.LINE_FEATURES` (:mod:`bachgen.lines`)."""
 
     name = "spelled"
     spelling = "held"
@@ -138,8 +134,8 @@ class SpelledCodec:
     def __init__(self, durations: Sequence[int], max_pitches: int,
                  meters: Sequence[tuple[int, int]] = (), grid: int = 2,
                  max_event_quarters: float = 8.0, resolution: int = RESOLUTION,
-                 key_told: str = "key", told: bool = False) -> None:
-        self.told = bool(told)
+                 key_told: str = "key", told: bool = False, lines: bool = False) -> None:
+        self.told, self.lines = bool(told), bool(lines)
         if key_told not in KEY_TOLD:
             raise ConfigError(f"key_told must be one of {', '.join(KEY_TOLD)}, not {key_told!r}.")
         self.key_told = key_told
@@ -194,7 +190,8 @@ class SpelledCodec:
 
     @classmethod
     def build(cls, pieces: Iterable[Piece], grid: int = 2,
-              max_event_quarters: float = 8.0, key_told: str = "key", told: bool = False) -> "SpelledCodec":
+              max_event_quarters: float = 8.0, key_told: str = "key", told: bool = False,
+              lines: bool = False) -> "SpelledCodec":
         """The codec for ``pieces``: their event lengths, widest chord and time signatures."""
         config = ReductionConfig(grid, max_event_quarters)
         durations: set[int] = set()
@@ -205,14 +202,15 @@ class SpelledCodec:
                 widest = max(widest, len(event.struck) + len(event.held))
             meters.add(tuple(piece.time_signature))
         return cls(sorted(durations), widest, sorted(meters), grid, max_event_quarters,
-                   key_told=key_told, told=told)
+                   key_told=key_told, told=told, lines=lines)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "durations": list(self.durations),
                 "max_pitches": self.max_pitches, "meters": [list(m) for m in self.meters],
                 "grid": self.grid, "max_event_quarters": self.max_event_quarters,
                 "resolution": self.resolution, "low": self.low, "high": self.high,
-                "spelling": self.spelling, "key_told": self.key_told, **({"told": True} if self.told else {})}
+                "spelling": self.spelling, "key_told": self.key_told,
+                **({"told": True} if self.told else {}), **({"lines": True} if self.lines else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SpelledCodec":
@@ -225,7 +223,8 @@ class SpelledCodec:
             codec = kind(data["durations"], int(data["max_pitches"]),
                         [tuple(m) for m in data.get("meters", [])], int(data["grid"]),
                         float(data["max_event_quarters"]), int(data.get("resolution", RESOLUTION)),
-                        key_told=str(data.get("key_told", "key")), told=bool(data.get("told", False)))
+                        key_told=str(data.get("key_told", "key")), told=bool(data.get("told", False)),
+                        lines=bool(data.get("lines", False)))
             if (data.get("low", codec.low), data.get("high", codec.high)) != (codec.low, codec.high):
                 raise ValueError("pitch range differs from the piano")
             return codec
@@ -438,13 +437,14 @@ class SpelledCodec:
     def feature_sizes(self) -> dict[str, int]:
         """Number of categories of each feature column (:attr:`feature_names`)."""
         told = {"end": END_CATEGORIES, "line": LINE_CATEGORIES} if self.told else {}
+        lines = {name: line_categories(self.pitches) for name in LINE_FEATURES} if self.lines else {}
         return {"quarter": QUARTERS, "phase": self.resolution // self.grid,
-                "meter": len(self.meters) + 1, "key": KeyCondition.count(), **told}
+                "meter": len(self.meters) + 1, "key": KeyCondition.count(), **told, **lines}
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         """The feature columns :meth:`features` gives: :data:`FEATURES`, then the told ones."""
-        return FEATURES + (TOLD_FEATURES if self.told else ())
+        return FEATURES + (TOLD_FEATURES if self.told else ()) + (LINE_FEATURES if self.lines else ())
 
     def told_key(self, key: KeyCondition) -> KeyCondition:
         """The key condition the network is told for ``key`` under :attr:`key_told`.
@@ -472,19 +472,19 @@ class SpelledCodec:
                  start: int, key: KeyCondition, cues: Cues | None = None) -> np.ndarray:
         """Conditioning of each token: where the event *after reading it* starts, and the key.
 
-        Row ``i`` goes with input token ``i``, which predicts token ``i+1``: after a
-        duration token the next event's onset, else the onset of the event being written.
-        Columns (:data:`FEATURES`): quarter note in the bar, tick within the quarter in
-        grid steps (exact: 32nds and triplets included), time signature, key condition; a
-        ``told`` codec adds bars to the end and the planned line of ``cues`` (none: unknown).
-        """
+        Row ``i`` goes with input token ``i``, which predicts token ``i+1``: after a duration
+        token the next event's onset, else the onset of the event being written. Columns
+        (:data:`FEATURES`): quarter note in the bar, tick in the quarter in grid steps (exact:
+        32nds and triplets too), time signature, key condition; a ``told`` codec adds bars to the
+        end and the planned line of ``cues`` (none: unknown), a ``lines`` codec the bass and top."""
         ids = np.asarray(ids, dtype=np.int64)
         ticks = start + np.cumsum(self.ticks[ids])
-        out = self.position_features(ticks, time_signature, key)
-        if not self.told:
-            return out
-        told = (cues or Cues()).columns(ticks, self.bar_ticks(time_signature), tonic_pc(key.minor, key.shift))
-        return np.concatenate([out, told], axis=1)
+        parts = [self.position_features(ticks, time_signature, key)]
+        if self.told:
+            parts.append((cues or Cues()).columns(ticks, self.bar_ticks(time_signature), tonic_pc(key.minor, key.shift)))
+        if self.lines:
+            parts.append(line_columns(self.kind, self.pitch_index, ids))
+        return np.concatenate(parts, axis=1)
 
 
 #: Up to this many rows the grammar advances row by row (:meth:`SpelledCodec.advance_inplace`).

@@ -209,6 +209,10 @@ INPUT_FEATURES = ("quarter", "phase", "meter", "key")
 #: The inputs a network *told the plan* reads after those (:attr:`NetConfig.told`): bars to the
 #: end of the piece, and the planned line at the event being written (:mod:`bachgen.cues`).
 TOLD_FEATURES = ("end", "line")
+#: The inputs a network *told the lines* reads after those (:attr:`NetConfig.lines`): the lowest
+#: and highest pitch of the last whole event and the lowest pitch written so far in the event
+#: being written (:mod:`bachgen.lines`).
+LINE_FEATURES = ("last_bass", "last_top", "bass")
 #: Augmentations (:attr:`FitConfig.augment`) and mode filters (:attr:`FitConfig.modes`);
 #: the key treatments are the codec's (:data:`~bachgen.codec.KEY_TOLD`).
 AUGMENTS = ("shifts", "all12")
@@ -228,6 +232,8 @@ class NetConfig:
     ``told``: the conditioned network also reads :data:`TOLD_FEATURES` (bars to the end,
     the planned line), each through its own embedding (``end_embed``, ``line_embed``);
     off (the default, and the shipped model), it reads exactly what it always did.
+    ``lines``: it also reads :data:`LINE_FEATURES` (the bass and the top of the last event,
+    the bass of this one), each through its own embedding; off, it reads what it always did.
     """
 
     embed: int = 96
@@ -242,14 +248,19 @@ class NetConfig:
     told: bool = False
     end_embed: int = 4
     line_embed: int = 8
+    lines: bool = False
+    last_bass_embed: int = 16
+    last_top_embed: int = 16
+    bass_embed: int = 16
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise ConfigError(f"arch must be one of {', '.join(ARCHS)}, not {self.arch!r}.")
-        if self.told and self.arch != "conditioned":
-            raise ConfigError("Only the conditioned network can be told the plan (told).")
-        if min(self.embed, self.units, self.layers, self.quarter_embed, self.phase_embed,
-               self.meter_embed, self.key_embed, self.end_embed, self.line_embed) < 1 or not 0.0 <= self.dropout < 1.0:
+        if (self.told or self.lines) and self.arch != "conditioned":
+            raise ConfigError("Only the conditioned network can be told the plan (told) or the lines (lines).")
+        if min(self.embed, self.units, self.layers, self.quarter_embed, self.phase_embed, self.meter_embed,
+               self.key_embed, self.end_embed, self.line_embed, self.last_bass_embed, self.last_top_embed,
+               self.bass_embed) < 1 or not 0.0 <= self.dropout < 1.0:
             raise ConfigError("Network sizes must be positive and dropout in [0, 1).")
 
     @property
@@ -257,7 +268,8 @@ class NetConfig:
         """The inputs the network reads (a subset of :data:`bachgen.network.INPUTS`)."""
         if self.arch != "conditioned":
             return ("tokens",)
-        return ("tokens",) + INPUT_FEATURES + (TOLD_FEATURES if self.told else ())
+        return ("tokens",) + INPUT_FEATURES + (TOLD_FEATURES if self.told else ()) + (
+            LINE_FEATURES if self.lines else ())
 
     def embed_sizes(self) -> dict[str, int]:
         """Embedding width of each conditioning input the network reads."""
@@ -265,6 +277,8 @@ class NetConfig:
                  "meter": self.meter_embed, "key": self.key_embed}
         if self.told:
             sizes.update(end=self.end_embed, line=self.line_embed)
+        if self.lines:
+            sizes.update(last_bass=self.last_bass_embed, last_top=self.last_top_embed, bass=self.bass_embed)
         return sizes
 
 

@@ -131,10 +131,11 @@ def window_inputs(windows: np.ndarray, names: Sequence[str] = INPUTS) -> tuple[d
     """Model inputs (a dict of the columns ``names`` of :data:`INPUTS`) and targets (ids shifted by one).
 
     A network that reads fewer inputs (``arch="original"``) gets only its own; the told
-    columns (:data:`~bachgen.network.TOLD_INPUTS`) are there only in a told codec's windows.
+    columns (:data:`~bachgen.network.TOLD_INPUTS`) are there only in a told codec's windows; a
+    network reading every column of the windows (a codec told the lines) names them all.
     """
-    inputs = {name: windows[:, :-1, i] for i, name in enumerate(TOLD_INPUTS[:windows.shape[2]])
-              if name in names}
+    columns = tuple(names) if len(names) == windows.shape[2] else TOLD_INPUTS[:windows.shape[2]]
+    inputs = {name: windows[:, :-1, i] for i, name in enumerate(columns) if name in names}
     return inputs, windows[:, 1:, 0]
 
 

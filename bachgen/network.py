@@ -64,6 +64,9 @@ def build_model(codec: SpelledCodec, net: NetConfig, seed: int | None = None):
         raise ConfigError(f"The network is {'' if net.told else 'not '}told the plan but its codec "
                           f"is {'' if codec.told else 'not'}.", "Build both with the same told setting.")
 
+    if net.lines != codec.lines:
+        raise ConfigError(f"The network is {'' if net.lines else 'not '}told the lines but its codec "
+                          f"is {'' if codec.lines else 'not'}.", "Build both with the same lines setting.")
     init = keras.initializers.GlorotUniform(seed=seed)
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     parts = [keras.layers.Embedding(codec.vocab_size, net.embed, name="token_embed",

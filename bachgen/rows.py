@@ -18,12 +18,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .codec import FEATURES, QUARTERS, KeyCondition, SpelledCodec, seed_transposition
+from .codec import FEATURES, QUARTERS, KeyCondition, SpelledCodec, SpelledState, seed_transposition
 from .constraints import Rules
 from .cues import FAR, Cues, tonic_pc
 from .errors import ConfigError
 from .events import Note, Piece
 from .guards import EventWatch
+from .lines import state_columns
 from .reduction import chordify
 from .step import NumpyStep, TfStep
 
@@ -142,13 +143,18 @@ class RowConditions:
         fixed[:, 2], fixed[:, 3] = meter, key
         return cls(bar, meter, key, places, fixed, ToldRows.of(rows) if codec.told else None)
 
-    def features(self, codec: SpelledCodec, ticks: np.ndarray) -> np.ndarray:
+    def features(self, codec: SpelledCodec, ticks: np.ndarray, grammar: SpelledState | None = None) -> np.ndarray:
         """``(B, 4)`` features of events starting at ``ticks`` (as :meth:`SpelledCodec.features`;
-        ``(B, 6)`` for a told codec)."""
+        ``(B, 6)`` for a told codec); a codec told the lines adds the bass and the top of the
+        rows' ``grammar`` state (:func:`bachgen.lines.state_columns`)."""
         out = self.places[ticks % self.bar] + self.fixed
-        if self.told is None:
-            return out
-        return np.concatenate([out, self.told.columns(ticks, self.bar)], axis=1)
+        if self.told is not None:
+            out = np.concatenate([out, self.told.columns(ticks, self.bar)], axis=1)
+        if codec.lines:
+            if grammar is None:
+                raise ConfigError("A network told the lines needs the rows' grammar state.")
+            out = np.concatenate([out, state_columns(grammar.prev, grammar.cur)], axis=1)
+        return out
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
 class Draw:
     """The arrays of a draw of several takes — logits, network state, grammar state, row
     conditions and rewind marks, one row per seed row of a take — and the token step that
-    carries them. Takes can join between steps (:meth:`join`)."""
+    carries them. Takes can join between steps (:meth:`join`). A step with a leaning
+    (:mod:`bachgen.leaning`) has its logits leaned by the grammar's lines before each draw."""
 
     def __init__(self, step: Any, codec: SpelledCodec,
                  on_done: Callable[[int, list[list[int]]], None] | None) -> None:
@@ -88,6 +89,7 @@ class Draw:
         self.batch = Batch(codec)
         self.rewind = Rewind([])
         self.chooser = Chooser(codec)
+        self.leaner = getattr(step, "leaner", None)  # the network's leaning by interval, if any
         self.logits: Any = None
         self.state: Any = None
         self.grammar: Any = None
@@ -140,13 +142,15 @@ class Draw:
         mask = codec.allowed(self.grammar)
         b.constrain(mask, self.grammar)
         rewind.bar(mask, b.written, b.out)
-        tokens = b.draw(self.logits, mask)
+        g = self.grammar
+        logits = self.logits if self.leaner is None else self.leaner.add(self.logits, g.prev, g.cur, g.last)
+        tokens = b.draw(logits, mask)
         ended = b.write(tokens)
         if b.all_written():
             return True
         codec.advance_inplace(self.grammar, tokens)
-        self.logits, self.state = step_live(self.step, tokens, self.conditions.features(codec, self.grammar.tick),
-                                             self.state, self.logits, b.stepped)
+        features = self.conditions.features(codec, self.grammar.tick, self.grammar)
+        self.logits, self.state = step_live(self.step, tokens, features, self.state, self.logits, b.stepped)
         for r in ended:
             self.event_ended(r)
         b.finish(count + 1, self.on_done)

@@ -20,8 +20,9 @@ import numpy as np
 
 from .bundle import require_step
 from .codec import FEATURES
-from .config import TOLD_FEATURES
+from .config import LINE_FEATURES, TOLD_FEATURES
 from .errors import ConfigError
+from .leaning import Leaner
 
 
 @dataclass
@@ -56,10 +57,10 @@ def step_weights(model: Any) -> StepWeights:
     ``model`` is the Keras network, or its arrays by layer name as
     :func:`bachgen.weights.read_layer_weights` reads them from the saved file (the same
     arrays, without starting TensorFlow); both give the same weights, bit for bit. A network
-    told the plan has the told features' embeddings too (after the others, as it reads them).
+    told the plan (or the lines) has those features' embeddings too (after the others, as it reads them).
     """
     layers = model if isinstance(model, dict) else {l.name: l.get_weights() for l in model.layers}
-    told = tuple(name for name in TOLD_FEATURES if f"{name}_embed" in layers)
+    told = tuple(name for name in TOLD_FEATURES + LINE_FEATURES if f"{name}_embed" in layers)
     embeds = [layers["token_embed"][0]] + [layers[f"{name}_embed"][0] for name in FEATURES + told]
     lstms = []
     while f"lstm_{len(lstms) + 1}" in layers:
@@ -84,8 +85,8 @@ class NumpyStep:
     layer's bias added, the first sum of every step), read in one lookup a step.
     """
 
-    def __init__(self, weights: StepWeights) -> None:
-        self.w = weights
+    def __init__(self, weights: StepWeights, leaner: Leaner | None = None) -> None:
+        self.w, self.leaner = weights, leaner
         self.units = units = weights.units
         self.stacked = [np.vstack([k, r]) for k, r in zip(weights.kernels, weights.recurrent[1:])]
         self.scale = np.full(4 * units, 0.5, dtype=np.float32)
@@ -153,10 +154,10 @@ class NumpyStep:
 class TfStep:
     """The same step as :class:`NumpyStep` in a ``tf.function`` (for speed comparison)."""
 
-    def __init__(self, weights: StepWeights) -> None:
+    def __init__(self, weights: StepWeights, leaner: Leaner | None = None) -> None:
         import tensorflow as tf
 
-        self.w = weights
+        self.w, self.leaner = weights, leaner
         c = tf.constant
         tables, rec = [c(t) for t in weights.tables], [c(r) for r in weights.recurrent]
         kernels, biases = [c(k) for k in weights.kernels], [c(b) for b in weights.biases]
@@ -203,10 +204,12 @@ def load_step(bundle: Any, engine: str = "numpy") -> NumpyStep | TfStep:
     require_step(bundle)  # the original network has no embeddings to fold into tables
     layers = getattr(bundle, "layer_weights", None)
     weights = step_weights(layers if layers is not None else bundle.model)
+    leaning = getattr(bundle, "leaning", None)
+    leaner = Leaner(leaning, bundle.codec.pitches) if leaning is not None else None
     if engine == "numpy":
-        return NumpyStep(weights)
+        return NumpyStep(weights, leaner)
     if engine == "tf":
-        return TfStep(weights)
+        return TfStep(weights, leaner)
     raise ConfigError(f"engine must be 'numpy' or 'tf', not {engine!r}.")
 
 
@@ -271,6 +274,11 @@ class RowStableStep:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+
+    @property
+    def leaner(self) -> Leaner | None:
+        """The inner step's leaning (:mod:`bachgen.leaning`)."""
+        return self.inner.leaner
 
     def zero_state(self, rows: int) -> list:
         return self.inner.zero_state(rows)

@@ -141,7 +141,7 @@ def train_bundle(pieces: Sequence[Piece], out: str | Path, net: NetConfig, fit: 
     """
     if spelling not in SPELLINGS:
         raise ConfigError(f"spelling must be one of {', '.join(SPELLINGS)}, not {spelling!r}.")
-    codec = SPELLINGS[spelling].build(pieces, key_told=key_told, told=net.told)
+    codec = SPELLINGS[spelling].build(pieces, key_told=key_told, told=net.told, lines=net.lines)
     data = prepare_data(pieces, codec, fit)  # refuses a key treatment the augmentation cannot use
     print(f"codec {codec.vocab_size} ids; {len(data.train)} training windows, "
           f"{len(data.validation)} validation windows", file=log, flush=True)

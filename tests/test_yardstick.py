@@ -212,13 +212,16 @@ def test_a_spelled_report_has_every_row_and_each_seed(spelled_report):
     assert 0 <= row["stuck"] <= 3 and row["longest_copied_run_max"] >= 1
     assert [s["seed"] for s in row["sampling_seeds"]] == [1, 2]
     assert row["sampling_seeds"][0]["all_inside"] == row["all_inside"]
-    assert set(row["spread"]) == {"all_inside", "accuracy"}
+    assert set(row["spread"]) == {"all_inside", "accuracy", "critic"}
+    assert 0.0 <= rows["real_vs_real"]["critic"]["classifier"]["accuracy"] <= 1.0
+    assert len(row["critic"]["tells"]) == 10 and row["sampling_seeds"][1]["watched"]
     pieces = spelled_report["generated"]["generated"]["pieces"]
     assert [p["fugue"] for p in pieces] == ["wtc1f01", "wtc1f02", "wtc1f03"]
     assert all(p["events"] == 40 and "real_longest_copied_run" in p for p in pieces)
     text = report.format_report(spelled_report)
     for part in ("real via spelled", "spelled T=1 p=0.98 compass 36-84", "seed      2",
-                 "over 2 seeds", "exactly the real values", "longest copied run"):
+                 "over 2 seeds", "exactly the real values", "longest copied run", "critic accuracy",
+                 "bass octave leaps", "critic, real v real"):
         assert part in text
 
 

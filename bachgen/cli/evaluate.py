@@ -18,9 +18,10 @@ from .. import corpus
 from ..bundle import REQUIRED_FILES, baseline_bundle_dir, check_files, default_bundle_dir, load_bundle
 from ..config import CorpusConfig, SamplingConfig
 from ..errors import ConfigError
-from ..evaluation import bench, card, fugues, heldout, report, studies, told, voices, yardstick
+from ..evaluation import bench, calibration, card, fugues, heldout, report, studies, told, voices, yardstick
 from ..evaluation.comparison import QUALITY_SEED
 from ..evaluation.statistics import STRETCH_EVENTS
+from ..leaning import write_leaning
 from ..pipeline import load_engine
 from .common import add_form_options, form_config
 
@@ -57,10 +58,12 @@ def _print(args: argparse.Namespace, data: dict[str, Any], text: Callable[[dict[
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``bachgen evaluate``: held-out figures, or ``--generated`` / ``--voices``."""
-    if sum((args.generated, args.voices, args.whole_fugues)) > 1:
-        raise ConfigError("Choose one of --generated, --voices and --whole-fugues.")
+    if sum((args.generated, args.voices, args.whole_fugues, args.calibration)) > 1:
+        raise ConfigError("Choose one of --generated, --voices, --whole-fugues and --calibration.")
     if args.whole_fugues:
         return cmd_whole_fugues(args)
+    if args.calibration:
+        return cmd_calibration(args)
     if args.generated:
         return cmd_generated(args)
     if args.voices:
@@ -77,6 +80,24 @@ def cmd_held_out(args: argparse.Namespace) -> int:
     baseline = None if args.no_baseline else (Path(args.baseline) if args.baseline else baseline_bundle_dir())
     _print(args, heldout.evaluate_held_out(pieces, model_dir, baseline, args.ngram_order),
            heldout.format_held_out)
+    return 0
+
+
+def cmd_calibration(args: argparse.Namespace) -> int:
+    """``bachgen evaluate --calibration [--fit] [--model DIR] [--json]``: the network's bass and
+    harmony teacher-forced on the fugues, beside Bach's (:mod:`bachgen.evaluation.calibration`);
+    with ``--fit``, the leaning that corrects it fitted and saved in the bundle folder."""
+    folder = Path(args.bundle) if args.bundle else default_bundle_dir()
+    bundle = load_bundle(folder)
+    pieces = corpus.load_corpus(_corpus(args))
+    if not args.fit:
+        _print(args, calibration.calibration(bundle, pieces), calibration.format_calibration)
+        return 0
+    _progress(args)("teacher-forced positions of the fugues")
+    leaning, figures = calibration.fit_leaning(calibration.collect(bundle, pieces))
+    path = write_leaning(folder, leaning)
+    _print(args, {**figures, "leaning": leaning.to_json(), "saved": str(path)},
+           lambda d: json.dumps(d, indent=1))
     return 0
 
 
@@ -151,6 +172,11 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
                    help="write a whole fugue on each of the 48 subjects and measure them against the "
                         "real fugues as whole pieces (with --sampling-seeds, --best-of, --no-entries: "
                         "no middle entries, --fugues N)")
+    p.add_argument("--calibration", action="store_true",
+                   help="the network's next bass and harmony, teacher-forced on the fugues, beside Bach's")
+    p.add_argument("--fit", action="store_true",
+                   help="with --calibration: fit the network's leaning by interval and save it in the bundle "
+                        "(leaning.json; takes drawn from the bundle use it)")
     h = p.add_argument_group("held-out figures (the default)")
     h.add_argument("--baseline", help="the original architecture's bundle (default: assets/original)")
     h.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")

@@ -73,10 +73,14 @@ def _add_network_options(g: Any) -> None:
     g.add_argument("--units", type=int, help=f"LSTM units (default: {net.units})")
     g.add_argument("--layers", type=int, help=f"LSTM layers (default: {net.layers})")
     g.add_argument("--dropout", type=float, help=f"(default: {net.dropout})")
-    for name, value in NetConfig(told=True).embed_sizes().items():
-        g.add_argument(f"--{name}-embed", type=int, help=f"{name} condition embedding (default: {value})")
+    for name, value in NetConfig(told=True, lines=True).embed_sizes().items():
+        g.add_argument(f"--{name.replace('_', '-')}-embed", dest=f"{name}_embed", type=int,
+                       help=f"{name} condition embedding (default: {value})")
     g.add_argument("--told", action=argparse.BooleanOptionalAction, default=None,
                    help="tell the network the plan: bars to the end and the planned line (default: off)")
+    g.add_argument("--lines", action=argparse.BooleanOptionalAction, default=None,
+                   help="tell the network the bass and top of the last event and the bass of this one "
+                        "(default: off)")
     g.add_argument("--arch", choices=["conditioned", "original"],
                    help="network: conditioned, or the original project's (default: conditioned)")
 

@@ -174,7 +174,7 @@ def spelled_original_loop(model: Any, codec: SpelledCodec, row: SeedRow, events:
         token = int(np.argmax(np.where(codec.allowed(grammar)[0], logits, -np.inf)))
         codec.advance_inplace(grammar, [token])
         ids.append(token)
-        feats.append([int(v) for v in conditions.features(codec, grammar.tick)[0]])
+        feats.append([int(v) for v in conditions.features(codec, grammar.tick, grammar)[0]])
         written += int(codec.kind[token] == codec.KIND_DURATION)
         tokens += 1
     return tokens, time.perf_counter() - started

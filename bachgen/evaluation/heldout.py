@@ -56,6 +56,19 @@ def model_bits(bundle: Any, piece: Piece) -> dict[str, float]:
     """Bits per note of the network on ``piece`` in the common key (one pass, state carried);
     a network told the plan is told the piece's own end and entries, as in training."""
     codec = bundle.codec
+    ids, logits = model_logits(bundle, piece)
+    logp = logits - logits.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    bits = np.empty(len(ids))
+    bits[0] = math.log2(codec.vocab_size - 1)
+    bits[1:] = -logp[np.arange(len(ids) - 1), ids[1:]] / math.log(2)
+    return summarise(bits, ids, codec, note_count(piece, codec.grid))
+
+
+def model_logits(bundle: Any, piece: Piece) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of ``piece`` in the common key and the network's logits after each ``(n, vocab)``
+    (one pass, state carried, told what it was told in training)."""
+    codec = bundle.codec
     moved, minor = common_key(piece)
     ids = np.asarray(codec.encode(moved), dtype=np.int64)
     start = codec.first_tick(moved)
@@ -65,13 +78,7 @@ def model_bits(bundle: Any, piece: Piece) -> dict[str, float]:
     inputs = {name: columns[name][None, :] for name in model_input_names(bundle.model)}
     # predict runs the compiled graph: calling the model eagerly steps the LSTM in Python
     # (minutes for one fugue instead of seconds), with the same logits
-    logits = np.asarray(bundle.model.predict(inputs, verbose=0))[0].astype(np.float64)
-    logp = logits - logits.max(axis=1, keepdims=True)
-    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
-    bits = np.empty(len(ids))
-    bits[0] = math.log2(codec.vocab_size - 1)
-    bits[1:] = -logp[np.arange(len(ids) - 1), ids[1:]] / math.log(2)
-    return summarise(bits, ids, codec, note_count(piece, codec.grid))
+    return ids, np.asarray(bundle.model.predict(inputs, verbose=0))[0].astype(np.float64)
 
 
 class KneserNeyN:

@@ -51,6 +51,10 @@ def format_report(report: dict[str, Any]) -> str:
         f" | {str(rows[n]['all_inside']) + '/' + str(rows[n]['pieces']):^25}" for n in names))
     lines.append(f"{'classifier accuracy (0.5 = cannot tell)':<56}" + "".join(
         f" | {rows[n]['classifier']['accuracy']:>11.2f} +- {rows[n]['classifier']['sd']:<9.2f}" for n in names))
+    if all("critic" in rows[n] for n in names if n != "through_spelled"):
+        lines.append(f"{'critic accuracy (forest on lines and harmony)':<56}" + "".join(
+            f" | {rows[n]['critic']['classifier']['accuracy']:>11.2f} +- {rows[n]['critic']['classifier']['sd']:<9.2f}"
+            if "critic" in rows[n] else f" | {'':^25}" for n in names))
     lines += [f"  {_label(n, rows[n])}: {ROW_NOTES[n]}" for n in names]
     if "all_inside_leave_one_out" in rows.get("real_vs_real", {}):
         count = rows["real_vs_real"]["all_inside_leave_one_out"]
@@ -62,7 +66,38 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append("  the spelled round trip gives " + ("exactly the real values on every statistic"
                                                            if same else "values that differ from the real ones"))
     lines += _generated_lines(report)
+    lines += _critic_lines(report)
     return "\n".join(lines)
+
+
+def _tell_line(tell: dict[str, Any], name: str) -> str:
+    """One tell: its name, Bach's rate and ours (percent of its family) and their ratio."""
+    ratio = f"{tell['ratio']:.2f}x" if tell["ratio"] is not None else "-"
+    return f"    {name:<36} Bach {100 * tell['real_rate']:>5.2f} %  ours {100 * tell['rate']:>5.2f} %  {ratio:>6}"
+
+
+def _critic_lines(report: dict[str, Any]) -> list[str]:
+    """The critic's tells: ranked for each row that has them, then the watched ones per seed."""
+    lines = []
+    for key in ("real_vs_real", "generated", "generated_compare"):
+        row = report["rows"].get(key)
+        if not row or "critic" not in row:
+            continue
+        lines.append(f"critic, {_label(key, row)}: accuracy {row['critic']['classifier']['accuracy']:.2f}; "
+                     f"the features that tell it most (importance; rates in % of their family):")
+        lines += [_tell_line(t, f"{t['feature']} ({t['importance']:.3f})") for t in row["critic"]["tells"]]
+        if key == "real_vs_real":
+            continue
+        for s in row.get("sampling_seeds", []):
+            if s.get("watched"):
+                lines.append(f"  seed {s['seed']}: critic {s['critic']:.2f} +- {s['critic_sd']:.2f}; the watched tells:")
+                lines += [_tell_line(t, t["tell"]) + ("" if t["within_30_percent"] else "  (off by > 30 %)")
+                          for t in s["watched"]]
+        if "critic" in row.get("spread", {}) and len(row["sampling_seeds"]) > 1:
+            c = row["spread"]["critic"]
+            lines.append(f"  over {len(row['sampling_seeds'])} seeds: critic {c['mean']:.2f} +- {c['sd']:.2f} "
+                         f"({c['min']:.2f}..{c['max']:.2f})")
+    return lines
 
 
 def _generated_lines(report: dict[str, Any]) -> list[str]:

@@ -43,6 +43,7 @@ from ..step import blas_single_thread
 from ..subject import subject_of
 from .comparison import (FOLDS, QUALITY_SEED, REPEATS, compare_statistics, leave_one_out_inside, meter_match,
                          spread)
+from .critic import Counts, critic_compare, describe, piece_counts
 from .form import false_alarms, form_of, form_summary
 from .statistics import (FIRST_EVENT, STATISTICS, STRETCH_EVENTS, bands, clip, new_music, piece_statistics,
                          stretch, stretch_window)
@@ -87,13 +88,26 @@ def real_rows(pieces: dict[str, Piece], codec: SpelledCodec | None, seed: int = 
     return real, rows
 
 
+def real_critic(pieces: dict[str, Piece], seed: int = QUALITY_SEED, events: int = STRETCH_EVENTS
+                ) -> tuple[list[Counts], dict[str, Any]]:
+    """The critic's counts of the real stretches and its verdict on Book II against Book I
+    (:mod:`.critic`): the ceiling of its generated rows."""
+    counts = {name: piece_counts(stretch(p, FIRST_EVENT, events)) for name, p in pieces.items()}
+    book1 = [c for name, c in counts.items() if name.startswith("wtc1")]
+    book2 = [c for name, c in counts.items() if name.startswith("wtc2")]
+    return list(counts.values()), critic_compare(book2, book1, seed)
+
+
 def generated_row(pieces: Sequence[Piece], real: Sequence[dict[str, float]],
                   stuck: Sequence[bool] | None = None, copied_runs: Sequence[int] | None = None,
-                  seed: int = QUALITY_SEED) -> dict[str, Any]:
+                  seed: int = QUALITY_SEED, real_counts: Sequence[Counts] | None = None) -> dict[str, Any]:
     """A generated row for any model: its pieces against the real stretches' statistics,
-    with how many pieces were stuck in a loop and their longest copied runs when known."""
+    with how many pieces were stuck in a loop and their longest copied runs when known, and
+    (given the real stretches' counts, :func:`~.critic.piece_counts`) the critic's verdict."""
     values = [piece_statistics(p) for p in pieces]
     row = compare_statistics(values, real, seed)
+    if real_counts is not None:
+        row["critic"] = critic_compare([piece_counts(p) for p in pieces], real_counts, seed)
     row["values"] = [{name: round(v[name], 4) for name in STATISTICS} for v in values]
     if stuck is not None:
         row["stuck"] = int(sum(bool(s) for s in stuck))
@@ -238,6 +252,9 @@ def seed_summary(seed: int, row: dict[str, Any], made: Generations) -> dict[str,
             "accuracy": row["classifier"]["accuracy"], "accuracy_sd": row["classifier"]["sd"],
             "stuck": row.get("stuck"), "longest_copied_run_median": row.get("longest_copied_run_median"),
             "longest_copied_run_max": row.get("longest_copied_run_max"),
+            "critic": row["critic"]["classifier"]["accuracy"] if "critic" in row else None,
+            "critic_sd": row["critic"]["classifier"]["sd"] if "critic" in row else None,
+            "watched": row["critic"]["watched"] if "critic" in row else None,
             "sample_seconds": round(made.seconds, 2)}
 
 
@@ -245,16 +262,18 @@ def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], rea
               sampling_seeds: Sequence[int], seed: int, say: Say,
               real_stretches: dict[str, Piece] | None = None,
               form: FormConfig = FormConfig(entries=False, close=False),
-              bars: Sequence[int] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+              bars: Sequence[int] | None = None, real_counts: Sequence[Counts] | None = None
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model's generated row under each sampling seed: the full row of the first (the
     headline) with its per-seed figures, their spread and (given the real stretches by
-    fugue) the meter check of :func:`~.comparison.meter_match`; and the headline's per-piece facts."""
+    fugue) the meter check of :func:`~.comparison.meter_match`; and the headline's per-piece facts.
+    ``real_counts``: the real stretches' critic counts (the critic's verdict on every seed)."""
     runs = []
     for s in sampling_seeds:
         length = "Bach's stretch's bars" if bars else (f"{config.bars} bars" if config.bars else f"{config.events} events")
         say(f"spelled: generating {len(fugues)} pieces of {length}, sampling seed {s}")
         made = spelled_generations(engine, replace(config, seed=s), fugues, form, bars)
-        runs.append((s, made, generated_row(made.pieces, real, made.stuck, made.copied, seed)))
+        runs.append((s, made, generated_row(made.pieces, real, made.stuck, made.copied, seed, real_counts)))
     first_seed, made, row = runs[0]
     row["settings"] = {**settings_of(config), "seed": first_seed,
                        "bars": "as many as the real stretch" if bars else config.bars,
@@ -265,6 +284,8 @@ def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], rea
     row["sampling_seeds"] = [seed_summary(s, r, m) for s, m, r in runs]
     row["spread"] = {"all_inside": spread([r["all_inside"] for _, _, r in runs]),
                      "accuracy": spread([r["classifier"]["accuracy"] for _, _, r in runs])}
+    if real_counts is not None:
+        row["spread"]["critic"] = spread([r["critic"]["classifier"]["accuracy"] for _, _, r in runs])
     row["loop_recoveries"] = made.loop_recoveries
     if real_stretches:
         row["meter"] = meter_match(made.pieces, [real_stretches[f] for f in made.fugues])
@@ -297,6 +318,8 @@ def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = Q
     pieces = dict(engine.corpus_pieces())
     say("real stretches, as written and through the spelled codec")
     real, rows = real_rows(pieces, engine.codec, seed, config.events)
+    say("the critic: Book II against Book I")
+    counts, rows["real_vs_real"]["critic"] = real_critic(pieces, seed, config.events)
     chosen = list(pieces)[:fugues] if fugues else list(pieces)
     stretches = {f: stretch(pieces[f], FIRST_EVENT, config.events) for f in chosen}
     generated: dict[str, Any] = {}
@@ -304,7 +327,7 @@ def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = Q
         if model is not None:
             lengths = [stretch_bars(pieces[f], config.events) for f in chosen] if stretch_length else None
             rows[key], generated[key] = model_row(model, config, chosen, real, seeds, seed, say, stretches,
-                                                  form, lengths)
+                                                  form, lengths, counts)
     say("copied runs of the real fugues against one another")
     real_runs = engine_copy_runs(engine, config)
     for b, f in enumerate(chosen):
@@ -316,7 +339,8 @@ def generated_report(engine: Engine, events: int = STRETCH_EVENTS, seed: int = Q
     return {
         "settings": {"events": config.events, "seed_events": FIRST_EVENT, "sampling_seeds": seeds,
                      "fugues": len(chosen), "stretch": [FIRST_EVENT, FIRST_EVENT + config.events - 1],
-                     "classifier": f"logistic regression, {FOLDS}-fold x {REPEATS}, seed {seed}"},
+                     "classifier": f"logistic regression, {FOLDS}-fold x {REPEATS}, seed {seed}",
+                     "critic": f"{describe()}, seed {seed}"},
         "band": {name: list(b) for name, b in bands(real).items()},
         "form": real_form(pieces, config.events, say),
         "rows": rows,
