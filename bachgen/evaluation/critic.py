@@ -26,7 +26,6 @@ always. Deterministic given the seed.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
