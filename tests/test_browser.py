@@ -417,8 +417,18 @@ def test_a_whole_fugue_on_a_typed_subject_plays_with_its_plan_above_the_roll(ser
         frame = player_frame(page)
         page.get_by_text("Your own subject: a whole fugue").click()
         page.get_by_text("Read: 11 notes in 4/4, C major (inferred).").wait_for(timeout=30_000)
+        length = page.get_by_role("slider", name="Length (bars)")
+        length.focus()
+        for _ in range(48 - 24):  # the fugue: 48 bars
+            length.press("ArrowRight")
+        page.wait_for_timeout(500)
+        clicked_at = time.time()
         page.get_by_role("button", name="Generate").click()
-        wait_for_sound(frame, 1)
+        sound = wait_for_sound(frame, 1)
+        page.get_by_text("48 bars on your subject, 3 voices").first.wait_for(timeout=30_000)
+        figures = {"bars": 48, "voices": 3, "click_to_first_sound_s": round(sound["at"] / 1000 - clicked_at, 3),
+                   "load_average": load_average()}
+        print(f"\nwhole fugue ({write_artifact_json('fugue.json', figures)}): {figures}")
         sections = frame.evaluate("() => window.bachgenPlayer.sections()")
         assert sections[0] == "exposition" and sections[-1] == "close", sections
         assert any(label.startswith("final") for label in sections), sections
