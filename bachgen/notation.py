@@ -19,13 +19,11 @@ bar. Two ways to write one that starts mid-bar: a leading rest (``"4/4 r2 c4 d4 
 on beat 3; the rest is dropped and becomes the subject's ``offset``), or a short first bar
 closed by a bar line (``"4/4 c4 d4 | e1"``, the same; ABC's short first bar works alike).
 
-**Files** go through :func:`bachgen.seeds.load_seed_file` (format from the bytes, notes cleaned
-and put on the grid), then must hold one line; notes overlapping by a 16th or less (legato
-played on a keyboard) are cut to the next onset. The seed reader keeps no key signature, so a
-file's key is inferred unless given.
+**Files** go through :func:`bachgen.seeds.load_seed_file` (format from the bytes, notes cleaned,
+on the grid), then must hold one line; notes overlapping by a 16th or less (legato) are cut to
+the next onset. The seed reader keeps no key signature: a file's key is inferred unless given.
 
-**Key**: the ``key`` argument, else ABC's ``K:``, else :func:`~bachgen.subject_key.infer_key`
-(built for short lines; it names the key of 45 of the 48 WTC subjects).
+**Key**: ``key``, else ABC's ``K:``, else :func:`~bachgen.subject_key.infer_key` (45 of 48).
 
 Refused, each with one :class:`~bachgen.errors.SubjectError` line naming the token, note or bar
 and saying what to do (limits in :class:`SubjectLimits`): empty text or only rests; a token
@@ -42,6 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from pathlib import PurePath
 from typing import Any, Sequence
@@ -126,8 +125,13 @@ def read_subject_text(text: str, key: str | None = None,
     if len(text) > limits.max_chars:
         raise SubjectError(f"The text is {len(text):,} characters long; a subject is a few bars.",
                            "Write the subject alone.")
-    line = _read_abc(text) if ABC_HEADER.search(text) else _read_tiny(text)
-    return _checked(line, key, meters, limits)
+    return _checked(read_line(text), key, meters, limits)
+
+
+@lru_cache(maxsize=64)
+def read_line(text: str) -> _Line:
+    """The line ``text`` writes, not yet checked (kept: the page reads the box on every run)."""
+    return _read_abc(text) if ABC_HEADER.search(text) else _read_tiny(text)
 
 
 def read_subject_file(data: bytes, filename: str, key: str | None = None,

@@ -9,7 +9,7 @@ import pytest
 from bachgen.config import FormConfig, RenderConfig, SamplingConfig
 from bachgen.errors import ConfigError
 from bachgen.events import Note
-from bachgen.fugue import FugueShape, entry_order, first_voice, in_mode, plan_fugue, stated
+from bachgen.fugue import FUGUE_BEST_OF, FugueShape, entry_order, first_voice, in_mode, plan_fugue, stated
 from bachgen.pipeline import ComposeSettings, SeedSpec, compose, load_engine
 from bachgen.plan import Span
 from bachgen.seeding import OwnSubject
@@ -109,7 +109,8 @@ def shipped(corpus_config):
 def fugue_settings(voices=3, bars=32, seed=5, subj=None, keep_voices=False):
     own = OwnSubject(subject=subj or subject(), voices=voices)
     return ComposeSettings(seed=SeedSpec(fugue=None, own=own), sampling=SamplingConfig(bars=bars, seed=seed),
-                           render=RenderConfig(audio=False, score=False), form=FormConfig(keep_voices=keep_voices))
+                           render=RenderConfig(audio=False, score=False),
+                           form=FormConfig(keep_voices=keep_voices, best_of=FUGUE_BEST_OF))
 
 
 @pytest.mark.parametrize("voices", [2, 4])

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..config import CorpusConfig, FormConfig
+from ..fugue import FUGUE_BEST_OF
 
 
 def corpus_config(args: argparse.Namespace) -> CorpusConfig:
@@ -46,11 +47,12 @@ def add_form_options(parser: Any) -> None:
     parser.add_argument("--levels", type=_levels, default=FormConfig.levels, metavar="0,7,5",
                         help="pitch levels of the planned entries, in semitones above the subject "
                              "(0 tonic, 7 dominant, 5 subdominant, 9 or 3 the relative key)")
-    parser.add_argument("--best-of", type=int, default=FormConfig.best_of,
-                        help="under a planned note, keep the least clashing of this many drawn events")
+    parser.add_argument("--best-of", type=int, default=None,
+                        help=f"under a planned note, keep the least clashing of this many drawn events "
+                             f"(default {FormConfig.best_of}; a whole fugue's {FUGUE_BEST_OF})")
 
 
 def form_config(args: argparse.Namespace) -> FormConfig:
     """The form the options ask for (checked: :class:`~bachgen.errors.ConfigError`)."""
     return FormConfig(entries=args.entries, close=args.close, levels=tuple(args.levels),
-                      best_of=args.best_of)
+                      best_of=args.best_of if args.best_of is not None else FormConfig.best_of)

@@ -9,6 +9,7 @@ done in :mod:`bachgen.evaluation`; this module reads the options and prints.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..config import CorpusConfig, SamplingConfig
 from ..errors import ConfigError
 from ..evaluation import bench, calibration, card, fugues, heldout, report, studies, told, voices, yardstick
 from ..evaluation.comparison import QUALITY_SEED
+from ..fugue import FUGUE_BEST_OF
 from ..evaluation.statistics import STRETCH_EVENTS
 from ..leaning import write_leaning
 from ..pipeline import load_engine
@@ -127,8 +129,8 @@ def cmd_whole_fugues(args: argparse.Namespace) -> int:
     """``bachgen evaluate --whole-fugues [--sampling-seeds S1,S2] [--best-of N] [--fugues N] [--json]``."""
     engine = load_engine(args.bundle, _corpus(args))
     ids = sorted(engine.corpus_pieces())[:args.fugues] if args.fugues else None
-    made = fugues.whole_fugues_report(engine, args.sampling_seeds or [args.quality_seed], form_config(args),
-                                      ids, _progress(args))
+    form = replace(form_config(args), best_of=args.best_of if args.best_of is not None else FUGUE_BEST_OF)
+    made = fugues.whole_fugues_report(engine, args.sampling_seeds or [args.quality_seed], form, ids, _progress(args))
     _print(args, made, fugues.format_whole_fugues)
     return 0
 

@@ -19,6 +19,7 @@ from typing import Any
 from .. import catalog, corpus
 from ..config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SubjectError
+from ..fugue import FUGUE_BEST_OF
 from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine
 from ..seeding import MAX_FUGUE_VOICES, OwnSubject, read_own
 from ..subject import subject_of
@@ -43,8 +44,9 @@ def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     p.add_argument("--keep-voices", action="store_true",
                    help="keep each entry in its voice's place: the bass's entry the lowest sounding, the top "
                         "voice's the highest (cleaner voices; the texture measures further from Bach's)")
-    p.add_argument("--best-of", type=int, default=FormConfig.best_of,
-                   help="under an entry, the least harsh of this many drawn events (1: the first drawn)")
+    p.add_argument("--best-of", type=int, default=FUGUE_BEST_OF,
+                   help=f"under an entry, the least harsh of this many drawn events (default {FUGUE_BEST_OF}; "
+                        "1: the first drawn)")
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
     p.add_argument("--top-p", type=float, default=SamplingConfig.top_p)
     p.add_argument("--seed", type=int, default=None, help="random seed: the same seed, the same fugue")

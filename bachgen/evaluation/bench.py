@@ -40,7 +40,7 @@ import numpy as np
 from .. import catalog
 from ..codec import SpelledCodec
 from ..config import DEFAULT_BARS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
-from ..fugue import EXAMPLE_SUBJECT
+from ..fugue import EXAMPLE_SUBJECT, FUGUE_BEST_OF
 from ..network import INPUTS
 from .player_bench import player_costs, player_lines
 from ..pipeline import (ComposeSettings, Composition, Engine, SeedSpec, compose, draw, load_engine,
@@ -123,7 +123,7 @@ def fugue_cost(engine: Engine, say: Say) -> dict[str, Any]:
     say(f"a whole fugue: {FUGUE_VOICES} voices, {FUGUE_BARS} bars")
     own = OwnSubject(text=EXAMPLE_SUBJECT, voices=FUGUE_VOICES)
     settings = ComposeSettings(SeedSpec(fugue=None, own=own), SamplingConfig(bars=FUGUE_BARS, seed=1),
-                               RenderConfig(audio=False, score=False), FormConfig())
+                               RenderConfig(audio=False, score=False), FormConfig(best_of=FUGUE_BEST_OF))
     started = time.perf_counter()
     made = compose(settings, engine)
     seconds = time.perf_counter() - started

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 from .. import catalog
 from ..config import FormConfig, RenderConfig, SamplingConfig
 from ..events import Piece
+from ..fugue import FUGUE_BEST_OF
 from ..pipeline import ComposeSettings, Composition, Engine, SeedSpec, compose
 from ..seeding import MAX_FUGUE_VOICES, OwnSubject
 from ..subject import Subject, find_entries, per_ten_bars, subject_of
@@ -88,7 +89,8 @@ def one_fugue(engine: Engine, piece: Piece, seed: int, form: FormConfig) -> dict
             "stuck": made.stats.get("stuck_in_loop", 0) > 0}
 
 
-def whole_fugues_report(engine: Engine, seeds: Sequence[int] = (QUALITY_SEED,), form: FormConfig = FormConfig(),
+def whole_fugues_report(engine: Engine, seeds: Sequence[int] = (QUALITY_SEED,),
+                        form: FormConfig = FormConfig(best_of=FUGUE_BEST_OF),
                         fugues: Sequence[str] | None = None, say: Say = lambda _: None) -> dict[str, Any]:
     """The report (see the module docstring): the real whole fugues' figures, then per sampling
     seed the whole fugues written on their subjects, measured the same way."""

@@ -16,7 +16,7 @@ import streamlit as st
 
 from bachgen.config import FormConfig, RenderConfig, SamplingConfig
 from bachgen.catalog import FUGUE_TITLES
-from bachgen.fugue import EXAMPLE_SUBJECT
+from bachgen.fugue import EXAMPLE_SUBJECT, FUGUE_BEST_OF
 from bachgen.render.pianoroll import key_text
 from bachgen.ui.corpus_panel import usable_fugues
 
@@ -213,7 +213,8 @@ def build_settings() -> ComposeSettings:
     render = dataclasses.replace(RenderConfig(), tempo_bpm=float(state["tempo"]),
                                  snap=state["snap"], include_seed=bool(state["include_seed"]),
                                  audio=True, score=bool(state["render_score"]))
-    form = FormConfig(entries=bool(state["form_entries"]), close=bool(state["form_close"]))
+    form = FormConfig(entries=bool(state["form_entries"]), close=bool(state["form_close"]),
+                      best_of=FUGUE_BEST_OF if source == "subject" else FormConfig.best_of)
     return ComposeSettings(seed=seed, sampling=sampling, render=render, form=form)
 
 
