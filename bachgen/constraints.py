@@ -126,9 +126,10 @@ class Rules:
         if limit is not None:
             cap = limit if cap is None else min(cap, limit)
         ceiling, under = None, None
-        voices = [self.voice_of.get((n.start, n.pitch)) for n in self.notes if n.start <= tick < n.end]
-        if len(voices) == 1 and voices[0] is not None and chord is None:
-            floor, ceiling, under = self.in_its_voice(voices[0], required[0][0], floor, tick)
+        sounding = [n for n in self.notes if n.start <= tick < n.end] if self.voice_of else []
+        if len(sounding) == 1 and chord is None and (sounding[0].start, sounding[0].pitch) in self.voice_of:
+            note = sounding[0]
+            floor, ceiling, under = self.in_its_voice(self.voice_of[(note.start, note.pitch)], note.pitch, floor, tick)
         return Rule(tuple(required), boundary, cap, floor, chord, least, released, ceiling, under)
 
     def in_its_voice(self, voice: int, pitch: int, floor: int | None, tick: int

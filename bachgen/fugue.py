@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Mapping, Sequence, TypeVar
 
 import numpy as np
 
@@ -39,6 +39,8 @@ from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, plac
                    voice_centre)
 from .subject import Entry, Subject
 from .voices import names_low_to_high
+
+K = TypeVar("K")
 
 #: A subject of our own, in tinyNotation (:mod:`bachgen.notation`): what the page's box holds
 #: at first, and what the bench and the README's picture write a fugue on.
@@ -133,9 +135,7 @@ def entry_order(first: int, voices: int, rng: np.random.Generator) -> tuple[int,
     (:data:`ORDERS`) that start there; else each next voice the nearest not yet heard."""
     known = {o: w for o, w in ORDERS.get(voices, {}).items() if o[0] == first}
     if known:
-        orders = list(known)
-        w = np.array([known[o] for o in orders], dtype=float)
-        return orders[int(rng.choice(len(orders), p=w / w.sum()))]
+        return drawn(known, rng)
     order = [first]
     while len(order) < voices:
         rest = [v for v in range(voices) if v not in order]
@@ -317,11 +317,11 @@ def key_name(pc: int, minor: bool) -> str:
     return name.lower() if minor else name
 
 
-def drawn(weights: dict[int, int], rng: np.random.Generator) -> int:
+def drawn(weights: Mapping[K, int], rng: np.random.Generator) -> K:
     """One of ``weights``' keys, drawn by its weight."""
     keys = list(weights)
     w = np.array([weights[k] for k in keys], dtype=float)
-    return int(keys[int(rng.choice(len(keys), p=w / w.sum()))])
+    return keys[int(rng.choice(len(keys), p=w / w.sum()))]
 
 
 def stated(subject: Subject, voice: int, voices: int, compass: tuple[int, int] = (36, 84)) -> Subject:

@@ -306,6 +306,7 @@ class Music:
     closed: bool = False       # it was held to a close
     plan: Plan = Plan()        # what it was held to (the sampler's ticks and key)
     moved_by: int = 0          # semitones from the piece's key to the sampler's
+    planned: list[Entry] = field(default_factory=list)  # a whole fugue's entries, as planned (its key)
 
 
 def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
@@ -313,8 +314,8 @@ def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
     ending in ``stats``; the subject goes into the piece's meta (the MIDI file carries it, so a
     take continued keeps its own subject)."""
     piece, subject = music.piece, music.subject
-    if music.plan.sections and piece.key:  # a whole fugue: its entries are where they were planned
-        entries = planned_entries(music.plan, music.moved_by, piece.key)
+    if music.planned:  # a whole fugue: its entries are where they were planned
+        entries = music.planned
     elif subject and subject.matchable:
         entries = find_entries(piece, subject, music.seed_end_tick or 0)
     else:
@@ -335,10 +336,7 @@ def take_form(music: Music, stats: dict[str, Any]) -> list[Entry]:
 def planned_voices(music: Music) -> dict[tuple[int, int], int]:
     """A whole fugue's planned notes and the voice each was planned in (numbered from the top,
     as a piece's voices are), so its entries keep their voices in every output."""
-    if not music.plan.sections:
-        return {}
-    top = music.plan.voices - 1
-    return {(n.start, n.pitch - music.moved_by): top - e.voice for e in music.plan.entries for n in e.notes}
+    return {(t, p): e.voice for e in music.planned for t, p in zip(e.onsets, e.pitches)}
 
 
 def plan_record(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
@@ -404,7 +402,9 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     piece, seed_piece, seed_end = decode(seed, drawn, engine, settings.render)
     report_ = take_stats(cfg, settings.render, engine, seed, drawn, piece, seed_used)
     timings["decode"] = time.perf_counter() - t
+    music = Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None, drawn.plan,
+                  seed.moved_by)
     if seed.fugue is not None:
-        seed_end = None  # the subject stated alone is the fugue's opening, not a seed to set apart
-    return (Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None, drawn.plan,
-                  seed.moved_by), drawn.ids, report_)
+        music.seed_end_tick = None  # the subject stated alone is the fugue's opening, not a seed apart
+        music.planned = planned_entries(drawn.plan, seed.moved_by, piece.key)  # decode gives it a key
+    return music, drawn.ids, report_

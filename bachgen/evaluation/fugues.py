@@ -14,7 +14,9 @@ also whole:
 * the **exposition check** (:func:`exposition_holds`): each voice's first entry sounds at the
   planned pitches and onsets (the subject or the answer), and no more voices sound before it
   than have entered;
-* the **ending check** (:func:`bachgen.form.ending`) and the fugues stuck in a loop.
+* the **ending check** (:func:`bachgen.form.ending`), the share of dissonant beats and the
+  fugues stuck in a loop — the entries, ending and dissonance as the take's yardstick counts
+  them (:func:`bachgen.evaluation.form.form_of`).
 
 Nothing of the real fugues is kept: they are read from the corpus the user has.
 """
@@ -31,8 +33,9 @@ from ..events import Piece
 from ..fugue import FUGUE_BEST_OF
 from ..pipeline import ComposeSettings, Composition, Engine, SeedSpec, compose
 from ..seeding import MAX_FUGUE_VOICES, OwnSubject
-from ..subject import Subject, find_entries, per_ten_bars, subject_of
+from ..subject import Subject, subject_of
 from .comparison import QUALITY_SEED, compare_statistics
+from .form import form_of
 from .statistics import STATISTICS, piece_statistics
 
 Say = Callable[[str], None]
@@ -44,13 +47,6 @@ def fugue_settings(piece: Piece, subject: Subject, seed: int, form: FormConfig) 
     own = OwnSubject(subject=subject, time_signature=tuple(piece.time_signature), voices=voices)
     return ComposeSettings(seed=SeedSpec(fugue=None, own=own), sampling=SamplingConfig(bars=piece.bars, seed=seed),
                            render=RenderConfig(audio=False, pianoroll=False, score=False), form=form)
-
-
-def entry_rate(piece: Piece, subject: Subject | None) -> float | None:
-    """Entries of ``subject`` per 10 bars in the whole ``piece`` (``None``: no subject to find)."""
-    if subject is None or not subject.matchable or not piece.notes:
-        return None
-    return per_ten_bars(find_entries(piece, subject, 0), piece.end, piece.bar_ticks)
 
 
 def exposition_holds(piece: Piece, planned: Sequence[dict[str, Any]], subject: Subject, voices: int) -> bool:
@@ -81,9 +77,11 @@ def one_fugue(engine: Engine, piece: Piece, seed: int, form: FormConfig) -> dict
     made: Composition = compose(settings, engine)
     seconds = time.perf_counter() - started
     voices = settings.seed.own.voices
-    found = made.stats.get("ending") or {}
+    shape = form_of(made.piece, made.subject)  # the whole piece: the subject's statement counts
+    found = shape.get("ending") or {}
     return {"fugue": piece.name, "voices": voices, "bars": made.piece.bars, "seconds": round(seconds, 2),
-            "statistics": piece_statistics(made.piece), "entries_per_10_bars": entry_rate(made.piece, made.subject),
+            "statistics": piece_statistics(made.piece), "entries_per_10_bars": shape.get("entries_per_10_bars"),
+            "dissonant_beats": shape["dissonant_beats"],
             "exposition": exposition_holds(made.piece, made.stats.get("planned_entries", []), made.subject, voices),
             "closes": bool(found.get("closes")), "from_dominant": bool(found.get("from_dominant")),
             "stuck": made.stats.get("stuck_in_loop", 0) > 0}
@@ -97,10 +95,12 @@ def whole_fugues_report(engine: Engine, seeds: Sequence[int] = (QUALITY_SEED,),
     pieces = engine.corpus_pieces()
     ids = list(fugues or sorted(pieces))
     real = [piece_statistics(pieces[i]) for i in sorted(pieces)]
-    real_rates = [r for r in (entry_rate(pieces[i], subject_of(pieces[i], i)) for i in sorted(pieces)) if r is not None]
+    real_forms = [form_of(pieces[i], subject_of(pieces[i], i), close=False) for i in sorted(pieces)]
+    real_rates = [f["entries_per_10_bars"] for f in real_forms if "entries_per_10_bars" in f]
     band = (min(real_rates), max(real_rates))
     out: dict[str, Any] = {"real": {"pieces": len(real), "entries_per_10_bars_band": [round(b, 2) for b in band],
-                                    "entries_per_10_bars_median": round(stats.median(real_rates), 2)},
+                                    "entries_per_10_bars_median": round(stats.median(real_rates), 2),
+                                    "dissonant_beats_median": round(stats.median(f["dissonant_beats"] for f in real_forms), 3)},
                            "settings": {"best_of": form.best_of, "middle_entries": form.entries,
                                         "fugues": len(ids), "seeds": list(seeds)}, "seeds": []}
     for seed in seeds:
@@ -135,6 +135,7 @@ def seed_row(seed: int, rows: Sequence[dict[str, Any]], real: Sequence[dict[str,
         "closes": sum(1 for r in rows if r["closes"]),
         "from_dominant": sum(1 for r in rows if r["from_dominant"]),
         "stuck": sum(1 for r in rows if r["stuck"]),
+        "dissonant_beats_median": round(stats.median(r["dissonant_beats"] for r in rows), 3) if rows else None,
         "seconds_median_3_voices": round(stats.median(three), 2) if three else None,
         "per_fugue": [{**{k: v for k, v in r.items() if k != "statistics"},
                        "outside": outside_of(r["statistics"], compared["statistics"])} for r in rows],
@@ -160,7 +161,8 @@ def format_whole_fugues(report: dict[str, Any]) -> str:
     real = report["real"]
     lines = [f"Whole fugues on the 48 subjects (best of {report['settings']['best_of']}, "
              f"middle entries {'on' if report['settings']['middle_entries'] else 'off'})",
-             f"real whole fugues: entries per 10 bars median {real['entries_per_10_bars_median']}, "
+             f"real whole fugues: dissonant beats median {real['dissonant_beats_median']}, "
+             f"entries per 10 bars median {real['entries_per_10_bars_median']}, "
              f"band {real['entries_per_10_bars_band'][0]}–{real['entries_per_10_bars_band'][1]}"]
     for row in report["seeds"]:
         n = row["fugues"]
@@ -172,6 +174,7 @@ def format_whole_fugues(report: dict[str, Any]) -> str:
                   f"in the real band {row['entries_in_band']}/{n}",
                   f"  exposition right           {row['exposition_right']}/{n}",
                   f"  closes / from the dominant {row['closes']}/{n} / {row['from_dominant']}/{n}",
+                  f"  dissonant beats            median {row['dissonant_beats_median']}",
                   f"  stuck                      {row['stuck']}",
                   f"  seconds, 3-voice fugue     median {row['seconds_median_3_voices']}"]
     return "\n".join(lines)
