@@ -14,6 +14,7 @@ figures are printed (``pytest -s``) and must be taken on a quiet machine to mean
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import statistics
@@ -139,15 +140,27 @@ def player_figures(data: bytes) -> dict:
             "sample_rate": info.samplerate, "seconds": round(info.duration, 1)}
 
 
-def test_pick_a_fugue_generate_listen_and_download(server, browser):
-    from bachgen import catalog
-
-    title = catalog.fugue(FUGUE_ID).title
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+@contextlib.contextmanager
+def opened_page(server, browser, accept_downloads: bool = False, init_script: str | None = None):
+    """The app's page in a fresh browser context (1400 × 1000), ready to use; closed after.
+    ``init_script`` runs in every frame before its own scripts."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=accept_downloads)
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     try:
         page.goto(server.url, wait_until="domcontentloaded")
         wait_for_app_ready(page)
+        yield page
+    finally:
+        context.close()
+
+
+def test_pick_a_fugue_generate_listen_and_download(server, browser):
+    from bachgen import catalog
+
+    title = catalog.fugue(FUGUE_ID).title
+    with opened_page(server, browser, accept_downloads=True) as page:
         cold_start_s = time.perf_counter() - server.started
         frame = player_frame(page)
         player_ready_s = time.perf_counter() - server.started
@@ -228,17 +241,11 @@ def test_pick_a_fugue_generate_listen_and_download(server, browser):
         # Sanity only: these are not performance targets.
         assert cold_start_s < 180
         assert 0 < click_to_sound_s < GENERATE_TIMEOUT_S
-    finally:
-        context.close()
 
 
 def test_server_keeps_serving_after_a_bad_upload(server, browser, tmp_path):
     """A broken seed file shows an error; the same page then still generates."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(server.url, wait_until="domcontentloaded")
-        wait_for_app_ready(page)
+    with opened_page(server, browser) as page:
         page.get_by_text("Your own file", exact=True).click()
         broken = tmp_path / "broken.mid"
         broken.write_bytes(b"MThd but nothing after it")
@@ -253,8 +260,6 @@ def test_server_keeps_serving_after_a_bad_upload(server, browser, tmp_path):
         page.wait_for_timeout(300)
         page.get_by_role("button", name="Generate").click()
         wait_for_sound(player_frame(page), 1)
-    finally:
-        context.close()
 
 
 
@@ -270,11 +275,7 @@ def midi_notes_before(data: bytes, seconds: float) -> list[tuple[float, float, i
 def test_write_the_second_half_of_a_take_again_and_download_both(server, browser):
     """Generate, keep the first half of the take (the default of *Keep bars*), write the rest
     again; both takes download, and the new one starts with the old one's first half."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    try:
-        page.goto(server.url, wait_until="domcontentloaded")
-        wait_for_app_ready(page)
+    with opened_page(server, browser, accept_downloads=True) as page:
         page.get_by_role("button", name="Generate").click()
         page.get_by_text("Take 1", exact=True).wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
         name1, first = download(page, "MIDI")  # take 1, while it is the newest
@@ -289,8 +290,6 @@ def test_write_the_second_half_of_a_take_again_and_download_both(server, browser
         assert first[:4] == second[:4] == b"MThd" and first != second
         cut = bars * 4 * 60 / 80  # 4/4 bars of quarter notes at the page's 80 a minute
         assert midi_notes_before(second, cut) == midi_notes_before(first, cut)
-    finally:
-        context.close()
 
 
 def clock_rate(frame, ms: int = 1000) -> float:
@@ -364,11 +363,7 @@ def play_from_bar(frame, bar: int) -> dict:
 def test_the_player_follows_the_music(server, browser):
     """The take plays at once; the playhead keeps to the player's clock; solo, mute and a new
     tempo work while it plays; it plays from a bar with its clock where the sound is."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(server.url, wait_until="domcontentloaded")
-        wait_for_app_ready(page)
+    with opened_page(server, browser) as page:
         frame = player_frame(page)
         clicked_at = time.time()
         page.get_by_role("button", name="Generate").click()
@@ -402,26 +397,18 @@ def test_the_player_follows_the_music(server, browser):
         # The roll's notes span its width less its margins (34 px left, 8 px right).
         assert jump["playing"] and 0.4 * jump["duration"] < jump["target"] < 0.7 * jump["duration"], jump
         assert 0 <= jump["clock"] - jump["target"] < 1.0, jump
-    finally:
-        context.close()
 
 
 def test_a_whole_fugue_on_a_typed_subject_plays_with_its_plan_above_the_roll(server, browser):
-    """Your own subject: the example in the box, Generate; the fugue plays, and the player's
-    roll carries its plan (exposition first, the close last) with the entries outlined."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(server.url, wait_until="domcontentloaded")
-        wait_for_app_ready(page)
+    """Your own subject: the example in the box, 48 bars, Generate; the fugue plays (its first
+    sound timed), and the player's roll carries its plan: the exposition first, a final entry,
+    the close last."""
+    with opened_page(server, browser) as page:
         frame = player_frame(page)
         page.get_by_text("Your own subject: a whole fugue").click()
         page.get_by_text("Read: 11 notes in 4/4, C major (inferred).").wait_for(timeout=30_000)
-        length = page.get_by_role("slider", name="Length (bars)")
-        length.focus()
-        for _ in range(48 - 24):  # the issue's fugue: 48 bars
-            length.press("ArrowRight")
-        page.wait_for_timeout(500)
+        set_bars(page, 48)  # the issue's fugue: 3 voices, 48 bars
+        page.wait_for_timeout(300)  # let the rerun the slider made settle
         clicked_at = time.time()
         page.get_by_role("button", name="Generate").click()
         sound = wait_for_sound(frame, 1)
@@ -436,8 +423,6 @@ def test_a_whole_fugue_on_a_typed_subject_plays_with_its_plan_above_the_roll(ser
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "app-fugue.png"), full_page=True)
-    finally:
-        context.close()
 
 
 #: Run in every frame before its scripts: a browser without Web Audio.
@@ -446,12 +431,7 @@ NO_WEB_AUDIO = "delete window.AudioContext; delete window.webkitAudioContext; de
 
 def test_a_browser_without_web_audio_gets_the_servers_audio(server, browser):
     """The player says it cannot play; the page says so once and plays the server's audio."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_init_script(NO_WEB_AUDIO)
-    page = context.new_page()
-    try:
-        page.goto(server.url, wait_until="domcontentloaded")
-        wait_for_app_ready(page)
+    with opened_page(server, browser, init_script=NO_WEB_AUDIO) as page:
         notice = page.get_by_text("cannot play the take itself")
         notice.first.wait_for(timeout=60_000)
         page.get_by_role("button", name="Generate").click()
@@ -469,5 +449,3 @@ def test_a_browser_without_web_audio_gets_the_servers_audio(server, browser):
         page.wait_for_function("() => !document.body.innerText.includes("
                                "'cannot play the take itself')", timeout=GENERATE_TIMEOUT_S * 1000)
         assert page.locator('[data-testid="stException"]').count() == 0
-    finally:
-        context.close()
