@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from .guards import CopyIndex, EventWatch, LoopRule, find_loops
 from .plan import CLOSE_BARS, Plan, Section
 from .reduction import chordify
 from .render import Progress, Synthesizers, render_piece
+from .render.midi import piece_to_midi_bytes
 from .rows import SampleSettings, TakeRows, assemble, check_take
 from .seeding import SEED_EVENTS, Seed, SeedSpec, make_seed
 from .sampling import sample_takes
@@ -177,7 +178,8 @@ def sample_settings(cfg: SamplingConfig) -> SampleSettings:
 
 
 def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generator,
-         copy_index: Any | None, form: FormConfig = FormConfig(entries=False, close=False)) -> Drawn:
+         copy_index: Any | None, form: FormConfig = FormConfig(entries=False, close=False),
+         tell: Callable[[list[int]], None] | None = None) -> Drawn:
     """Draw ``cfg.candidates`` continuations of the seed together, loops and copies of the
     corpus taken back as they are drawn (:func:`watch`), held to the take's plan (``form``:
     entries of the seed's subject, the close; :mod:`bachgen.plan`); keep the best: not stuck
@@ -192,9 +194,10 @@ def draw(cfg: SamplingConfig, engine: Engine, seed: Seed, rng: np.random.Generat
     plan = held.plan
     guard = watch(cfg, engine, [seed] * cfg.candidates, copy_index)
     take = TakeRows([held.row] * cfg.candidates, held.events, sample_settings(cfg), rng,
-                    [seed.moved_by] * cfg.candidates, guard, held.rules)
+                    [seed.moved_by] * cfg.candidates, guard, held.rules,
+                    EARLY_EVENTS if tell is not None else 0)
     check_take(engine.step, take)
-    served = engine.draws.draw(take)
+    served = engine.draws.draw(take, tell)
     found = []
     for b, ids in enumerate(served.result):
         events = codec.events(ids, held.span.start)
@@ -220,12 +223,13 @@ def copied_run(copy_index: Any, events: list[Event], plan: Plan) -> int:
     return best
 
 
-def _draw_batch(engine: Engine, takes: Sequence[TakeRows], done: Any, joiners: Any) -> None:
+def _draw_batch(engine: Engine, takes: Sequence[TakeRows], done: Any, joiners: Any, early: Any) -> None:
     """Draw the takes of one batch (:class:`~bachgen.serving.DrawQueue`), and the takes that
     join it between steps, with the model to itself: row-stable steps, BLAS on this thread
     (tiny products: threads only wait on each other)."""
     with engine.lock, blas_single_thread():
-        sample_takes(RowStableStep(engine.step), engine.codec, takes, on_done=done, joiners=joiners)
+        sample_takes(RowStableStep(engine.step), engine.codec, takes, on_done=done, joiners=joiners,
+                     on_early=early)
 
 
 def watch(cfg: SamplingConfig, engine: Engine, seeds: Sequence[Seed], copy_index: Any | None
@@ -347,6 +351,46 @@ def plan_record(plan: Plan, moved_by: int, bar: int) -> list[dict[str, Any]]:
             for e in plan.entries]
 
 
+#: New events of a take that must be final before its opening is handed over
+#: (:func:`compose`'s ``early``): about two bars of a three-voice texture.
+EARLY_EVENTS = 24
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A take's opening, known while the rest is drawn: the piece and its MIDI file as the
+    finished take will have them up to its last note's start (its notes' pitches and
+    starts; a note still sounding may be held longer, and the voices are told apart on
+    this much only). For a listener to hear it at once."""
+
+    piece: Piece
+    midi: bytes
+    seed_end_tick: int | None
+
+
+Early = Callable[[Opening], None]
+
+
+def opening_teller(settings: ComposeSettings, engine: Engine, seed: Seed, early: Early | None
+                   ) -> Callable[[list[int]], None] | None:
+    """What :func:`draw` calls with a take's first final ids: decode them as the whole take
+    will be and hand the :class:`Opening` to ``early``. ``None`` when the opening cannot be
+    told before the end: no ``early``, several candidates (the one kept is known only at the
+    end), or a snap (both read the whole take: C major's ties by its key, "to C" its range)."""
+    render = settings.render
+    if early is None or settings.sampling.candidates != 1 or render.snap != "off":
+        return None
+
+    def tell(ids: list[int]) -> None:
+        piece, _, seed_end = decode(seed, Drawn(ids, [], 0, None, 0), engine, render)
+        if render.voices:
+            piece = split_take(piece, settings.seed)
+        early(Opening(piece, piece_to_midi_bytes(piece, render.tempo_bpm),
+                      None if seed.fugue is not None else seed_end))
+
+    return tell
+
+
 def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
     """A generator and the seed it was made from (a fresh one when ``seed`` is None)."""
     if seed is None:
@@ -354,15 +398,20 @@ def new_rng(seed: int | None) -> tuple[np.random.Generator, int]:
     return np.random.default_rng(seed), seed
 
 
-def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None) -> Composition:
+def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None = None,
+            early: Early | None = None) -> Composition:
     """Make one piece from ``settings`` with ``engine`` (see the module docstring):
-    seed -> sample -> decode (back to the seed's key, snapped) -> render."""
+    seed -> sample -> decode (back to the seed's key, snapped) -> render.
+
+    ``early`` (optional) is called once, on this thread, with the take's :class:`Opening` as
+    soon as its first :data:`EARLY_EVENTS` new events are final, while the rest is drawn
+    (not for a take of several candidates, or one whose key is guessed from the whole)."""
     report = progress or (lambda stage, fraction: None)
     timings: dict[str, float] = {}
     notices: list[str] = []
     t_all = time.perf_counter()
     rng, seed_used = new_rng(settings.sampling.seed)
-    music, ids, stats = _seed_and_draw(settings, engine, rng, seed_used, notices, timings, report)
+    music, ids, stats = _seed_and_draw(settings, engine, rng, seed_used, notices, timings, report, early)
     if settings.render.voices:
         music.piece = split_take(music.piece, settings.seed, timings, planned_voices(music))
     entries = take_form(music, stats)
@@ -377,7 +426,7 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
 
 
 def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Generator, seed_used: int,
-                     notices: list[str], timings: dict[str, float], report: Progress):
+                     notices: list[str], timings: dict[str, float], report: Progress, early: Early | None = None):
     """Seed, draw and decode: the music, its ids and what it reports."""
     spec, cfg = settings.seed, settings.sampling
     report("seed", 0.0)
@@ -395,7 +444,7 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     timings["index"] = time.perf_counter() - t
     lock_waited(engine)  # count this take's wait only
     t = time.perf_counter()
-    drawn = draw(cfg, engine, seed, rng, index, settings.form)
+    drawn = draw(cfg, engine, seed, rng, index, settings.form, opening_teller(settings, engine, seed, early))
     timings["lock_wait"] = lock_waited(engine) + drawn.queued  # the draw queue, then the lock
     timings["sample"] = time.perf_counter() - t - timings["lock_wait"]
     t = time.perf_counter()

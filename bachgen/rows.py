@@ -225,7 +225,9 @@ class TakeRows:
     plan (``rules``, :class:`~bachgen.constraints.Rules`: planned notes, the end, best of N;
     one for all rows, or one per row).
     With an end in the rules, a row stops at its first event that reaches it (``events``
-    is then only a bound).
+    is then only a bound). ``early``: a take of one row has its opening told once, as soon
+    as its first ``early`` new events can no longer change (0: not told; see
+    :func:`bachgen.sampling.sample_takes`), so that it can be heard while the rest is drawn.
     """
 
     rows: Sequence[SeedRow]
@@ -235,6 +237,7 @@ class TakeRows:
     moved_by: Sequence[int] | None = None
     watch: EventWatch | None = None
     rules: Rules | Sequence[Rules | None] | None = None
+    early: int = 0
 
     def row_rules(self) -> list[Rules | None]:
         """Each row's rules (one plan for every row, or one per row)."""

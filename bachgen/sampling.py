@@ -48,7 +48,8 @@ def sample_ids(step: NumpyStep | TfStep, codec: SpelledCodec, rows: Sequence[See
 
 def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
                  on_done: Callable[[int, list[list[int]]], None] | None = None,
-                 joiners: Callable[[], Sequence[TakeRows]] | None = None) -> list[list[list[int]]]:
+                 joiners: Callable[[], Sequence[TakeRows]] | None = None,
+                 on_early: Callable[[int, list[int]], None] | None = None) -> list[list[list[int]]]:
     """:func:`sample_ids` for several takes at once: their rows share every step of the
     network, each take is drawn as it would be alone (same ids, given a step whose rows do
     not depend on the batch, :class:`bachgen.step.RowStableStep`). A take stops drawing
@@ -60,10 +61,14 @@ def sample_takes(step: Any, codec: SpelledCodec, takes: Sequence[TakeRows],
     end, :class:`bachgen.serving.DrawQueue`): their seeds are read and their rows added,
     and each is then drawn as alone. Takes are numbered in the order they came (``takes``
     first); the result holds every take's ids in that order. The draw ends when no take is
-    left drawing (takes that ask after that start a new one)."""
+    left drawing (takes that ask after that start a new one).
+
+    ``on_early(take, ids)`` is told once for each take of one row with ``early`` set, as
+    soon as its first ``early`` new events are final: ``ids`` is then the start of the ids
+    it will get (see :meth:`Draw.final_tokens`)."""
     if not takes:
         return []
-    run = Draw(step, codec, on_done)
+    run = Draw(step, codec, on_done, on_early)
     run.join(takes, 0)
     count = 0
     while True:
@@ -84,8 +89,9 @@ class Draw:
     (:mod:`bachgen.leaning`) has its logits leaned by the grammar's lines before each draw."""
 
     def __init__(self, step: Any, codec: SpelledCodec,
-                 on_done: Callable[[int, list[list[int]]], None] | None) -> None:
-        self.step, self.codec, self.on_done = step, codec, on_done
+                 on_done: Callable[[int, list[list[int]]], None] | None,
+                 on_early: Callable[[int, list[int]], None] | None = None) -> None:
+        self.step, self.codec, self.on_done, self.on_early = step, codec, on_done, on_early
         self.batch = Batch(codec)
         self.rewind = Rewind([])
         self.chooser = Chooser(codec)
@@ -171,6 +177,27 @@ class Draw:
             self.chooser.begin(r, len(b.out[r]), self.logits, self.state, self.grammar)
             if rules.finished(int(self.grammar.tick[r])):
                 b.events[r] = b.written[r]
+        if b.early[r] and self.on_early is not None:
+            self.tell_early(r)
+
+    def final_tokens(self, r: int) -> tuple[int, int]:
+        """Row ``r``'s events and tokens that can no longer change: those before its oldest
+        rewind mark (a guard only ever sends a row back to a mark, and marks are dropped
+        oldest first), or, with no guard, every event written (best of N draws only the
+        event being written again)."""
+        b = self.batch
+        if not b.watched[r]:
+            return b.written[r], len(b.out[r])
+        oldest = min(self.rewind.marks[r])
+        return oldest, self.rewind.tokens_at(r, oldest)
+
+    def tell_early(self, r: int) -> None:
+        """Tell row ``r``'s take its opening once its first ``early`` events are final."""
+        b = self.batch
+        events, tokens = self.final_tokens(r)
+        if events >= b.early[r]:
+            b.early[r] = 0
+            self.on_early(b.ids[b.take_of[r]], list(b.out[r][:tokens]))
 
 
 def step_live(step: Any, tokens: np.ndarray, features: np.ndarray, state: Any, logits: np.ndarray,
@@ -211,7 +238,7 @@ class Batch:
     Per take: ``ids``, its number in the draw (takes that join are numbered on);
     ``begun``, the token step it joined at (its step limit counts from there)."""
 
-    _PER_ROW = ("take_of", "rows", "events", "watched", "keeps", "written", "out", "rules")
+    _PER_ROW = ("take_of", "rows", "events", "watched", "keeps", "written", "out", "rules", "early")
     _PER_TAKE = ("takes", "ids", "limits", "begun")
 
     def __init__(self, codec: SpelledCodec) -> None:
@@ -230,6 +257,7 @@ class Batch:
         self.written: list[int] = []
         self.out: list[list[int]] = []
         self.rules: list[Any] = []
+        self.early: list[int] = []  # events to be final before the opening is told (0: never)
         self.live = np.ones(0, dtype=bool)
         self.stepped: np.ndarray | None = None
         self.open: list[int] = []
@@ -263,6 +291,7 @@ class Batch:
             self.written += [0] * n
             self.out += [[] for _ in range(n)]
             self.rules += rules
+            self.early += [take.early if n == 1 else 0] * n
         self.live = np.concatenate([self.live, np.ones(len(self.rows) - len(self.live), dtype=bool)])
         self.stepped = None if self.live.all() else np.nonzero(self.live)[0]
         self.open = [r for r in range(len(self.rows)) if self.live[r] and self.written[r] < self.events[r]]

@@ -13,6 +13,7 @@ gives a row the same bits in any batch, so every take gets exactly the music it 
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from typing import Any, Callable, Generic, Sequence, TypeVar
 
 T = TypeVar("T")
 
-#: ``run(takes, done, joiners)``: draws ``takes``, polls ``joiners()`` for takes to add between
-#: steps and calls ``done(i, result)`` for take ``i`` (numbered in the order they came).
-Run = Callable[[Sequence[T], Callable[[int, Any], None], Callable[[], list[T]]], None]
+#: ``run(takes, done, joiners, early)``: draws ``takes``, polls ``joiners()`` for takes to add
+#: between steps, calls ``done(i, result)`` for take ``i`` (numbered in the order they came)
+#: and ``early(i, part)`` with a part of its result it has before the end, if any.
+Run = Callable[[Sequence[T], Callable[[int, Any], None], Callable[[], list[T]],
+                Callable[[int, Any], None]], None]
 
 
 @dataclass
@@ -38,6 +41,12 @@ class _Ask(Generic[T]):
     result: Any = None
     error: BaseException | None = None
     ready: threading.Event = field(default_factory=threading.Event)
+    told: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)  # early parts, then None
+
+    def finish(self) -> None:
+        """The take has its result or its error: wake the thread that asked."""
+        self.ready.set()
+        self.told.put(None)
 
 
 @dataclass(frozen=True)
@@ -72,15 +81,19 @@ class DrawQueue(Generic[T]):
         self._guard = threading.Lock()
         self._worker: threading.Thread | None = None
 
-    def draw(self, take: T) -> Served:
-        """``take``'s result, drawn in the running draw or a new one (blocks until it is there)."""
+    def draw(self, take: T, on_early: Callable[[Any], None] | None = None) -> Served:
+        """``take``'s result, drawn in the running draw or a new one (blocks until it is
+        there). ``on_early(part)`` is called on this thread with each part of the result the
+        draw tells before its end (while the draw goes on)."""
         ask = _Ask(take)
         with self._guard:
             self._waiting.append(ask)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._serve, name="bachgen-draws", daemon=True)
                 self._worker.start()
-        ask.ready.wait()
+        while (part := ask.told.get()) is not None:
+            if on_early is not None:
+                on_early(part)
         if ask.error is not None:
             raise ask.error
         return Served(ask.result, ask.started - ask.asked, ask.batch)
@@ -117,19 +130,20 @@ class DrawQueue(Generic[T]):
         def done(i: int, result: Any) -> None:
             drawing.discard(i)
             asks[i].result = result
-            asks[i].ready.set()
+            asks[i].finish()
 
         try:
-            self._run(admit(self._inbox()), done, lambda: admit(self._inbox()))
+            self._run(admit(self._inbox()), done, lambda: admit(self._inbox()),
+                      lambda i, part: asks[i].told.put(part))
         except BaseException as exc:  # noqa: BLE001 - handed to every take of the draw
             for ask in asks:
                 if not ask.ready.is_set():
                     ask.error = exc
-                    ask.ready.set()
+                    ask.finish()
         for ask in asks:  # a run that forgot a take must not leave it waiting
             if not ask.ready.is_set():
                 ask.error = RuntimeError("The draw ended without this take's music.")
-                ask.ready.set()
+                ask.finish()
 
 
 class AudioFirst:

@@ -279,6 +279,10 @@ def breakdown(record: dict, clicked_at: float, audio_ready_at: float,
     - ``to_audio_element``: composed -> the audio element is handed to Streamlit;
     - ``media_transfer``: audio element handed over -> the browser has the audio's metadata
       (delta to the browser, media request, the first bytes decoded);
+    - or, when the take's opening was played while the rest was drawn (the page's player):
+      ``to_opening``, composing began -> the opening handed to Streamlit, and
+      ``opening_to_sound``, from there to the sound in the browser (the server stages are
+      then the whole take's, most of them after the sound);
     - ``page_after_audio``: drawing the rest of the take after the audio (not on the way to
       it), of which ``after_audio_wait`` waiting for other listeners' audio first and
       ``pianoroll`` drawing the piano roll;
@@ -291,8 +295,12 @@ def breakdown(record: dict, clicked_at: float, audio_ready_at: float,
     out.update({stage: timings.get(stage, 0.0) for stage in SERVER_STAGES})
     composing = trace["composed_at"] - trace["generate_started_at"]
     out["server_other"] = composing - sum(out[stage] for stage in SERVER_STAGES)
-    out["to_audio_element"] = trace["audio_sent_at"] - trace["composed_at"]
-    out["media_transfer"] = audio_ready_at - trace["audio_sent_at"]
+    if "opening_sent_at" in trace:  # the take's opening was sent (and heard) before the rest
+        out["to_opening"] = trace["opening_sent_at"] - trace["generate_started_at"]
+        out["opening_to_sound"] = audio_ready_at - trace["opening_sent_at"]
+    else:
+        out["to_audio_element"] = trace["audio_sent_at"] - trace["composed_at"]
+        out["media_transfer"] = audio_ready_at - trace["audio_sent_at"]
     out["page_after_audio"] = trace.get("page_done_at", trace["audio_sent_at"]) \
         - trace["audio_sent_at"]
     out.update({stage: timings.get(stage, 0.0) for stage in AFTER_AUDIO_STAGES})
@@ -380,6 +388,11 @@ def wait_for_sound(frame, take: int, label: str = "take", timeout_s: float = GEN
     return frame.evaluate("(label) => window.bachgenPlayer.sounds[label]", label)
 
 
-def player_midi(frame) -> bytes:
-    """The MIDI file the player is playing."""
+#: True once the player has a whole take (not only the opening heard while the rest is drawn).
+WHOLE_TAKE_JS = "() => window.bachgenPlayer.take !== null && !window.bachgenPlayer.partial()"
+
+
+def player_midi(frame, timeout_s: float = GENERATE_TIMEOUT_S) -> bytes:
+    """The MIDI file the player is playing, once it has the whole take."""
+    frame.wait_for_function(WHOLE_TAKE_JS, timeout=timeout_s * 1000)
     return bytes(frame.evaluate("() => Array.from(window.bachgenPlayer.midi() || [])"))

@@ -399,6 +399,25 @@ def test_the_player_follows_the_music(server, browser):
         assert 0 <= jump["clock"] - jump["target"] < 1.0, jump
 
 
+def test_the_opening_plays_while_the_rest_is_drawn_and_the_take_goes_on(server, browser):
+    """The player gets the take's opening first and plays it; the whole take follows with
+    the same number and the sound goes on from where it was (no start again, no stop)."""
+    with opened_page(server, browser) as page:
+        frame = player_frame(page)
+        page.get_by_role("button", name="Generate").click()
+        wait_for_sound(frame, 1)
+        whole = player_midi(frame)
+        extended = frame.evaluate("() => window.bachgenPlayer.extended")
+        assert extended and extended["take"] == 1, extended
+        assert extended["playing"] or extended["starved"], extended
+        assert extended["clock"] is not None and extended["clock"] > 0
+        page.wait_for_timeout(600)
+        later = frame.evaluate("() => window.bachgenPlayer.clock()")
+        assert later > extended["clock"] + 0.3, (extended, later)  # it went on, not from the start
+        assert frame.evaluate(LEVELS_JS, 400)["all"] > 0  # and it sounds
+        assert whole[:4] == b"MThd"
+
+
 def test_a_whole_fugue_on_a_typed_subject_plays_with_its_plan_above_the_roll(server, browser):
     """Your own subject: the example in the box, 48 bars, Generate; the fugue plays (its first
     sound timed), and the player's roll carries its plan: the exposition first, a final entry,

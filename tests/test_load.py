@@ -28,6 +28,7 @@ from tests.app_support import shipped_model_dir
 from tests.browser_support import (
     GENERATE_TIMEOUT_S,
     PLAYER_FRAME,
+    WHOLE_TAKE_JS,
     CpuSampler,
     breakdown,
     launch_options,
@@ -162,6 +163,7 @@ async def run_session(page, url: str) -> dict:
     if await status.count():
         words = (await status.first.inner_text()).split()
         composed = float(words[2]) if len(words) > 2 else None
+    await frame.wait_for_function(WHOLE_TAKE_JS, timeout=GENERATE_TIMEOUT_S * 1000)
     player = bytes(await frame.evaluate("() => Array.from(window.bachgenPlayer.midi())"))
     button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
     await button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)

@@ -189,7 +189,7 @@ def spied(engine, hold_at: int | None = None, expected: int = 0) -> list[list[in
     runs: list[list[int]] = []
     run = engine.draws.__dict__.setdefault("plain_run", engine.draws._run)  # not an earlier test's spy
 
-    def recording(takes, done, joiners):
+    def recording(takes, done, joiners, early):
         sizes, polls = [len(takes)], [0]
         runs.append(sizes)
 
@@ -205,7 +205,7 @@ def spied(engine, hold_at: int | None = None, expected: int = 0) -> list[list[in
                 sizes.append(len(new))
             return new
 
-        run(takes, done, joining)
+        run(takes, done, joining, early)
 
     engine.draws._run = recording
     return runs
@@ -300,7 +300,7 @@ def test_a_take_that_fails_does_not_break_the_others(engine):
 
 
 def test_an_error_while_drawing_reaches_every_take_of_that_batch_only():
-    def run(takes, done, joiners):
+    def run(takes, done, joiners, early):
         if "bad" in takes:
             raise ValueError("broken batch")
         for i, take in enumerate(takes):
@@ -316,7 +316,7 @@ def joining_run(script: list[str], takes_seen: list):
     """A ``run`` that follows ``script``: ``"join"`` polls ``joiners()`` until a take joins,
     ``"done i"`` finishes take ``i`` (its result: twice the take), ``"fail"`` raises."""
 
-    def run(takes, done, joiners):
+    def run(takes, done, joiners, early):
         takes = list(takes)
         for line in script:
             if line == "join":
@@ -378,7 +378,7 @@ def test_an_error_reaches_the_takes_that_joined_the_draw_and_not_the_next():
 def test_a_lone_take_is_served_at_once():
     seen: list = []
 
-    def run(takes, done, joiners):
+    def run(takes, done, joiners, early):
         seen.append(list(takes))
         for i, t in enumerate(takes):
             done(i, t * 2)
@@ -392,7 +392,7 @@ def test_a_lone_take_is_served_at_once():
 def test_a_short_take_does_not_wait_for_a_long_one():
     held, release = threading.Event(), threading.Event()
 
-    def run(takes, done, joiners):
+    def run(takes, done, joiners, early):
         if takes == [0]:  # the batch that keeps the model busy while the others ask
             held.wait(5)
             done(0, 0)

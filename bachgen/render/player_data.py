@@ -26,7 +26,8 @@ MIDI_CHANNELS = tuple(c for c in range(16) if c != 9)
 
 def player_take(piece: Piece, tempo_bpm: float, *, take_id: int, seed_end_tick: int | None = None,
                 entries: Sequence[Entry] = (), subject_key: str | None = None,
-                sections: Sequence[Section] = (), autoplay: bool = True) -> dict[str, Any]:
+                sections: Sequence[Section] = (), autoplay: bool = True,
+                partial: bool = False) -> dict[str, Any]:
     """The take as the browser's player needs it (JSON-ready).
 
     ``notes`` are ``[start, end, pitch, voice]`` in the piece's ticks, ``voice`` an index
@@ -35,7 +36,9 @@ def player_take(piece: Piece, tempo_bpm: float, *, take_id: int, seed_end_tick: 
     (quarter notes a minute) and ``resolution`` the ticks of a quarter, so a note's second
     in the file is its tick × 60 / (tempo × resolution); a whole fugue's plan is ``sections``
     (``{"start", "end", "kind", "label", "colour"}``, as the still roll's timeline draws them).
-    ``autoplay``: play it on arrival.
+    ``autoplay``: play it on arrival. ``partial``: only the take's opening
+    (:class:`bachgen.pipeline.Opening`), heard while the rest is drawn; the whole take
+    follows with the same ``id`` and the player goes on with it from where it is.
     """
     tempo = check_tempo(tempo_bpm)
     several = len(voices_of(piece)) > 1
@@ -64,4 +67,5 @@ def player_take(piece: Piece, tempo_bpm: float, *, take_id: int, seed_end_tick: 
         "sections": [{"start": s.start, "end": s.end, "kind": s.kind, "label": section_label(s),
                       "colour": SECTION_COLOURS.get(s.kind, "#dddddd")} for s in sections],
         "autoplay": bool(autoplay),
+        "partial": bool(partial),
     }

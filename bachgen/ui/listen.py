@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -88,6 +88,30 @@ def player_panel(where: Any) -> None:
                                     f"({answer.get('reason') or 'no Web Audio'}), so the server "
                                     "plays it instead.")
         st.rerun()
+
+
+def opening_player(where: Any, number: int, tempo: float, trace: dict[str, Any]
+                   ) -> Callable[[Any], None]:
+    """What shows take ``number``'s opening (:class:`bachgen.pipeline.Opening`) in the
+    player at ``where`` while the rest of the take is drawn, playing at once. The player is
+    then drawn in this run: the page runs again for the whole take (:func:`opening_shown`),
+    which the player goes on with from where it is."""
+
+    def show(opening: Any) -> None:
+        data = player_take(opening.piece, tempo, take_id=number, seed_end_tick=opening.seed_end_tick,
+                           partial=True)
+        trace.setdefault("opening_args_at", time.time())
+        with where:
+            player(data, opening.midi)
+        trace.setdefault("opening_sent_at", time.time())
+        st.session_state["opening_shown"] = number
+
+    return show
+
+
+def opening_shown() -> bool:
+    """Whether this run drew the player with a take's opening (forgotten once asked)."""
+    return st.session_state.pop("opening_shown", None) is not None
 
 
 def play_in_player(number: int) -> None:

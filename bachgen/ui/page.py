@@ -17,7 +17,7 @@ from bachgen.errors import BachgenError
 from bachgen.ui.take_record import log_timings
 from bachgen.ui.controls import controls
 from bachgen.ui.corpus_panel import corpus_panel
-from bachgen.ui.listen import browser_plays, player_panel
+from bachgen.ui.listen import browser_plays, opening_shown, player_panel
 from bachgen.ui.resources import engraver, load_engine, player_synth
 from bachgen.ui.takes import engrave, generate, results
 
@@ -75,10 +75,15 @@ def main(run_started: float) -> None:
     clicked = st.button("Generate", type="primary", key="generate", disabled=engine is None,
                         icon=":material/music_note:")
     player_slot = st.container()  # the same place in every run: the player stays loaded
+    made = None
     if clicked:
-        generate(engine, run_started)
+        made = generate(engine, run_started, None, player_slot)
     elif shape is not None and engine is not None:
-        generate(engine, run_started, shape)
+        made = generate(engine, run_started, shape, player_slot)
+    if opening_shown():  # the player has the take's opening: the page runs again for the whole
+        if made is not None:
+            st.rerun()
+        return  # it could not be finished: its error stays on the page
     player_panel(player_slot)
     latest, slot = results(engine)
     if latest is not None and latest["trace"].get("audio_sent_at") and \

@@ -30,7 +30,7 @@ from bachgen.ui.take_record import (
 )
 from bachgen.ui.controls import build_settings, shape_controls, shaped_settings
 from bachgen.ui.form_panel import form_panel
-from bachgen.ui.listen import browser_plays, play_in_player
+from bachgen.ui.listen import browser_plays, opening_player, play_in_player
 from bachgen.ui.quality_panel import stats_panel
 from bachgen.ui.resources import audio_first, engraver, player_audio
 
@@ -60,8 +60,8 @@ STAGES = {
 # --------------------------------------------------------------------------- generating
 
 
-def generate(engine: Any, run_started: float,
-             shape: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def generate(engine: Any, run_started: float, shape: dict[str, Any] | None = None,
+             player_slot: Any = None) -> dict[str, Any] | None:
     """Compose one take with the page's settings and keep it in the session.
 
     The player's audio is made here, right after the music; the score is engraved
@@ -69,7 +69,9 @@ def generate(engine: Any, run_started: float,
     seconds, the music itself about one. ``run_started`` (epoch seconds) is when this
     run of the page began, for the take's timing record. ``shape`` (from the buttons
     beside a take, :func:`~bachgen.ui.controls.shape_controls`) continues an earlier take
-    or writes it again after its first bars, as a new take.
+    or writes it again after its first bars, as a new take. With ``player_slot`` (and the
+    browser playing), the take's opening is played there while the rest is drawn
+    (:func:`~bachgen.ui.listen.opening_player`).
     """
     trace = {"run_started_at": run_started, "generate_started_at": time.time()}
     started = time.perf_counter()
@@ -84,8 +86,12 @@ def generate(engine: Any, run_started: float,
     settings = dataclasses.replace(settings, render=dataclasses.replace(
         settings.render, score=False, audio=False, pianoroll=False))  # the page makes these after
     ticket, made, server_audio = audio_first().hold(), None, not browser_plays()
+    early = None
+    if player_slot is not None and not server_audio:
+        early = opening_player(player_slot, st.session_state["take_counter"] + 1,
+                               settings.render.tempo_bpm, trace)
     try:
-        made = compose_with_progress(settings, engine, server_audio)
+        made = compose_with_progress(settings, engine, server_audio, early)
     finally:
         if made is None:
             audio_first().release(ticket)
@@ -115,12 +121,12 @@ def can_render_wav(engine: Any, settings: ComposeSettings) -> bool:
     return engine.synthesizers.get(settings.render.soundfont) is not None
 
 
-def compose_with_progress(settings: ComposeSettings, engine: Any,
-                          server_audio: bool = True) -> tuple[Any, tuple] | None:
+def compose_with_progress(settings: ComposeSettings, engine: Any, server_audio: bool = True,
+                          early: Any = None) -> tuple[Any, tuple] | None:
     """The composition and, with ``server_audio``, the server's audio for the page's player
     (see :func:`~bachgen.ui.resources.player_audio`; without it the browser plays the MIDI
     file), with a progress bar (gone when done); ``None`` after showing the error when it
-    could not be composed.
+    could not be composed. ``early``: :func:`bachgen.pipeline.compose`'s, for the opening.
 
     A progress bar rather than a spinner: each waiting page's spinner costs its browser a
     tenth of a CPU core, and eight pages waiting together share two cores with the server."""
@@ -137,7 +143,7 @@ def compose_with_progress(settings: ComposeSettings, engine: Any,
         bar.progress(fraction, text=STAGES.get(stage, stage.capitalize()))
 
     try:
-        composition = compose(settings, engine, progress=progress)
+        composition = compose(settings, engine, progress=progress, early=early)
         if not server_audio:
             return composition, (None, "", None, {})
         progress("audio", 1.0)

@@ -62,6 +62,27 @@ export class Engine {
         else this.seq.pause();
     }
 
+    /**
+     * Go on with another MIDI file from ``seconds`` (a take's whole after its opening): the
+     * notes sounding now are let go (not cut), the new file plays on from there when
+     * ``play`` is true. Messages to the worklet keep their order, so the new file starts
+     * at ``seconds`` and nothing of its beginning sounds.
+     */
+    swap(midi, seconds, play) {
+        const binary = midi.slice().buffer;
+        this.seq.loadNewSongList([{ binary, fileName: "take.mid" }]);
+        this.seq.currentTime = Math.max(0, seconds);
+        if (play) this.play();
+        else this.seq.pause();
+    }
+
+    /** Start the audio context ahead of a take (it takes a moment to wake); it rests again
+     * after ``ms`` if nothing plays by then. */
+    warm(ms = 15000) {
+        if (this.ctx.state !== "running") this.ctx.resume();
+        this.rest(ms);
+    }
+
     play() {
         clearTimeout(this.idleTimer);
         if (this.ctx.state !== "running") this.ctx.resume();

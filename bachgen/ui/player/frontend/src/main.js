@@ -24,6 +24,7 @@ let drawing = false;
 
 const api = {
     state: "loading", error: null, take: null, arrivedAt: null, sounds: {}, playhead: null,
+    extended: null, starved: false,
 };
 window.bachgenPlayer = api;
 const ready = () => api.state === "ready";
@@ -39,6 +40,8 @@ api.sections = () => (take ? (take.sections || []).map((s) => s.label) : []);
 api.duration = () => (take ? duration() : null);
 /** The MIDI file the player plays (bytes). */
 api.midi = () => midi;
+/** Whether the player has only the take's opening so far (the rest is being drawn). */
+api.partial = () => !!(take && take.partial);
 api.playing = () => ready() && clock.running;
 /** The peak level of everything and of each voice just now (0 when silent). */
 api.levels = () => {
@@ -115,7 +118,7 @@ function expectSound(label, expected, anchor) {
                 wake();
             }
             api.sounds[label] = {
-                take: id, at: Date.now(), clock: clock.now(), expected,
+                take: id, at: Date.now(), clock: clock.now(), expected, partial: !!take.partial,
                 playhead: clock.heard(), afterMs: performance.now() - since,
                 marks: { ...api.marks, sound: performance.now() },
             };
@@ -162,6 +165,25 @@ function playFrom(seconds) {
     wake();
 }
 
+/**
+ * Wake the audio context when the page's Generate button is pressed, so that it is running
+ * when the take's opening arrives (waking it then costs a tenth of a second or more). The
+ * player's frame is the page's own origin; where the page cannot be reached, nothing is done.
+ */
+function watchGenerate() {
+    try {
+        window.parent.document.addEventListener("pointerdown", (event) => {
+            const target = event.target;
+            if (ready() && target && target.closest && target.closest(".st-key-generate")) {
+                api.marks = { ...(api.marks || {}), warm: performance.now() };
+                engine.warm();
+            }
+        }, true);
+    } catch (error) {
+        // another origin: the context wakes when the take comes
+    }
+}
+
 function bindControls() {
     $("play").onclick = () => {
         if (!ready() || !take) return;
@@ -192,13 +214,48 @@ function loadTake() {
     wake();
 }
 
+/**
+ * The whole take after its opening (the same take, ``partial`` no more): the roll and the
+ * voices are drawn again and the sound goes on from where it is, with the whole take's
+ * file. If the opening ran out before the rest came, it goes on from the opening's end.
+ */
+function extendTake(whole, bytes) {
+    const keepVoices = whole.voices.length === take.voices.length;
+    const starved = api.starved;
+    take = whole;
+    midi = bytes;
+    api.extendedAt = Date.now();
+    api.starved = false;
+    if (!keepVoices) {
+        muted = take.voices.map(() => false);
+        soloed = take.voices.map(() => false);
+    }
+    $("from-bar").max = String(Math.ceil(take.total_ticks / take.bar_ticks));
+    voiceChips();
+    api.extended = { take: take.id, at: Date.now(), clock: null, playing: false, starved };
+    if (ready()) {
+        const at = clock.now();
+        Object.assign(api.extended, { clock: at, playing: clock.running });
+        const on = audible();
+        take.voices.forEach((voice, v) => engine.mute(voice.channel, !on[v]));
+        engine.swap(midi, at, clock.running || starved);
+        if (starved) {
+            clock.start(at);
+            expectSound("rest", nextNote(at), false);
+        }
+    }
+    applyVoices();
+    setFrameHeight(document.body.scrollHeight);
+    wake();
+}
+
 function showTake(newTake, bytes) {
     take = newTake;
     midi = bytes;
     api.take = take.id;
     api.arrivedAt = Date.now();
     api.sounds = {};
-    api.marks = { render: performance.now() };
+    api.marks = { warm: api.marks && api.marks.warm, render: performance.now() };
     muted = take.voices.map(() => false);
     soloed = take.voices.map(() => false);
     $("player").hidden = false;
@@ -232,7 +289,8 @@ function frame() {
     if (take && ready()) {
         if (clock.running && engine.seq.isFinished && engine.paused) {
             clock.stop(duration());
-            engine.rest();
+            if (take.partial) api.starved = true;  // the rest of the take goes on when it comes
+            else engine.rest();
         }
         const seconds = clock.heard();
         const ticks = Math.min(seconds / secondsPerTick(), take.total_ticks);
@@ -282,12 +340,15 @@ listen((args, theme) => {
     if (!started) {
         started = start(args.soundfont || "piano.sf2");
         bindControls();
+        watchGenerate();
     }
     if (!args.take) {
         $("player").hidden = true;
         setFrameHeight(0);
     } else if (!take || take.id !== args.take.id) {
         showTake(args.take, args.midi);
+    } else if (take.partial && !args.take.partial) {
+        extendTake(args.take, args.midi);
     }
 });
 window.addEventListener("resize", () => {
