@@ -94,12 +94,12 @@ class Server:
 
     def peak_rss_mb(self) -> float | None:
         """Peak resident memory of the server process (``VmHWM``), in MB."""
-        return _peak_rss_mb(self.pid)
+        return peak_rss_mb(self.pid)
 
     def children_peak_rss_mb(self) -> float:
         """Sum of the peaks of the server's child processes (the score worker and the
         player's audio workers), in MB."""
-        return sum(_peak_rss_mb(pid) or 0.0 for pid in _children(self.pid))
+        return sum(peak_rss_mb(pid) or 0.0 for pid in child_pids(self.pid))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -111,7 +111,7 @@ class Server:
                 self.process.wait(timeout=5)
 
 
-def _peak_rss_mb(pid: int) -> float | None:
+def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -163,7 +163,7 @@ class CpuSampler:
         for i, server in enumerate(self.server_pids):
             own = (f"server_{i + 1}",) if several else ()
             owners[server] = ("server", *own)
-            owners.update({pid: ("workers", *own) for pid in _children(server)})
+            owners.update({pid: ("workers", *own) for pid in child_pids(server)})
         if self.balancer_pid is not None:
             owners[self.balancer_pid] = ("balancer",)
         return owners
@@ -195,7 +195,7 @@ class CpuSampler:
         return {g: round(after[0][g] - before[-1][g], 2) for g in self.groups}
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """Direct children of ``pid`` (from ``/proc``)."""
     found = []
     for entry in Path("/proc").iterdir():

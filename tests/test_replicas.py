@@ -51,12 +51,14 @@ from tests.browser_support import (
     GENERATE_TIMEOUT_S,
     PAUSE_AFTER_SOUND,
     CpuSampler,
+    child_pids,
     drive_sessions,
     expected_midi,
     free_ports,
     load_average,
     load_test_model,
     notes_of,
+    peak_rss_mb,
     percentile,
     require_browser,
     take_records,
@@ -308,6 +310,9 @@ def test_eight_sessions_through_the_balancer_stay_on_their_replica_and_get_their
     wall = time.perf_counter() - started
     load_after = load_average()
     assert all(p.process.poll() is None for p in served.processes), "a process died under load"
+    memory = {r.name: [round(peak_rss_mb(r.pid) or 0.0),
+                       round(sum(peak_rss_mb(pid) or 0.0 for pid in child_pids(r.pid)))]
+              for r in served.replicas}
 
     pinned = {}
     for seed, result in zip(SEEDS, results):
@@ -340,6 +345,7 @@ def test_eight_sessions_through_the_balancer_stay_on_their_replica_and_get_their
         "click_to_first_sound_max_s": round(max(latencies), 2),
         "click_to_score_max_s": round(max(r["scored"] for r in results), 2),
         "cpu_s_first_click_to_last_sound": cpu_between,
+        "peak_rss_mb_replica_and_its_workers": memory,
         "servers_cpu_s_per_take": round((cpu_between["server"] + cpu_between["workers"]) / SESSIONS, 3),
         "load_average_before_after": [load_before, load_after],
         "cores": os.cpu_count(),
