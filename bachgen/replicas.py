@@ -22,6 +22,7 @@ so this module imports neither Streamlit nor the page.
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
 import ipaddress
 import os
@@ -182,28 +183,41 @@ def balancer_config(config: ReplicaConfig) -> str:
                                     cookie=STICKY_COOKIE, health=HEALTH_PATH, servers=servers)
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """Whether a server could listen on ``host:port`` now (bound the way HAProxy and
-    Streamlit bind: a port left in TIME_WAIT counts as free)."""
+def port_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on ``host:port`` now, or ``None`` if it could (bound the
+    way HAProxy and Streamlit bind: a port left in TIME_WAIT counts as free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+        except PermissionError:
+            return "needs root: ports below 1024 are the system's"
+        except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"cannot be opened: {host} is no address of this machine"
+            return "is already in use"
+    return None
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (see :func:`port_problem`)."""
+    return port_problem(host, port) is None
 
 
 def check_ports_free(config: ReplicaConfig) -> None:
-    """Refuse a port something already listens on, naming it and what to do."""
+    """Refuse a port that is in use or cannot be opened, naming it and what to do."""
     wanted = [(config.host, config.port, "the balancer's port", "--port")]
     wanted += [(config.replica_host, port, f"{name}'s port", "--first-replica-port")
                for name, port in zip(config.replica_names, config.replica_ports)]
     for host, port, what, option in wanted:
-        if not port_is_free(host, port):
+        problem = port_problem(host, port)
+        if problem == "is already in use":
             raise ConfigError(f"Port {port} ({what}) is already in use on {host}.",
                               f"Stop what listens there (ss -ltnp | grep :{port}) or choose "
                               f"another port ({option}).")
+        if problem is not None:
+            raise ConfigError(f"Port {port} ({what}) on {host} {problem}.",
+                              f"Choose another port ({option}) or address.")
 
 
 def find_haproxy(name: str = "haproxy") -> str:

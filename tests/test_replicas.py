@@ -188,6 +188,15 @@ def test_a_port_in_use_is_refused_naming_it_before_anything_starts(which):
     assert served.processes == []
 
 
+def test_an_address_of_another_machine_is_refused_before_anything_starts():
+    first = free_ports(3)
+    served = Replicas(ReplicaConfig(port=first, first_replica_port=first + 1, host="127.0.0.1",
+                                    replica_host="192.0.2.1"))  # TEST-NET-1: no one's address
+    with pytest.raises(ConfigError, match="192.0.2.1 is no address of this machine"):
+        served.start()
+    assert served.processes == []
+
+
 def test_without_haproxy_serving_says_how_to_install_it():
     served = Replicas(local_config(), haproxy="bachgen-no-such-haproxy")
     with pytest.raises(ServeError, match="needs HAProxy") as error:
