@@ -452,8 +452,8 @@ class Replicas:
         try:
             self._start_replicas()
             self._start_balancer(haproxy)
-        except BaseException:
-            self._failed = True
+        except BaseException as exc:
+            self._failed = isinstance(exc, ServeError)  # keep its logs; not for Ctrl-C
             self.stop()
             raise
         return self

@@ -254,6 +254,20 @@ def test_a_replica_that_dies_stops_everything_and_its_log_is_kept():
     shutil.rmtree(log.parent)
 
 
+def test_an_interrupt_while_starting_stops_what_started_and_leaves_no_folder(monkeypatch):
+    require_haproxy()
+    served = Replicas(local_config())
+
+    def interrupted(self, haproxy):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Replicas, "_start_balancer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        served.start()
+    assert len(served.replicas) == 2 and alive([r.pid for r in served.replicas]) == []
+    assert not served.run_dir.exists()
+
+
 def test_bachgen_serve_stops_everything_on_sigterm():
     require_haproxy()
     config = local_config()
