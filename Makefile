@@ -1,11 +1,13 @@
 # bachgen — two commands do all the set-up:
 #   make run    create .venv, install what is missing, start the app
+#   make serve  the same set-up and HAProxy, then the app on REPLICAS servers behind it (docs/serving.md)
 #   make test   the same set-up, then the whole test suite
 #   make test-fast  the edit-run loop on both cores: no training, no page, no browser, no load test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+REPLICAS ?= 2
 
 # Use a local copy of the corpus when one sits beside the checkout (development, CI);
 # otherwise the app offers to download it.
@@ -14,7 +16,7 @@ ifneq ($(LOCAL_CORPUS),)
 export BACHGEN_CORPUS_DIR ?= $(LOCAL_CORPUS)
 endif
 
-.PHONY: setup system system-test player run test test-fast bench clean
+.PHONY: setup system system-test system-serve player run serve test test-fast bench clean
 
 setup: $(VENV)/.installed system player
 
@@ -54,11 +56,22 @@ system-test: system
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "bachgen: browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+# HAProxy, the load balancer in front of the replicas of `make serve` (and of the replicas'
+# load test). Installed when running as root, else the command is printed.
+system-serve:
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
+	  else echo "bachgen: serving several replicas needs HAProxy: sudo apt-get install haproxy"; exit 1; fi; }
+
 run: setup
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 
-test: setup system-test
+# Several replicas behind HAProxy, each browser kept on one; Ctrl-C stops them all.
+serve: setup system-serve
+	$(BIN)/bachgen serve --replicas $(REPLICAS) --port $(PORT)
+
+test: setup system-test system-serve
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

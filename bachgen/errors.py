@@ -56,3 +56,8 @@ class MissingDependencyError(RenderError):
 class SubjectError(BachgenError):
     """A fugue subject the user wrote or brought cannot be used: the message names the token,
     note or bar at fault, the hint what to write instead."""
+
+
+class ServeError(BachgenError):
+    """The page's replicas or their load balancer could not be started, or one of them
+    stopped while serving (see :mod:`bachgen.replicas`)."""

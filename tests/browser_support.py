@@ -2,13 +2,19 @@
 
 The server is ``streamlit run app.py`` on 127.0.0.1 and a free port; it is ready when
 ``/_stcore/health`` answers ``ok``. Chromium is the system one (``/usr/bin/chromium``),
-driven by Playwright without downloading a browser of its own.
+driven by Playwright without downloading a browser of its own. The load tests
+(``test_load.py``: one server; ``test_replicas.py``: replicas behind a balancer) share the
+sessions they drive at once (:func:`drive_sessions`) and the music each must get
+(:func:`expected_midi`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -19,8 +25,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # annotations only (Python 3.10 has no typing.Self)
+    from typing_extensions import Self
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -39,6 +49,26 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports free now on 127.0.0.1 (below the range the
+    system hands out for outgoing connections, so none is taken by one meanwhile)."""
+    from bachgen.replicas import port_is_free
+
+    for _ in range(500):
+        first = random.randrange(20_000, 32_000 - count)
+        if all(port_is_free("127.0.0.1", first + i) for i in range(count)):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def load_test_model(tmp_path_factory) -> Path:
+    """The model the load tests' servers use: the shipped one, else a tiny bundle."""
+    from tests.app_support import build_tiny_bundle, shipped_model_dir
+
+    shipped = shipped_model_dir()
+    return shipped if shipped is not None else build_tiny_bundle(tmp_path_factory.mktemp("model"))
 
 
 @dataclass
@@ -64,12 +94,12 @@ class Server:
 
     def peak_rss_mb(self) -> float | None:
         """Peak resident memory of the server process (``VmHWM``), in MB."""
-        return _peak_rss_mb(self.pid)
+        return peak_rss_mb(self.pid)
 
     def children_peak_rss_mb(self) -> float:
         """Sum of the peaks of the server's child processes (the score worker and the
         player's audio workers), in MB."""
-        return sum(_peak_rss_mb(pid) or 0.0 for pid in _children(self.pid))
+        return sum(peak_rss_mb(pid) or 0.0 for pid in child_pids(self.pid))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -81,7 +111,7 @@ class Server:
                 self.process.wait(timeout=5)
 
 
-def _peak_rss_mb(pid: int) -> float | None:
+def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -94,17 +124,26 @@ def _peak_rss_mb(pid: int) -> float | None:
 class CpuSampler:
     """CPU-seconds used so far by the browsers (Chromium), the server and its worker
     processes, sampled on a thread every ``every_s`` with the epoch time, so the CPU spent
-    between two moments (:meth:`between`) can be told by whom."""
+    between two moments (:meth:`between`) can be told by whom.
+
+    ``server_pid`` may name several servers (replicas): ``server`` and ``workers`` are then
+    their sums, and ``server_1``, ``server_2``, ... each one's own (itself and its workers);
+    ``balancer_pid`` adds a ``balancer`` group."""
 
     GROUPS = ("browsers", "server", "workers")
 
-    def __init__(self, server_pid: int, every_s: float = 0.2) -> None:
-        self.server_pid, self.every_s = server_pid, every_s
+    def __init__(self, server_pid: int | list[int], every_s: float = 0.2,
+                 balancer_pid: int | None = None) -> None:
+        self.server_pids = [server_pid] if isinstance(server_pid, int) else list(server_pid)
+        self.every_s, self.balancer_pid = every_s, balancer_pid
+        self.groups = self.GROUPS + (("balancer",) if balancer_pid is not None else ()) + (
+            tuple(f"server_{i + 1}" for i in range(len(self.server_pids)))
+            if len(self.server_pids) > 1 else ())
         self.samples: list[tuple[float, dict[str, float]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
 
-    def __enter__(self) -> "CpuSampler":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -117,10 +156,22 @@ class CpuSampler:
             self.samples.append((time.time(), self._now()))
             self._stop.wait(self.every_s)
 
+    def _owners(self) -> dict[int, tuple[str, ...]]:
+        """pid -> the groups its CPU counts in (servers, their workers, the balancer)."""
+        owners: dict[int, tuple[str, ...]] = {}
+        several = len(self.server_pids) > 1
+        for i, server in enumerate(self.server_pids):
+            own = (f"server_{i + 1}",) if several else ()
+            owners[server] = ("server", *own)
+            owners.update({pid: ("workers", *own) for pid in child_pids(server)})
+        if self.balancer_pid is not None:
+            owners[self.balancer_pid] = ("balancer",)
+        return owners
+
     def _now(self) -> dict[str, float]:
         tick = os.sysconf("SC_CLK_TCK")
-        totals = dict.fromkeys(self.GROUPS, 0.0)
-        workers = set(_children(self.server_pid))
+        totals = dict.fromkeys(self.groups, 0.0)
+        owners = self._owners()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -131,13 +182,9 @@ class CpuSampler:
                 continue
             fields = stat[stat.rfind(")") + 2:].split()
             seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-            pid = int(entry.name)
-            if pid == self.server_pid:
-                totals["server"] += seconds
-            elif pid in workers:
-                totals["workers"] += seconds
-            elif b"chrom" in command:
-                totals["browsers"] += seconds
+            groups = owners.get(int(entry.name), ("browsers",) if b"chrom" in command else ())
+            for group in groups:
+                totals[group] += seconds
         return totals
 
     def between(self, start: float, end: float) -> dict[str, float]:
@@ -145,10 +192,10 @@ class CpuSampler:
         at or after ``end`` (epoch seconds)."""
         before = [s for t, s in self.samples if t <= start] or [self.samples[0][1]]
         after = [s for t, s in self.samples if t >= end] or [self.samples[-1][1]]
-        return {g: round(after[0][g] - before[-1][g], 2) for g in self.GROUPS}
+        return {g: round(after[0][g] - before[-1][g], 2) for g in self.groups}
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """Direct children of ``pid`` (from ``/proc``)."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -396,3 +443,158 @@ def player_midi(frame, timeout_s: float = GENERATE_TIMEOUT_S) -> bytes:
     """The MIDI file the player is playing, once it has the whole take."""
     frame.wait_for_function(WHOLE_TAKE_JS, timeout=timeout_s * 1000)
     return bytes(frame.evaluate("() => Array.from(window.bachgenPlayer.midi() || [])"))
+
+
+# --------------------------------------------------------------------------- sessions at once
+
+#: Each session pauses its player once its first sound is measured. The eight browsers run
+#: on the server's own two cores here, and a page playing costs about a fifth of a core (its
+#: synthesizer and playhead) that a listener's own machine pays in a real deployment; left
+#: playing, the first takes' sound would take the cores from the later takes' sampling.
+#: ``BACHGEN_LOAD_KEEP_PLAYING=1`` keeps them playing (the figures of both are printed).
+PAUSE_AFTER_SOUND = os.environ.get("BACHGEN_LOAD_KEEP_PLAYING") != "1"
+
+
+def expected_midi(model_dir, seeds: list[int]) -> dict[int, bytes]:
+    """What ``compose`` writes for the page's default settings with each seed."""
+    import dataclasses
+
+    from bachgen.config import DEFAULT_BARS, CorpusConfig, RenderConfig, SamplingConfig
+    from bachgen.pipeline import ComposeSettings, SeedSpec, compose, load_engine
+
+    engine = load_engine(model_dir, CorpusConfig.from_env())
+    result = {}
+    for seed in seeds:
+        settings = ComposeSettings(
+            seed=SeedSpec(fugue="wtc1f02", start_bar=1),
+            sampling=dataclasses.replace(SamplingConfig(), bars=DEFAULT_BARS, seed=seed),
+            render=dataclasses.replace(RenderConfig(), tempo_bpm=80.0, include_seed=False,
+                                       audio=False, score=False),
+        )
+        result[seed] = compose(settings, engine).midi
+    return result
+
+
+def notes_of(midi_bytes: bytes) -> list[tuple[int, float, float]]:
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
+    return sorted((n.pitch, round(n.start, 4), round(n.end, 4))
+                  for inst in midi.instruments for n in inst.notes)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+async def session_idle(page) -> None:
+    """Wait until the page's script run has finished."""
+    await page.wait_for_timeout(250)
+    await page.wait_for_function(
+        """() => { const w = document.querySelector('[data-testid="stStatusWidget"]');
+                   return !w || !w.innerText.includes('Running'); }""", timeout=120_000)
+
+
+async def session_player_frame(page, timeout_s: float = 180.0):
+    """The page's player (its frame) once its piano is loaded (async :func:`player_frame`)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frames = [f for f in page.frames if PLAYER_FRAME in f.url]
+        if frames:
+            await frames[0].wait_for_function(
+                "() => window.bachgenPlayer && window.bachgenPlayer.state === 'ready'",
+                timeout=max(1.0, deadline - time.monotonic()) * 1000)
+            return frames[0]
+        assert time.monotonic() < deadline, "the page shows no player"
+        await page.wait_for_timeout(100)
+
+
+async def open_session(browser, url: str, seed: int):
+    """A browser context of its own (its own cookies) with the page open, its random seed set
+    and its player ready."""
+    context = await browser.new_context(viewport={"width": 1300, "height": 900},
+                                        accept_downloads=True)
+    page = await context.new_page()
+    await page.goto(url, wait_until="domcontentloaded")
+    generate = page.get_by_role("button", name="Generate")
+    await generate.wait_for(state="visible", timeout=180_000)
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('button')]
+               .some(b => b.innerText.trim().endsWith('Generate') && !b.disabled)""",
+        timeout=180_000)
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Random seed")
+    field = box.locator("input")
+    await field.fill(str(seed))
+    await field.press("Enter")
+    await session_idle(page)
+    assert await field.input_value() == str(seed)
+    await session_player_frame(page)
+    return context, page
+
+
+async def run_session(page) -> dict:
+    """Press Generate and wait for the take: its first sound, its MIDI file (downloaded and
+    in the player) and its score; the times on the way."""
+    frame = await session_player_frame(page)
+    clicked, clicked_at = time.perf_counter(), time.time()
+    await page.get_by_role("button", name="Generate").click()
+    await frame.wait_for_function("() => window.bachgenPlayer.arrivedAt",
+                                  timeout=GENERATE_TIMEOUT_S * 1000)
+    attached = await frame.evaluate("() => window.bachgenPlayer.arrivedAt") / 1000 - clicked_at
+    await frame.wait_for_function("() => (window.bachgenPlayer.sounds.take || {}).take === 1",
+                                  timeout=GENERATE_TIMEOUT_S * 1000)
+    ready_at = await frame.evaluate("() => window.bachgenPlayer.sounds.take.at") / 1000
+    latency = ready_at - clicked_at
+    if PAUSE_AFTER_SOUND:
+        await frame.locator("#play").click()
+    composed = None  # the server's own figure, from the status line ("Composed in 1.8 s")
+    status = page.get_by_text("Composed in")
+    if await status.count():
+        words = (await status.first.inner_text()).split()
+        composed = float(words[2]) if len(words) > 2 else None
+    await frame.wait_for_function(WHOLE_TAKE_JS, timeout=GENERATE_TIMEOUT_S * 1000)
+    player = bytes(await frame.evaluate("() => Array.from(window.bachgenPlayer.midi())"))
+    button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
+    await button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    async with page.expect_download() as info:
+        await button.locator("button").click()
+    download = await info.value
+    midi = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    await page.get_by_role("heading", name="Score").wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    scored = time.perf_counter() - clicked
+    errors = await page.locator('[data-testid="stAlertContentError"]').count()
+    return {"latency": latency, "attached": attached, "composed": composed, "player": player,
+            "midi": midi, "errors": errors, "clicked_at": clicked_at, "ready_at": ready_at,
+            "scored": scored}
+
+
+async def drive_sessions(url: str, seeds: list[int]) -> list[dict]:
+    """One browser session per seed against ``url``, all opened, then Generate pressed in all
+    at once: :func:`run_session`'s result for each, in the order of ``seeds``, with the
+    session's cookies (name -> value) when it opened (``cookies_opened``) and at the end
+    (``cookies``)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**launch_options())
+        try:
+            sessions = await asyncio.gather(*(open_session(browser, url, s) for s in seeds))
+            opened = [await cookies_of(context) for context, _ in sessions]
+            results = await asyncio.gather(*(run_session(page) for _, page in sessions))
+            for result, before, (context, _) in zip(results, opened, sessions):
+                result.update(cookies_opened=before, cookies=await cookies_of(context))
+                await context.close()
+            return list(results)
+        finally:
+            await browser.close()
+
+
+async def cookies_of(context) -> dict[str, str]:
+    """A browser context's cookies, name -> value."""
+    return {cookie["name"]: cookie["value"] for cookie in await context.cookies()}

@@ -1,7 +1,7 @@
-"""The ``bachgen`` command line: ``corpus``, ``tokens``, ``generate``, ``fugue``, ``train``, ``evaluate``, ``bench``, ``card``, ``studies``.
+"""The ``bachgen`` command line: ``corpus``, ``tokens``, ``generate``, ``fugue``, ``train``, ``evaluate``, ``bench``, ``card``, ``studies``, ``serve``.
 
 One module per group of commands (:mod:`.corpus`, :mod:`.generate`, :mod:`.train`,
-:mod:`.evaluate`), each registering its parsers with ``add_parsers``; this module puts
+:mod:`.evaluate`, :mod:`.serve`), each registering its parsers with ``add_parsers``; this module puts
 them together and runs one.
 
 Every command reports a :class:`~bachgen.errors.BachgenError` as one line on stderr
@@ -10,7 +10,7 @@ machine-readable summary on stdout.
 
 stderr carries bachgen's own lines only: ``bachgen: error: ...``, ``bachgen: interrupted``
 and the progress and result lines some commands print (``corpus download``, ``train``,
-``card``, the ``... stage`` lines of ``bench``); ``generate`` writes nothing there but an
+``card``, the ``... stage`` lines of ``bench``, ``serve``'s); ``generate`` writes nothing there but an
 error. What libraries would print there (TensorFlow's and absl's start-up logging, Python
 warnings, FluidSynth's complaints) is dropped by :func:`quiet_libraries`, unless
 ``--verbose``.
@@ -27,7 +27,7 @@ import warnings
 from typing import Iterator, Sequence
 
 from ..errors import BachgenError
-from . import corpus, entries, evaluate, fugue, generate, train
+from . import corpus, entries, evaluate, fugue, generate, serve, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     entries.add_parsers(commands)
     train.add_parsers(commands)
     evaluate.add_parsers(commands)
+    serve.add_parsers(commands)
     for command in [parser, *commands.choices.values(), *nested]:
         _add_verbose(command, top=command is parser)
     return parser
