@@ -567,6 +567,7 @@ async def run_session(page) -> dict:
         words = (await status.first.inner_text()).split()
         composed = float(words[2]) if len(words) > 2 else None
     await frame.wait_for_function(WHOLE_TAKE_JS, timeout=GENERATE_TIMEOUT_S * 1000, polling=POLL_MS)
+    gap = await frame.evaluate("() => window.bachgenPlayer.gapMs") / 1000  # left playing: a wait for the rest
     player = bytes(await frame.evaluate("() => Array.from(window.bachgenPlayer.midi())"))
     button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="MIDI").first
     await button.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
@@ -579,7 +580,7 @@ async def run_session(page) -> dict:
     errors = await page.locator('[data-testid="stAlertContentError"]').count()
     return {"latency": latency, "attached": attached, "composed": composed, "player": player,
             "midi": midi, "errors": errors, "clicked_at": clicked_at, "ready_at": ready_at,
-            "scored": scored}
+            "scored": scored, "gap": gap}
 
 
 async def drive_sessions(url: str, seeds: list[int]) -> list[dict]:

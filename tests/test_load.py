@@ -113,6 +113,8 @@ def test_eight_sessions_at_once_each_get_their_own_music(server, model_dir):
         "click_to_midi_in_player_p50_s": round(statistics.median(attached), 2),
         "click_to_midi_in_player_max_s": round(max(attached), 2),
         "click_to_score_max_s": round(max(r["scored"] for r in results), 2),
+        # left playing (BACHGEN_LOAD_KEEP_PLAYING=1): silence between the opening's end and the rest
+        "wait_for_the_rest_s": sorted(round(r["gap"], 2) for r in results),
         "breakdown_s": summarise(breakdowns),
         "cpu_s_first_click_to_last_sound": cpu_between,
         "server_cpu_s_per_take": round(server_cpu_per_take, 3),

@@ -24,7 +24,7 @@ let drawing = false;
 
 const api = {
     state: "loading", error: null, take: null, arrivedAt: null, sounds: {}, playhead: null,
-    extended: null, starved: false,
+    extended: null, starved: false, starvedAt: null, gapMs: 0,
 };
 window.bachgenPlayer = api;
 const ready = () => api.state === "ready";
@@ -233,6 +233,7 @@ function extendTake(whole, bytes) {
     $("from-bar").max = String(Math.ceil(take.total_ticks / take.bar_ticks));
     voiceChips();
     api.extended = { take: take.id, at: Date.now(), clock: null, playing: false, starved };
+    if (starved) api.gapMs = Date.now() - api.starvedAt;  // silence between the opening and the rest
     if (ready()) {
         const at = clock.now();
         Object.assign(api.extended, { clock: at, playing: clock.running });
@@ -289,7 +290,11 @@ function frame() {
     if (take && ready()) {
         if (clock.running && engine.seq.isFinished && engine.paused) {
             clock.stop(duration());
-            if (take.partial) api.starved = true;  // the rest of the take goes on when it comes
+            if (take.partial) {  // the rest of the take goes on when it comes
+                api.starved = true;
+                api.starvedAt = Date.now();
+                setText($("where"), "writing the rest…");
+            }
             else engine.rest();
         }
         const seconds = clock.heard();
