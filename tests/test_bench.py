@@ -136,6 +136,7 @@ def test_the_player_line_compares_the_servers_cpu_both_ways(spelled_report):
     """The server's part of a take: the browser playing its MIDI against FLAC rendered."""
     player = spelled_report["player"]
     assert player["events"] == SMALL["events"] and player["browser_plays"]["cpu_s"] > 0
+    assert player["opening"]["cpu_s"] > 0  # (a take this short has no opening: the whole)
     if player["server_plays"] is not None:  # with FluidSynth on this machine
         server = player["server_plays"]["cpu_s"]
         assert server > 0
