@@ -405,7 +405,7 @@ def compose(settings: ComposeSettings, engine: Engine, progress: Progress | None
 
     ``early`` (optional) is called once, on this thread, with the take's :class:`Opening` as
     soon as its first :data:`EARLY_EVENTS` new events are final, while the rest is drawn
-    (not for a take of several candidates, or one whose key is guessed from the whole)."""
+    (not for a take of several candidates or with a key snap, :func:`opening_teller`)."""
     report = progress or (lambda stage, fraction: None)
     timings: dict[str, float] = {}
     notices: list[str] = []

@@ -311,9 +311,9 @@ def wait_until_healthy(started: Started, deadline: float) -> None:
         time.sleep(0.1)
 
 
-def group_members(pgid: int) -> list[int]:
-    """The live (not zombie) processes of process group ``pgid``, read from ``/proc``."""
-    members = []
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """Each process's pid and the fields of its ``/proc/PID/stat`` after its name (state,
+    parent, process group, ...); processes gone while read are skipped."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -321,10 +321,13 @@ def group_members(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+        yield int(entry.name), stat[stat.rfind(")") + 2:].split()
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group ``pgid``, read from ``/proc``."""
+    return [pid for pid, fields in process_stats()
+            if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z"]
 
 
 def signal_group(pgid: int, signum: int) -> None:

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from bachgen.replicas import process_stats
+
 if TYPE_CHECKING:  # annotations only (Python 3.10 has no typing.Self)
     from typing_extensions import Self
 
@@ -197,18 +199,7 @@ class CpuSampler:
 
 def child_pids(pid: int) -> list[int]:
     """Direct children of ``pid`` (from ``/proc``)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            found.append(int(entry.name))
-    return found
+    return [child for child, fields in process_stats() if len(fields) > 1 and fields[1] == str(pid)]
 
 
 def start_server(name: str = "server", timeout_s: float = 120.0, env: dict | None = None) -> Server:

@@ -100,7 +100,6 @@ def opening_player(where: Any, number: int, tempo: float, trace: dict[str, Any]
     def show(opening: Any) -> None:
         data = player_take(opening.piece, tempo, take_id=number, seed_end_tick=opening.seed_end_tick,
                            partial=True)
-        trace.setdefault("opening_args_at", time.time())
         with where:
             player(data, opening.midi)
         trace.setdefault("opening_sent_at", time.time())
