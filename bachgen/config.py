@@ -141,6 +141,10 @@ DEFAULT_BARS = 24
 DEFAULT_LEVELS = (0, 7, 5, 9, 3)
 
 
+#: How the chooser counts an event's harshness (:func:`bachgen.harmony.harshness`).
+CHOOSERS = ("strict", "mild")
+
+
 @dataclass(frozen=True)
 class FormConfig:
     """The fugue's form a take is held to (:mod:`bachgen.plan`).
@@ -152,6 +156,8 @@ class FormConfig:
     tonic chord struck on the last downbeat and held to the bar line). While a planned note
     sounds, an event holds at most as many pitches as the fugue has voices (``cap_voices``)
     and is the least clashing of ``best_of`` events drawn from the same place (1: the first).
+    ``chooser``: how harsh the chooser counts an event (:data:`bachgen.harmony.CHOOSERS`:
+    ``"strict"`` every clash, ``"mild"`` not the tritone or minor seventh over the lowest pitch).
     A whole fugue's entries can be kept in their voices' places (``keep_voices``: the bass's
     entry the lowest sounding, the top voice's the highest; :mod:`bachgen.fugue`); ``entries``
     there means its middle entries.
@@ -163,9 +169,11 @@ class FormConfig:
     best_of: int = 6
     cap_voices: bool = True
     keep_voices: bool = False
+    chooser: str = "strict"
 
     def __post_init__(self) -> None:
         check(1 <= self.best_of <= 32, "best_of must be between 1 and 32.")
+        check(self.chooser in CHOOSERS, f"chooser must be one of: {', '.join(CHOOSERS)}.")
         check(bool(self.levels) and all(-11 <= lv <= 11 for lv in self.levels),
               "levels must be one or more semitone steps between -11 and 11.")
 

@@ -67,10 +67,11 @@ class Rule:
 class Rules:
     """The rules of one plan for the sampler (one object shared by a take's rows)."""
 
-    def __init__(self, plan: Plan, codec: SpelledCodec, cap_voices: bool = True, best_of: int = 1) -> None:
+    def __init__(self, plan: Plan, codec: SpelledCodec, cap_voices: bool = True, best_of: int = 1,
+                 chooser: str = "strict") -> None:
         if codec.spelling != "held":
             raise ConfigError("A planned form needs a model that spells held notes (codec 'held').")
-        self.plan, self.codec, self.best_of = plan, codec, int(best_of)
+        self.plan, self.codec, self.best_of, self.chooser = plan, codec, int(best_of), chooser
         self.cap = plan.voices if cap_voices else None
         self.notes = [n for e in plan.entries for n in e.notes]
         self.voice_of = {(n.start, n.pitch): e.voice for e in plan.entries for n in e.notes} if plan.voiced else {}

@@ -61,7 +61,7 @@ def take_rules(plan: Plan, codec: SpelledCodec, form: FormConfig) -> Rules | Non
     """The sampler's rules for ``plan`` (``None``: nothing to hold it to)."""
     if plan.empty:
         return None
-    return Rules(plan, codec, form.cap_voices, form.best_of)
+    return Rules(plan, codec, form.cap_voices, form.best_of, form.chooser)
 
 
 def told_row(codec: SpelledCodec, row: SeedRow, plan: Plan, subject: Subject | None) -> SeedRow:

@@ -188,13 +188,25 @@ def clashes(pitches: Sequence[int]) -> int:
     return pairs + sum(1 for p in ps[1:] if (p - ps[0]) % 12 == 5)
 
 
-def harshness(pitches: Sequence[int]) -> int:
+#: Intervals above the lowest pitch the ``"mild"`` chooser (:data:`bachgen.config.CHOOSERS`)
+#: does not count as clashes: the dominant seventh's tritone and minor seventh, as common in
+#: Bach as the strict chooser made them rare.
+MILD_ABOVE_LOWEST = frozenset({6, 10})
+
+
+def harshness(pitches: Sequence[int], chooser: str = "strict") -> int:
     """What best-of-N under a planned line keeps least of (:class:`bachgen.sampling.Chooser`):
     the :func:`clashes`, and one more for every pitch beyond two. Clashes alone pick full
     chords around the line (its events hold three or more pitches 86 % of the time against
     Bach's 74 %, and a classifier tells the takes 74 % of the time); counting thickness
-    brings both back (0.80, 0.64 with sampling seed 1722; ``docs/form.md``)."""
-    return clashes(pitches) + max(0, len(set(pitches)) - 2)
+    brings both back (0.80, 0.64 with sampling seed 1722; ``docs/form.md``). The ``"mild"``
+    chooser leaves out the tritones and minor sevenths over the lowest pitch
+    (:data:`MILD_ABOVE_LOWEST`; ``docs/critic.md``)."""
+    harsh = clashes(pitches) + max(0, len(set(pitches)) - 2)
+    if chooser == "mild":
+        ps = sorted(set(pitches))
+        harsh -= sum(1 for p in ps[1:] if (p - ps[0]) % 12 in MILD_ABOVE_LOWEST)
+    return harsh
 
 
 def dissonant(pitches: Sequence[int]) -> bool:

@@ -432,7 +432,8 @@ def watch_event(codec: SpelledCodec, watch: Any, rewind: "Rewind", r: int, posit
 class Chooser:
     """Best of N: an event that a planned note sounds in is drawn ``rules.best_of`` times from
     the same place (the row goes back after each), and the least harsh is kept
-    (:func:`~bachgen.harmony.harshness`: clashes and thickness; the first of equals). It keeps the harmony around a
+    (:func:`~bachgen.harmony.harshness` as ``rules.chooser`` counts it: clashes and thickness;
+    the first of equals). It keeps the harmony around a
     line the network is given as mild as Bach's, where the first draw often clashes with it."""
 
     def __init__(self, codec: SpelledCodec) -> None:
@@ -463,7 +464,7 @@ class Chooser:
         tokens = row_out[start.tokens:]
         pitches = [self.codec.low + self.codec.pitch_index[t] for t in tokens if self.codec.pitch_index[t] >= 0]
         tries = self.tries[r]
-        tries.append((harshness(pitches), tokens, snapshot(r, len(row_out), logits, state, grammar)))
+        tries.append((harshness(pitches, rules.chooser), tokens, snapshot(r, len(row_out), logits, state, grammar)))
         if len(tries) < rules.best_of:
             put_back(r, start, logits, state, grammar)
             del row_out[start.tokens:]

@@ -94,13 +94,41 @@ def test_harshness_counts_clashes_and_pitches_beyond_two(pitches, harsh):
     assert clashes(pitches) <= harsh
 
 
+@pytest.mark.parametrize("pitches, strict, mild", [
+    ((43, 59, 62, 65), 4, 3),   # G B D F: the minor seventh over G is not counted, B-F still is
+    ((55, 59, 62, 65), 4, 3),
+    ((59, 62, 65), 2, 1),       # B D F: the tritone over B
+    ((48, 54), 1, 0), ((48, 58), 1, 0),
+    ((48, 60, 64, 67), 2, 2), ((60, 61), 1, 1), ((60, 65), 1, 1), ((60, 71), 1, 1),
+    ((60, 66, 71), 3, 2), ((48, 52, 62), 3, 3), ((50, 62, 66, 72), 5, 4), ((), 0, 0), ((60,), 0, 0)])
+def test_the_mild_chooser_does_not_count_the_tritone_and_minor_seventh_over_the_lowest(pitches, strict, mild):
+    assert harshness(pitches) == harshness(pitches, "strict") == strict
+    assert harshness(pitches, "mild") == mild
+
+
+def test_the_chooser_is_strict_unless_asked_and_reaches_the_rules():
+    from bachgen.cli import build_parser
+    from bachgen.cli.common import form_config
+    from bachgen.errors import ConfigError
+    from bachgen.form import take_rules
+
+    assert FormConfig().chooser == "strict" and Rules(PLAN, CODEC).chooser == "strict"
+    assert take_rules(PLAN, CODEC, FormConfig(chooser="mild")).chooser == "mild"
+    for command in ("evaluate --generated", "generate --fugue wtc1f02"):
+        args = build_parser().parse_args([*command.split(), "--chooser", "mild", "--best-of", "3"])
+        assert form_config(args) == FormConfig(best_of=3, chooser="mild")
+        assert form_config(build_parser().parse_args(command.split())).chooser == "strict"
+    with pytest.raises(ConfigError):
+        FormConfig(chooser="lenient")
+
+
 # --------------------------------------------------------------------------- on a network
 
 
-def take_with(engine, plan: Plan, seed: int = 5, best_of: int = 1, events: int = 60) -> list:
+def take_with(engine, plan: Plan, seed: int = 5, best_of: int = 1, events: int = 60, chooser: str = "strict") -> list:
     row = SeedRow(tuple(engine.codec.encode_events(engine.fugue_events("wtc1f02")[:20])), 0, (4, 4),
                   KeyCondition(True, 0))
-    rules = Rules(plan, engine.codec, best_of=best_of)
+    rules = Rules(plan, engine.codec, best_of=best_of, chooser=chooser)
     ids = sample_takes(engine.step, engine.codec, [TakeRows([row], events, SampleSettings(top_p=1.0),
                                                             np.random.default_rng(seed), rules=rules)])[0][0]
     start = row.start + int(engine.codec.ticks[np.asarray(row.ids)].sum())
@@ -123,6 +151,23 @@ def test_the_same_seed_gives_the_same_take_with_a_plan(engine):
     _, start = take_with(engine, Plan(), events=1)
     plan = Plan((entry(start + 384, (0, 48, 67), (48, 48, 65)),), None, None, 3)
     assert take_with(engine, plan, best_of=3) == take_with(engine, plan, best_of=3)
+
+
+@pytest.mark.parametrize("chooser", ["strict", "mild"])
+def test_the_chooser_weighs_the_tries_as_the_rules_ask(engine, monkeypatch, chooser):
+    import bachgen.sampling
+
+    asked = []
+
+    def weighed(pitches, how="strict"):
+        asked.append(how)
+        return harshness(pitches, how)
+
+    monkeypatch.setattr(bachgen.sampling, "harshness", weighed)
+    _, start = take_with(engine, Plan(), events=1)
+    plan = Plan((entry(start + 384, (0, 48, 67), (48, 48, 65)),), None, None, 3)
+    take_with(engine, plan, best_of=3, chooser=chooser)
+    assert asked and set(asked) == {chooser}
 
 
 def test_a_take_of_bars_ends_on_its_close(engine):

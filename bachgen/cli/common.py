@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..config import CorpusConfig, FormConfig
+from ..config import CHOOSERS, CorpusConfig, FormConfig
 from ..fugue import FUGUE_BEST_OF
 
 
@@ -50,9 +50,13 @@ def add_form_options(parser: Any) -> None:
     parser.add_argument("--best-of", type=int, default=None,
                         help=f"under a planned note, keep the least clashing of this many drawn events "
                              f"(default {FormConfig.best_of}; a whole fugue's {FUGUE_BEST_OF})")
+    parser.add_argument("--chooser", choices=CHOOSERS, default=FormConfig.chooser,
+                        help="how harsh best-of-N counts an event: strict (every clash, the default) or mild "
+                             "(not the tritone or minor seventh over the lowest pitch)")
 
 
 def form_config(args: argparse.Namespace) -> FormConfig:
     """The form the options ask for (checked: :class:`~bachgen.errors.ConfigError`)."""
     return FormConfig(entries=args.entries, close=args.close, levels=tuple(args.levels),
-                      best_of=args.best_of if args.best_of is not None else FormConfig.best_of)
+                      best_of=args.best_of if args.best_of is not None else FormConfig.best_of,
+                      chooser=args.chooser)

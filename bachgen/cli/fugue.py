@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog, corpus
-from ..config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
+from ..config import CHOOSERS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SubjectError
 from ..fugue import FUGUE_BEST_OF
 from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine
@@ -47,6 +47,9 @@ def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     p.add_argument("--best-of", type=int, default=FUGUE_BEST_OF,
                    help=f"under an entry, the least harsh of this many drawn events (default {FUGUE_BEST_OF}; "
                         "1: the first drawn)")
+    p.add_argument("--chooser", choices=CHOOSERS, default=FormConfig.chooser,
+                   help="how harsh best-of-N counts an event: strict (the default) or mild (not the tritone "
+                        "or minor seventh over the lowest pitch)")
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
     p.add_argument("--top-p", type=float, default=SamplingConfig.top_p)
     p.add_argument("--seed", type=int, default=None, help="random seed: the same seed, the same fugue")
@@ -89,7 +92,8 @@ def own_subject(args: argparse.Namespace, corpus_settings: CorpusConfig) -> OwnS
 def settings_of(args: argparse.Namespace, own: OwnSubject) -> ComposeSettings:
     """The compose settings of a fugue on ``own`` under the options."""
     sampling = SamplingConfig(bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-    form = FormConfig(entries=not args.no_middle_entries, best_of=args.best_of, keep_voices=args.keep_voices)
+    form = FormConfig(entries=not args.no_middle_entries, best_of=args.best_of, keep_voices=args.keep_voices,
+                      chooser=args.chooser)
     render = RenderConfig(tempo_bpm=args.tempo, audio=bool(args.wav), score=bool(args.musicxml or args.svg),
                           soundfont=args.soundfont)
     return ComposeSettings(seed=SeedSpec(fugue=None, own=own), sampling=sampling, render=render, form=form)

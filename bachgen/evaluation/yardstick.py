@@ -278,7 +278,8 @@ def model_row(engine: Engine, config: SamplingConfig, fugues: Sequence[str], rea
     row["settings"] = {**settings_of(config), "seed": first_seed,
                        "bars": "as many as the real stretch" if bars else config.bars,
                        "form": {"entries": form.entries, "close": form.close, "levels": list(form.levels),
-                                "best_of": form.best_of, "cap_voices": form.cap_voices}}
+                                "best_of": form.best_of, "cap_voices": form.cap_voices,
+                                **({"chooser": form.chooser} if form.chooser != "strict" else {})}}
     row["form"] = form_summary(made.forms)
     row["label"] = row_label(row["settings"])
     row["sampling_seeds"] = [seed_summary(s, r, m) for s, m, r in runs]
