@@ -188,8 +188,10 @@ def _start_event(spec: Any, piece: Piece, events: list[Event]) -> tuple[int, str
 
 
 def _seed_from_file(spec: Any, engine: Any, notices: list[str]) -> Seed:
-    """The last events of the user's file; or, for a take to shape, all of it that is kept."""
-    piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name)
+    """The last events of the user's file; or, for a take to shape, all of it that is kept
+    (read on the codec's grid, where a take's notes lie, so the kept part stays note for note)."""
+    limits = seeds.SeedLimits(grid=engine.codec.grid) if spec.shapes_take else seeds.SeedLimits()
+    piece, report = seeds.load_seed_file(spec.file_bytes or b"", spec.file_name, limits)
     piece = replace(piece, key=piece.key or harmony.estimate_key(piece))
     events = chordify(piece, engine.codec.reduction_config)
     if not any(e.struck for e in events):

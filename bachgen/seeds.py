@@ -54,6 +54,9 @@ class SeedLimits:
     (later notes are cut off and reported), ``max_note_quarters`` the length of one
     note (32 = 8 bars of 4/4), and the file's tempo is clamped to
     ``min_tempo_bpm``-``max_tempo_bpm`` when it is reported and used for ``max_minutes``.
+    ``grid`` (ticks at 48 a quarter): onsets and ends move to its multiples instead of the
+    32nd and 16th-triplet grids — for a take of our own read back (the codec's grid, on
+    which its notes already lie), so that the kept music stays note for note.
     """
 
     max_bytes: int = 2_000_000
@@ -62,6 +65,7 @@ class SeedLimits:
     max_note_quarters: float = 32.0
     min_tempo_bpm: float = 20.0
     max_tempo_bpm: float = 300.0
+    grid: int | None = None
 
     def __post_init__(self) -> None:
         check(self.max_bytes >= 1, "max_bytes must be at least 1.")
@@ -70,6 +74,7 @@ class SeedLimits:
         check(self.max_note_quarters > 0, "max_note_quarters must be positive.")
         check(0 < self.min_tempo_bpm <= self.max_tempo_bpm,
                "the tempo range must be positive and min_tempo_bpm <= max_tempo_bpm.")
+        check(self.grid is None or self.grid >= 1, "grid must be at least 1 tick.")
 
 
 @dataclass
@@ -137,8 +142,12 @@ class RawNote:
 # --------------------------------------------------------------------------- grid
 
 
-def snap_tick(tick: float, resolution: int = RESOLUTION) -> int:
-    """``tick`` moved to the nearer of the 32nd grid or the 16th-triplet grid (ties: 32nd)."""
+def snap_tick(tick: float, resolution: int = RESOLUTION, grid: int | None = None) -> int:
+    """``tick`` moved to the nearer of the 32nd grid or the 16th-triplet grid (ties: 32nd);
+    with ``grid``, to its nearest multiple of ``grid`` ticks (at 48 a quarter)."""
+    if grid is not None:
+        step = grid * resolution / RESOLUTION
+        return int(round(round(tick / step) * step))
     straight = resolution / 8
     triplet = resolution / 6
     a = round(tick / straight) * straight
@@ -532,11 +541,11 @@ def _on_the_grid(raw: list[RawNote], report: SeedReport, limits: SeedLimits, sec
             cut += 1
             continue
         exact_start, exact_end = item.start * resolution, item.end * resolution
-        start, end = snap_tick(exact_start, resolution), snap_tick(exact_end, resolution)
+        start, end = snap_tick(exact_start, resolution, limits.grid), snap_tick(exact_end, resolution, limits.grid)
         if abs(start - exact_start) > 1e-6 or abs(end - exact_end) > 1e-6:
             report.quantised_moves += 1
         if end <= start:
-            end = start + resolution // 8
+            end = start + (limits.grid or resolution // 8)
             report.lengthened += 1
         if end - start > cap:
             end = start + cap

@@ -348,3 +348,25 @@ def test_mutated_midi_only_raises_seed_file_errors(edits, cut):
     for at, value in edits:
         data[at] = value
     _only_seed_file_errors(bytes(data[: max(cut, 4)]), "mutated.mid")
+
+
+@pytest.mark.parametrize("grid, gap", [
+    (None, 6),   # a file of someone's: onto the 32nd / 16th-triplet grids (620 -> 618)
+    (2, 8),      # a take of ours read back on the codec's grid: as it was
+])
+def test_a_take_read_back_on_the_codecs_grid_keeps_its_notes_where_they_were(grid, gap):
+    """A take can hold a note 8 ticks (a 16th triplet) after one on the 32nd grid (620 at 48
+    a quarter): on neither grid. Read back to be continued or written again, it must not move
+    (the reader starts the music in its first bar: times are compared from the first note)."""
+    take = Piece((Note(612, 8, 63), Note(620, 4, 65), Note(624, 24, 60)))
+    piece, _ = load_seed_file(piece_to_midi_bytes(take), "take.mid", SeedLimits(grid=grid))
+    first = min(n.start for n in piece.notes)
+    got = sorted((n.start - first, n.duration, n.pitch) for n in piece.notes)
+    assert got[1][0] - got[0][0] == gap
+    if grid is not None:
+        assert got == [(0, 8, 63), (8, 4, 65), (12, 24, 60)]
+
+
+def test_a_grid_below_one_tick_is_refused():
+    with pytest.raises(ConfigError):
+        SeedLimits(grid=0)
