@@ -80,11 +80,11 @@ def main(run_started: float) -> None:
         made = generate(engine, run_started, None, player_slot)
     elif shape is not None and engine is not None:
         made = generate(engine, run_started, shape, player_slot)
-    if opening_shown():  # the player has the take's opening: the page runs again for the whole
-        if made is not None:
-            st.rerun()
-        return  # it could not be finished: its error stays on the page
-    player_panel(player_slot)
+    opened = opening_shown()  # the player has this take's opening (drawn once per run)
+    if opened and made is not None:
+        st.rerun()  # the page runs again for the whole take
+    if not opened:  # (a take that could not be finished leaves its error and its opening)
+        player_panel(player_slot)
     latest, slot = results(engine)
     if latest is not None and latest["trace"].get("audio_sent_at") and \
             "page_done_at" not in latest["trace"]:
