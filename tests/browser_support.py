@@ -550,6 +550,8 @@ async def run_session(page) -> dict:
                                   timeout=GENERATE_TIMEOUT_S * 1000, polling=POLL_MS)
     ready_at = await frame.evaluate("() => window.bachgenPlayer.sounds.take.at") / 1000
     latency = ready_at - clicked_at
+    pressed_at = (await frame.evaluate("() => window.bachgenPlayer.pressedAt") or 0) / 1000
+    from_press = ready_at - pressed_at if pressed_at >= clicked_at - 1 else None
     if PAUSE_AFTER_SOUND:
         await frame.locator("#play").click()
     composed = None  # the server's own figure, from the status line ("Composed in 1.8 s")
@@ -571,7 +573,7 @@ async def run_session(page) -> dict:
     errors = await page.locator('[data-testid="stAlertContentError"]').count()
     return {"latency": latency, "attached": attached, "composed": composed, "player": player,
             "midi": midi, "errors": errors, "clicked_at": clicked_at, "ready_at": ready_at,
-            "scored": scored, "gap": gap}
+            "scored": scored, "gap": gap, "from_press": from_press}
 
 
 async def drive_sessions(url: str, seeds: list[int]) -> list[dict]:

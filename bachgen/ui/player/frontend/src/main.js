@@ -175,6 +175,7 @@ function watchGenerate() {
         window.parent.document.addEventListener("pointerdown", (event) => {
             const target = event.target;
             if (ready() && target && target.closest && target.closest(".st-key-generate")) {
+                api.pressedAt = Date.now();  // the press as the page saw it (for the tests)
                 api.marks = { ...(api.marks || {}), warm: performance.now() };
                 engine.warm();
             }
