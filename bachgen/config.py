@@ -28,9 +28,10 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "bachgen"
 
 
-def check(condition: bool, message: str) -> None:
+def check(condition: bool, message: str, hint: str | None = None) -> None:
+    """Refuse a setting: a :class:`ConfigError` with ``message`` (and what to do) unless ``condition``."""
     if not condition:
-        raise ConfigError(message)
+        raise ConfigError(message, hint)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ import numpy as np
 
 from .config import FormConfig
 from .errors import ConfigError
-from .events import PITCH_CLASS_NAMES, Note, key_is_minor, key_tonic_pc
+from .harmony import key_name
+from .events import Note, key_is_minor, key_tonic_pc
 from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, placed, plan_close,
                    voice_centre)
 from .subject import Entry, Subject
@@ -309,12 +310,6 @@ def sections(entries: Sequence[PlannedEntry], exposed: int, close_at: int, span:
 def entry_minor(minor: bool, level: int) -> bool:
     """Whether an entry ``level`` semitones above the tonic is in a minor key."""
     return RELATED["minor" if minor else "major"].get(level % 12, minor)
-
-
-def key_name(pc: int, minor: bool) -> str:
-    """A key's name as the project spells keys (lower case: minor)."""
-    name = PITCH_CLASS_NAMES[pc % 12]
-    return name.lower() if minor else name
 
 
 def drawn(weights: Mapping[K, int], rng: np.random.Generator) -> K:

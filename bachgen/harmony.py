@@ -50,7 +50,8 @@ def pitch_class_weights(piece: Piece) -> list[float]:
     return weights
 
 
-def _correlation(xs: list[float], ys: tuple[float, ...]) -> float:
+def correlation(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Pearson's correlation of ``xs`` and ``ys`` (0 when either is flat)."""
     n = len(xs)
     mean_x, mean_y = sum(xs) / n, sum(ys) / n
     cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
@@ -68,7 +69,7 @@ def key_scores(piece: Piece) -> dict[str, float]:
     for minor, profile in ((False, MAJOR_PROFILE), (True, MINOR_PROFILE)):
         for tonic in range(12):
             rotated = tuple(profile[(pc - tonic) % 12] for pc in range(12))
-            scores[key_name(tonic, minor)] = _correlation(weights, rotated)
+            scores[key_name(tonic, minor)] = correlation(weights, rotated)
     return scores
 
 

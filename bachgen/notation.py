@@ -52,7 +52,6 @@ from .seeds import load_seed_file, snap_tick
 from .subject import Subject
 from .subject_key import MAJOR_MODES, MODE, infer_key, key_from_name
 
-NOTATIONS = ("tinynotation", "abc", "midi", "musicxml", "kern")
 #: Notes overlapping the next by at most this many ticks (a 16th) are legato, not two voices.
 LEGATO = RESOLUTION // 4
 TINY_HINT = ("Write tinyNotation, tokens apart by spaces: a letter a-g (c is middle C, c' an octave "

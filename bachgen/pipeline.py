@@ -255,7 +255,8 @@ def event_ids(events: list[Event]) -> list[int]:
 def decode(seed: Seed, drawn: Drawn, engine: Engine, render: RenderConfig
            ) -> tuple[Piece, Piece | None, int | None]:
     """The new music (after the seed when ``render.include_seed``) in the seed's key, on its bar
-    grid; the seed alone; and the tick where the new music starts (``None``: no seed shown)."""
+    grid; the seed alone; and the tick where the new music starts (``None``: no seed shown, or
+    a whole fugue, whose subject stated alone is its opening)."""
     template = Piece((), name=f"bachgen {seed.name}" if seed.fugue else f"bachgen from {seed.name}", key=seed.key,
                      time_signature=seed.time_signature)
     with_seed = (render.include_seed or seed.kept) and seed.source != "no seed"
@@ -269,7 +270,8 @@ def decode(seed: Seed, drawn: Drawn, engine: Engine, render: RenderConfig
                                                 * piece.bar_ticks) for n in seed_piece.notes])
     key = seed.key or harmony.estimate_key(piece)
     piece = harmony.apply_snap(replace(piece, key=key, meta={}), render.snap)
-    return piece, replace(seed_piece, key=key, meta={}), (boundary - shift) if with_seed else None
+    apart = with_seed and seed.fugue is None  # a fugue's subject stated alone is its opening, not a seed
+    return piece, replace(seed_piece, key=key, meta={}), (boundary - shift) if apart else None
 
 
 def take_stats(cfg: SamplingConfig, render: RenderConfig, engine: Engine, seed: Seed,
@@ -385,8 +387,7 @@ def opening_teller(settings: ComposeSettings, engine: Engine, seed: Seed, early:
         piece, _, seed_end = decode(seed, Drawn(ids, [], 0, None, 0), engine, render)
         if render.voices:
             piece = split_take(piece, settings.seed)
-        early(Opening(piece, piece_to_midi_bytes(piece, render.tempo_bpm),
-                      None if seed.fugue is not None else seed_end))
+        early(Opening(piece, piece_to_midi_bytes(piece, render.tempo_bpm), seed_end))
 
     return tell
 
@@ -454,6 +455,5 @@ def _seed_and_draw(settings: ComposeSettings, engine: Engine, rng: np.random.Gen
     music = Music(piece, seed_piece, seed_end, seed.subject, drawn.plan.close is not None, drawn.plan,
                   seed.moved_by)
     if seed.fugue is not None:
-        music.seed_end_tick = None  # the subject stated alone is the fugue's opening, not a seed apart
         music.planned = planned_entries(drawn.plan, seed.moved_by, piece.key)  # decode gives it a key
     return music, drawn.ids, report_

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import check
 from .errors import ConfigError, ServeError
 
 if TYPE_CHECKING:  # annotations only (Python 3.10 has no typing.Self)
@@ -68,11 +69,6 @@ INSTALL_HAPROXY = "Install it: sudo apt-get install haproxy (make serve does thi
 STOP_TIMEOUT_S = 15.0
 
 
-def _check(condition: bool, message: str, hint: str | None = None) -> None:
-    if not condition:
-        raise ConfigError(message, hint)
-
-
 @dataclass(frozen=True)
 class ReplicaConfig:
     """How the page is served on one machine: ``replicas`` Streamlit servers listening on
@@ -93,15 +89,15 @@ class ReplicaConfig:
     replica_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.replicas, int) and 1 <= self.replicas <= MAX_REPLICAS,
+        check(isinstance(self.replicas, int) and 1 <= self.replicas <= MAX_REPLICAS,
                f"replicas must be between 1 and {MAX_REPLICAS}, not {self.replicas}.",
                "Run about one replica per core (--replicas N).")
-        _check(1 <= self.port <= 65535, f"port must be between 1 and 65535, not {self.port}.")
+        check(1 <= self.port <= 65535, f"port must be between 1 and 65535, not {self.port}.")
         last = self.first_replica_port + self.replicas - 1
-        _check(1 <= self.first_replica_port and last <= 65535,
+        check(1 <= self.first_replica_port and last <= 65535,
                f"The replicas' ports {self.first_replica_port}-{last} must lie between 1 and 65535.",
                "Choose another first replica port (--first-replica-port).")
-        _check(not self.first_replica_port <= self.port <= last,
+        check(not self.first_replica_port <= self.port <= last,
                f"The balancer's port {self.port} is among the replicas' ports "
                f"{self.first_replica_port}-{last}.",
                "Give the replicas ports of their own (--first-replica-port).")

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from .errors import SubjectError
 from .events import Note
-from .harmony import MAJOR_PROFILE, MINOR_PROFILE, key_name
+from .harmony import MAJOR_PROFILE, MINOR_PROFILE, correlation, key_name
 
 #: The mode words of a key name: ``m``, major and minor, and the church modes ABC writes
 #: (``Ador``, ``Gmix``), each read as major or minor on its own tonic (:data:`MAJOR_MODES`).
@@ -63,7 +63,7 @@ def key_fit(notes: Sequence[Note]) -> dict[str, float]:
     for minor, profile, outside in modes:
         for tonic in range(12):
             rotated = [profile[(pc - tonic) % 12] for pc in range(12)]
-            score = _correlation(weights, rotated)
+            score = correlation(weights, rotated)
             if first is not None and (first - tonic) % 12 in (0, 7):
                 score += FIRST_NOTE_WEIGHT
             score -= OUTSIDE_WEIGHT * sum(weights[(tonic + step) % 12] for step in outside) / total
@@ -86,10 +86,3 @@ def infer_key(notes: Sequence[Note]) -> str:
     fit = key_fit(notes)
     best = max(fit.values())
     return next(name for name, value in fit.items() if value == best)
-
-
-def _correlation(xs: Sequence[float], ys: Sequence[float]) -> float:
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
-    var = sum((x - mean_x) ** 2 for x in xs) * sum((y - mean_y) ** 2 for y in ys)
-    return cov / var ** 0.5 if var > 0 else 0.0

@@ -20,6 +20,7 @@ from .. import catalog, corpus
 from ..config import CHOOSERS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SubjectError
 from ..fugue import FUGUE_BEST_OF
+from ..notation import subject_text
 from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine
 from ..seeding import MAX_FUGUE_VOICES, OwnSubject, read_own
 from ..subject import subject_of
@@ -100,10 +101,12 @@ def settings_of(args: argparse.Namespace, own: OwnSubject) -> ComposeSettings:
 
 
 def plan_lines(composition: Composition) -> list[str]:
-    """The fugue's plan and ending for people: one line per section, then the ending check."""
-    stats = composition.stats
-    lines = [f"{composition.piece.name}: {stats['key']}, {composition.settings.seed.own.voices} voices, "
-             f"{composition.piece.bars} bars"]
+    """The fugue's plan and ending for people: the subject as tinyNotation (to type in again,
+    changed), one line per section, then the ending check."""
+    stats, piece = composition.stats, composition.piece
+    lines = [f"{piece.name}: {stats['key']}, {composition.settings.seed.own.voices} voices, {piece.bars} bars"]
+    if composition.subject is not None:
+        lines.append(f"subject: {subject_text(composition.subject, tuple(piece.time_signature))}")
     for s in stats.get("sections", []):
         where = f"bars {s['from_bar']:g}–{s['to_bar']:g}"
         what = s["kind"] + (f" in {s['key'].replace('-', '♭')} ({s['voice']})" if s.get("key") else "")

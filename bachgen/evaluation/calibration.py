@@ -29,13 +29,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..events import Piece
-from ..leaning import SPAN as LEAN_SPAN
-from ..leaning import Leaning
+from ..leaning import SPAN, Leaning
 from ..splits import HELD_OUT, VALIDATION
 from .heldout import model_logits
 
-#: The bass intervals measured (semitones from the last bass).
-SPAN = 14
 #: The families of a leaning (:mod:`bachgen.leaning`).
 FAMILIES = ("bass", "above", "top")
 
@@ -86,11 +83,11 @@ def piece_calibration(bundle: Any, piece: Piece, bass: np.ndarray, above: np.nda
                 above[ic] += (p[targets].sum(), float(nxt in targets), 1.0)
 
 
-def calibration(bundle: Any, pieces: Sequence[Piece], held_out_only: bool = False) -> dict[str, Any]:
+def calibration(bundle: Any, pieces: Sequence[Piece]) -> dict[str, Any]:
     """The network's probabilities beside Bach's rates over ``pieces`` (all, or only the
     held-out and validation fugues), in percent of the positions measured."""
     bass, above = np.zeros((2 * SPAN + 1, 3)), np.zeros((12, 3))
-    chosen = [p for p in pieces if not held_out_only or p.name in HELD_OUT + VALIDATION]
+    chosen = list(pieces)
     for piece in chosen:
         piece_calibration(bundle, piece, bass, above)
 
@@ -140,8 +137,8 @@ def _interval_index(codec: Any, prev: np.ndarray, last: int, low: int) -> dict[s
             if family == "bass" and last >= 0:
                 continue
             d = pitches - ref
-            inside = np.abs(d) <= LEAN_SPAN
-            out[family][1:1 + P][inside] = d[inside] + LEAN_SPAN
+            inside = np.abs(d) <= SPAN
+            out[family][1:1 + P][inside] = d[inside] + SPAN
     if last >= 0:
         out["above"][1:1 + P] = out["above"][1 + P:1 + 2 * P] = (pitches - low) % 12
     return out
@@ -184,7 +181,7 @@ def fit_leaning(found: Positions, rounds: int = 8, damping: float = 0.8) -> tupl
     logits, targets = np.stack(found.logits), np.asarray(found.targets)
     index = {k: np.stack(v) for k, v in found.index.items()}
     held = np.asarray(found.held_out)
-    sizes = {"bass": 2 * LEAN_SPAN + 1, "above": 12, "top": 2 * LEAN_SPAN + 1}
+    sizes = {"bass": 2 * SPAN + 1, "above": 12, "top": 2 * SPAN + 1}
     numbers = {k: np.zeros(n) for k, n in sizes.items()}
 
     def bits(rows: np.ndarray) -> float:

@@ -215,12 +215,6 @@ def critic_compare(pieces: Sequence[Counts], real: Sequence[Counts], seed: int =
             "watched": watched_tells(pieces, real)}
 
 
-def compare_pieces(pieces: Sequence[Piece], real: Sequence[Piece], seed: int = QUALITY_SEED,
-                   trees: int = TREES) -> dict[str, Any]:
-    """:func:`critic_compare` on pieces not yet counted."""
-    return critic_compare([piece_counts(p) for p in pieces], [piece_counts(p) for p in real], seed, trees)
-
-
 def describe() -> str:
     """One line saying what the critic is, for the report's settings."""
     return (f"random forest ({TREES} trees) on {len(FEATURES)} histogram bins of the top and bass lines' "
