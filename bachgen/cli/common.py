@@ -50,6 +50,11 @@ def add_form_options(parser: Any) -> None:
     parser.add_argument("--best-of", type=int, default=None,
                         help=f"under a planned note, keep the least clashing of this many drawn events "
                              f"(default {FormConfig.best_of}; a whole fugue's {FUGUE_BEST_OF})")
+    add_chooser_option(parser)
+
+
+def add_chooser_option(parser: Any) -> None:
+    """``--chooser``: how best-of-N counts an event's harshness (:data:`~bachgen.config.CHOOSERS`)."""
     parser.add_argument("--chooser", choices=CHOOSERS, default=FormConfig.chooser,
                         help="how harsh best-of-N counts an event: strict (every clash, the default) or mild "
                              "(not the tritone or minor seventh over the lowest pitch)")

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog, corpus
-from ..config import CHOOSERS, CorpusConfig, FormConfig, RenderConfig, SamplingConfig
+from ..config import CorpusConfig, FormConfig, RenderConfig, SamplingConfig
 from ..errors import ConfigError, SubjectError
 from ..fugue import FUGUE_BEST_OF
 from ..notation import subject_text
 from ..pipeline import ComposeSettings, Composition, SeedSpec, compose, load_engine
 from ..seeding import MAX_FUGUE_VOICES, OwnSubject, read_own
 from ..subject import subject_of
+from .common import add_chooser_option
 from .generate import summary, write_output
 
 #: The length of a fugue when none is asked for, and the shortest and longest, in bars.
@@ -48,9 +49,7 @@ def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     p.add_argument("--best-of", type=int, default=FUGUE_BEST_OF,
                    help=f"under an entry, the least harsh of this many drawn events (default {FUGUE_BEST_OF}; "
                         "1: the first drawn)")
-    p.add_argument("--chooser", choices=CHOOSERS, default=FormConfig.chooser,
-                   help="how harsh best-of-N counts an event: strict (the default) or mild (not the tritone "
-                        "or minor seventh over the lowest pitch)")
+    add_chooser_option(p)
     p.add_argument("--temperature", type=float, default=SamplingConfig.temperature)
     p.add_argument("--top-p", type=float, default=SamplingConfig.top_p)
     p.add_argument("--seed", type=int, default=None, help="random seed: the same seed, the same fugue")
