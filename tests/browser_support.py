@@ -158,35 +158,30 @@ class CpuSampler:
             self.samples.append((time.time(), self._now()))
             self._stop.wait(self.every_s)
 
-    def _owners(self) -> dict[int, tuple[str, ...]]:
-        """pid -> the groups its CPU counts in (servers, their workers, the balancer)."""
+    def _owners(self, stats: dict[int, list[str]]) -> dict[int, tuple[str, ...]]:
+        """pid -> the groups its CPU counts in (servers, their workers, the balancer), from one
+        reading of ``/proc`` (``stats``: :func:`bachgen.replicas.process_stats`)."""
         owners: dict[int, tuple[str, ...]] = {}
         several = len(self.server_pids) > 1
         for i, server in enumerate(self.server_pids):
             own = (f"server_{i + 1}",) if several else ()
             owners[server] = ("server", *own)
-            owners.update({pid: ("workers", *own) for pid in child_pids(server)})
+            owners.update({pid: ("workers", *own) for pid, fields in stats.items()
+                           if len(fields) > 1 and fields[1] == str(server)})
         if self.balancer_pid is not None:
             owners[self.balancer_pid] = ("balancer",)
         return owners
 
     def _now(self) -> dict[str, float]:
+        """Each group's CPU-seconds so far: ``/proc`` read once (it runs on the machine it measures)."""
         tick = os.sysconf("SC_CLK_TCK")
         totals = dict.fromkeys(self.groups, 0.0)
-        owners = self._owners()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()
-            seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-            groups = owners.get(int(entry.name), ("browsers",) if b"chrom" in command else ())
+        stats = dict(process_stats())
+        owners = self._owners(stats)
+        for pid, fields in stats.items():
+            groups = owners.get(pid) or (("browsers",) if is_browser(pid) else ())
             for group in groups:
-                totals[group] += seconds
+                totals[group] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
         return totals
 
     def between(self, start: float, end: float) -> dict[str, float]:
@@ -195,6 +190,14 @@ class CpuSampler:
         before = [s for t, s in self.samples if t <= start] or [self.samples[0][1]]
         after = [s for t, s in self.samples if t >= end] or [self.samples[-1][1]]
         return {g: round(after[0][g] - before[-1][g], 2) for g in self.groups}
+
+
+def is_browser(pid: int) -> bool:
+    """Whether process ``pid`` is Chromium (by its command line; gone: no)."""
+    try:
+        return b"chrom" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def child_pids(pid: int) -> list[int]:
