@@ -10,12 +10,21 @@ before each draw, one number per interval shared by every pitch:
 * ``bass``: to striking the first (lowest) pitch of an event at −14..+14 semitones from the
   last event's lowest;
 * ``above``: to every later pitch of an event by its interval class above the event's lowest;
-* ``top``: to striking a pitch at −14..+14 semitones from the last event's highest.
+* ``top``: to striking a pitch at −14..+14 semitones from the last event's highest;
 
-The numbers are fitted by maximum likelihood on the training fugues' teacher-forced logits
+and, to ending an event (every duration token), three more, empty unless set:
+
+* ``close``: by where the event's top (its last pitch written) stands from the last event's
+  highest, −14..+14 (so ending on a fourth below the last top can weigh less than going on);
+* ``count``: by how many pitches the event has (0 a rest .. the codec's most);
+* ``length``: by the duration itself, one number per duration of the codec.
+
+The first three are fitted by maximum likelihood on the training fugues' teacher-forced logits
 (:func:`bachgen.evaluation.calibration.fit_leaning`): the log-linear correction whose expected
-interval counts equal Bach's. It lives beside the network in its bundle (``leaning.json``);
-a bundle without one draws as before. NumPy only.
+interval counts equal Bach's. All six can then be set from the takes themselves
+(:mod:`bachgen.evaluation.free_leaning`): what a free-running take drifts into, the network
+reading its own notes, is not in its teacher-forced expectations. A leaning lives beside the
+network in its bundle (``leaning.json``); a bundle without one draws as before. NumPy only.
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ SPAN = 14
 FEW_ROWS = 4
 #: The file in a bundle that holds a leaning.
 LEANING_FILE = "leaning.json"
+#: Its families: three on pitches, three on the ends of events.
+FAMILIES = ("bass", "above", "top", "close", "count", "length")
 
 
 @dataclass(frozen=True)
@@ -44,21 +55,34 @@ class Leaning:
     bass: tuple[float, ...] = (0.0,) * (2 * SPAN + 1)
     above: tuple[float, ...] = (0.0,) * 12
     top: tuple[float, ...] = (0.0,) * (2 * SPAN + 1)
+    close: tuple[float, ...] = ()
+    count: tuple[float, ...] = ()
+    length: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if len(self.bass) != 2 * SPAN + 1 or len(self.top) != 2 * SPAN + 1 or len(self.above) != 12:
-            raise BundleError("A leaning needs 29 bass, 12 above and 29 top numbers.",
+        if len(self.bass) != 2 * SPAN + 1 or len(self.top) != 2 * SPAN + 1 or len(self.above) != 12 \
+                or len(self.close) not in (0, 2 * SPAN + 1):
+            raise BundleError("A leaning needs 29 bass, 12 above and 29 top numbers (and 29 close ones, if any).",
                               "Fit it again with `bachgen evaluate --calibration --fit`.")
 
+    @property
+    def ends(self) -> bool:
+        """Whether it leans the ends of events (``close``, ``count`` or ``length``)."""
+        return bool(self.close or self.count or self.length)
+
     def to_json(self) -> dict[str, Any]:
-        return {"span": SPAN, "bass": [round(x, 4) for x in self.bass],
-                "above": [round(x, 4) for x in self.above], "top": [round(x, 4) for x in self.top]}
+        out: dict[str, Any] = {"span": SPAN}
+        for family in FAMILIES:
+            values = getattr(self, family)
+            if values:
+                out[family] = [round(x, 4) for x in values]
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Leaning":
         try:
-            return cls(tuple(map(float, data["bass"])), tuple(map(float, data["above"])),
-                       tuple(map(float, data["top"])))
+            return cls(*(tuple(map(float, data[f])) for f in FAMILIES[:3]),
+                       *(tuple(map(float, data.get(f, ()))) for f in FAMILIES[3:]))
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"Cannot read the leaning: {exc}.", "Fit it again.") from exc
 
@@ -74,11 +98,22 @@ class Leaning:
 
 
 class Leaner:
-    """A leaning ready for the hot loop of one codec's grammar: :meth:`add` adds it to logits."""
+    """A leaning ready for the hot loop of one codec's grammar: :meth:`add` adds it to logits
+    ``(B, 1 + 2·pitches + durations)``."""
 
-    def __init__(self, leaning: Leaning, pitches: int) -> None:
+    def __init__(self, leaning: Leaning, pitches: int, durations: int = 0, max_pitches: int = 0) -> None:
         self.pitches = pitches
         self.bass, self.above, self.top = (t.astype(np.float32) for t in leaning.tables(pitches))
+        self.ends = leaning.ends
+        if self.ends:
+            if len(leaning.count) not in (0, max_pitches + 1) or len(leaning.length) not in (0, durations):
+                raise BundleError(f"The leaning's ends do not fit this codec ({max_pitches} pitches an event, "
+                                  f"{durations} durations).", "Fit it again for this bundle.")
+            d = np.arange(pitches)[None, :] - np.arange(pitches)[:, None]
+            close = np.asarray(leaning.close or (0.0,) * (2 * SPAN + 1))
+            self.close = np.where(np.abs(d) <= SPAN, close[np.clip(d + SPAN, 0, 2 * SPAN)], 0.0).astype(np.float32)
+            self.count = np.asarray(leaning.count or (0.0,) * (max_pitches + 1), dtype=np.float32)
+            self.length = np.asarray(leaning.length or (0.0,) * durations, dtype=np.float32)
 
     def add(self, logits: np.ndarray, prev: np.ndarray, cur: np.ndarray, last: np.ndarray) -> np.ndarray:
         """``logits`` ``(B, V)`` leaned for rows whose grammar has ``prev`` and ``cur`` ``(B, P)``
@@ -100,6 +135,12 @@ class Leaner:
             bass = cur[later].argmax(axis=1)
             out[later, 1:1 + P] += self.above[bass]
             out[later, 1 + P:1 + 2 * P] += self.above[bass]
+        if self.ends:
+            end = self.count[cur.sum(axis=1)]
+            closing = sounded & later
+            end[closing] += self.close[high[closing], last[closing]]
+            out[:, 1 + 2 * P:] += self.length
+            out[:, 1 + 2 * P:] += end[:, None]
         return out
 
     def _add_row(self, out: np.ndarray, prev: np.ndarray, cur: np.ndarray, last: int) -> None:
@@ -114,6 +155,12 @@ class Leaner:
             above = self.above[int(cur.argmax())]
             out[1:1 + P] += above
             out[1 + P:1 + 2 * P] += above
+        if self.ends:
+            end = self.count[int(cur.sum())]
+            if sounded.size and last >= 0:
+                end += self.close[sounded[-1], last]
+            out[1 + 2 * P:] += self.length
+            out[1 + 2 * P:] += end
 
 
 def read_leaning(folder: str | Path) -> Leaning | None:

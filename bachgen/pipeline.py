@@ -35,6 +35,7 @@ from .events import Event, Piece
 from .form import ending, hold
 from .fugue import planned_entries
 from .guards import CopyIndex, EventWatch, LoopRule, find_loops
+from .leaning import Leaning
 from .plan import CLOSE_BARS, Plan, Section
 from .reduction import chordify
 from .render import Progress, Synthesizers, render_piece
@@ -114,6 +115,11 @@ class Engine:
         self._usable: list[str] | None = None  # looked for on first use
         self.broken_files: list[Any] = []
         self.synthesizers = Synthesizers()
+
+    def lean(self, leaning: Leaning | None) -> None:
+        """Draw with ``leaning`` from now on (:mod:`bachgen.leaning`; ``None``: none)."""
+        self.bundle.leaning = leaning
+        self.step = load_step(self.bundle, self.backend)
 
     @property
     def corpus_available(self) -> bool:

@@ -205,7 +205,8 @@ def load_step(bundle: Any, engine: str = "numpy") -> NumpyStep | TfStep:
     layers = getattr(bundle, "layer_weights", None)
     weights = step_weights(layers if layers is not None else bundle.model)
     leaning = getattr(bundle, "leaning", None)
-    leaner = Leaner(leaning, bundle.codec.pitches) if leaning is not None else None
+    codec = bundle.codec
+    leaner = Leaner(leaning, codec.pitches, len(codec.durations), codec.max_pitches) if leaning is not None else None
     if engine == "numpy":
         return NumpyStep(weights, leaner)
     if engine == "tf":

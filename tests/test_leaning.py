@@ -87,3 +87,57 @@ def test_a_few_rows_lean_as_many_rows_do_bit_for_bit():
     few = np.concatenate([leaner.add(logits[i:i + 2], prev[i:i + 2], cur[i:i + 2], last[i:i + 2])
                           for i in range(0, 12, 2)])
     assert np.array_equal(many, few)
+
+
+def ends(close: dict[int, float] = {}, count: dict[int, float] = {}, length: dict[int, float] = {}) -> Leaning:
+    """A leaning on the ends of events only: ``close`` by semitones from the last top, ``count``
+    by pitches in the event, ``length`` by duration (the toy codec's three, ids 2P+1..2P+3)."""
+    c, n, d = [0.0] * (2 * SPAN + 1), [0.0] * 9, [0.0] * (V - 1 - 2 * P)
+    for k, v in close.items():
+        c[SPAN + k] = v
+    for k, v in count.items():
+        n[k] = v
+    for k, v in length.items():
+        d[k] = v
+    return Leaning(close=tuple(c), count=tuple(n), length=tuple(d))
+
+
+@pytest.mark.parametrize("prev, cur, leaning, added", [
+    ([5, 20], [8, 15], ends(close={-5: 1.0}), 1.0),     # the event's top 15 ends a fourth below 20
+    ([5, 20], [8, 16], ends(close={-5: 1.0}), 0.0),     # a major third below: not that number
+    ([], [8, 15], ends(close={-5: 1.0}), 0.0),          # after a rest there is no last top
+    ([5, 20], [8, 15], ends(count={2: -0.5}), -0.5),    # two pitches
+    ([5, 20], [], ends(count={0: 0.25}), 0.25),         # a rest
+])
+def test_the_end_of_an_event_leans_by_its_top_and_its_size(prev, cur, leaning, added):
+    out = Leaner(leaning, P, V - 1 - 2 * P, 8).add(*rows(prev, cur, cur[-1] if cur else -1))
+    assert np.all(out[0, 1 + 2 * P:] == added) and not out[0, :1 + 2 * P].any()
+
+
+def test_each_duration_has_its_own_number_and_a_codec_it_does_not_fit_is_refused():
+    out = Leaner(ends(length={1: 0.5}), P, V - 1 - 2 * P, 8).add(*rows([3], [4], 4))
+    assert out[0, 1 + 2 * P:].tolist() == [0.0, 0.5, 0.0]
+    with pytest.raises(BundleError, match="do not fit this codec"):
+        Leaner(ends(length={1: 0.5}), P, 5, 8)
+
+
+def test_a_leaning_with_ends_is_saved_and_an_older_one_still_reads(tmp_path):
+    leaning = Leaning(close=(0.5,) * (2 * SPAN + 1), count=(0.25,) * 9, length=(-1.0,) * 3)
+    write_leaning(tmp_path, leaning)
+    assert read_leaning(tmp_path) == leaning and leaning.ends
+    older = {"span": SPAN, "bass": [0.0] * (2 * SPAN + 1), "above": [0.0] * 12, "top": [0.0] * (2 * SPAN + 1)}
+    assert not Leaning.from_json(older).ends
+
+
+def test_a_few_rows_lean_their_ends_as_many_rows_do_bit_for_bit():
+    rng = np.random.default_rng(6)
+    sizes = (2 * SPAN + 1, 12, 2 * SPAN + 1, 2 * SPAN + 1, 9, V - 1 - 2 * P)
+    leaner = Leaner(Leaning(*(tuple(rng.normal(size=n)) for n in sizes)), P, V - 1 - 2 * P, 8)
+    logits = rng.normal(size=(12, V)).astype(np.float32)
+    prev, cur = rng.random((12, P)) < 0.15, rng.random((12, P)) < 0.1
+    prev[0], cur[1] = False, False
+    last = np.where(cur.any(axis=1), P - 1 - cur[:, ::-1].argmax(axis=1), -1)
+    many = leaner.add(logits, prev, cur, last)
+    few = np.concatenate([leaner.add(logits[i:i + 2], prev[i:i + 2], cur[i:i + 2], last[i:i + 2])
+                          for i in range(0, 12, 2)])
+    assert np.array_equal(many, few)

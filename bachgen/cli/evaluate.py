@@ -19,11 +19,12 @@ from .. import corpus
 from ..bundle import REQUIRED_FILES, baseline_bundle_dir, check_files, default_bundle_dir, load_bundle
 from ..config import CorpusConfig, SamplingConfig
 from ..errors import ConfigError
-from ..evaluation import bench, calibration, card, fugues, heldout, report, studies, told, voices, yardstick
+from ..evaluation import (bench, calibration, card, free_leaning, fugues, heldout, report, studies, told, voices,
+                          yardstick)
 from ..evaluation.comparison import QUALITY_SEED
 from ..fugue import FUGUE_BEST_OF
 from ..evaluation.statistics import STRETCH_EVENTS
-from ..leaning import write_leaning
+from ..leaning import LEANING_FILE, Leaning, write_leaning
 from ..pipeline import load_engine
 from .common import add_form_options, form_config
 
@@ -90,6 +91,11 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     harmony teacher-forced on the fugues, beside Bach's (:mod:`bachgen.evaluation.calibration`);
     with ``--fit``, the leaning that corrects it fitted and saved in the bundle folder."""
     folder = Path(args.bundle) if args.bundle else default_bundle_dir()
+    if args.free_rounds:
+        if not args.fit or args.free_rounds < 0:
+            raise ConfigError("--free-rounds needs --fit and a positive number of rounds.",
+                              "Use `bachgen evaluate --calibration --fit --free-rounds 6`.")
+        return _fit_free(args, folder, _progress(args))
     bundle = load_bundle(folder)
     pieces = corpus.load_corpus(_corpus(args))
     if not args.fit:
@@ -99,6 +105,21 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     leaning, figures = calibration.fit_leaning(calibration.collect(bundle, pieces))
     path = write_leaning(folder, leaning)
     _print(args, {**figures, "leaning": leaning.to_json(), "saved": str(path)},
+           lambda d: json.dumps(d, indent=1))
+    return 0
+
+
+def _fit_free(args: argparse.Namespace, folder: Path, say: Callable[[str], None]) -> int:
+    """``--fit --free-rounds N``: the bundle's leaning (none: zeros) set from its takes
+    (:mod:`bachgen.evaluation.free_leaning`), saved after every round."""
+    engine = load_engine(folder, _corpus(args))
+    start = engine.bundle.leaning or Leaning()
+
+    def keep(leaning: Leaning, figures: dict[str, Any]) -> None:
+        write_leaning(folder, leaning)
+
+    leaning, history = free_leaning.fit_free(engine, start, form_config(args), args.free_rounds, say=say, keep=keep)
+    _print(args, {"rounds": history, "leaning": leaning.to_json(), "saved": str(folder / LEANING_FILE)},
            lambda d: json.dumps(d, indent=1))
     return 0
 
@@ -179,6 +200,9 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--fit", action="store_true",
                    help="with --calibration: fit the network's leaning by interval and save it in the bundle "
                         "(leaning.json; takes drawn from the bundle use it)")
+    p.add_argument("--free-rounds", type=int, default=0, metavar="N",
+                   help="with --calibration --fit: set the bundle's leaning from its own takes for N rounds "
+                        "instead (drawn as --generated draws them: --best-of, --chooser, --no-entries apply)")
     h = p.add_argument_group("held-out figures (the default)")
     h.add_argument("--baseline", help="the original architecture's bundle (default: assets/original)")
     h.add_argument("--no-baseline", action="store_true", help="skip the original-architecture baseline")

@@ -1,0 +1,173 @@
+"""A leaning set from the takes themselves: ``bachgen evaluate --calibration --fit --free-rounds N``.
+
+The teacher-forced leaning (:func:`.calibration.fit_leaning`) corrects what the network
+expects after Bach's own notes. A take is not Bach's notes: every step reads what the network
+wrote itself, and what it drifts into there is not in those expectations — the takes' top line
+falls a fourth 2.3 times as often as Bach's, and a leaning fitted teacher-forced on the top
+line leaves it at 2.2 times (docs/critic.md). So this fit looks at the takes:
+
+1. draw one take from each fugue as ``bachgen evaluate --generated`` does (its form, its
+   length, a sampling seed of the fit's own, never one the yardstick reports);
+2. count, in the takes' tokens and in the training fugues' (:func:`line_counts`), each
+   family of the leaning (:data:`bachgen.leaning.FAMILIES`): where the bass is struck from
+   the last bass, the classes above the bass, the struck pitches from the last top, where an
+   event's top ends from the last top, how many pitches an event has, how long it is;
+3. move each number by the log of Bach's share over the takes' (damped, at most
+   :data:`STEP` a round), and draw again.
+
+It is iterative scaling on the free-running takes: a share the takes write too often is
+leaned against until they write it as often as Bach. Only the training fugues are counted
+(the held-out and validation ones stay out), and the fit's sampling seeds are its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..codec import SpelledCodec
+from ..config import FormConfig, SamplingConfig
+from ..events import Piece
+from ..leaning import FAMILIES, SPAN, Leaning
+from ..pipeline import Engine
+from ..splits import HELD_OUT, VALIDATION
+from .statistics import STRETCH_EVENTS
+from .yardstick import spelled_generations, stretch_bars
+
+#: The fit's own sampling seeds, one a round (the yardstick reports 1722, 7, 11, 1, 2, 3).
+FIT_SEEDS = tuple(range(101, 133))
+#: The most a number moves in one round (natural-log units).
+STEP = 1.0
+#: A count's pseudo-count, so a share never seen is not the log of zero.
+PRIOR = 0.5
+
+Say = Callable[[str], None]
+
+
+def family_sizes(codec: SpelledCodec) -> dict[str, int]:
+    """How many numbers each family has for ``codec``."""
+    line = 2 * SPAN + 1
+    return {"bass": line, "above": 12, "top": line, "close": line,
+            "count": codec.max_pitches + 1, "length": len(codec.durations)}
+
+
+@dataclass
+class LineCounts:
+    """Per family, how often each of its numbers' cases was written (``hits``) and how many
+    positions could have written it (``seen``): the share the leaning acts on."""
+
+    hits: dict[str, np.ndarray]
+    seen: dict[str, float]
+
+    @classmethod
+    def empty(cls, codec: SpelledCodec) -> "LineCounts":
+        return cls({k: np.zeros(n) for k, n in family_sizes(codec).items()}, {k: 0.0 for k in FAMILIES})
+
+    def share(self, family: str) -> np.ndarray:
+        """Each case's share of its family's positions (with :data:`PRIOR`)."""
+        return (self.hits[family] + PRIOR) / (self.seen[family] + PRIOR * len(self.hits[family]))
+
+
+def _line(counts: LineCounts, family: str, d: int) -> None:
+    """Count a move of ``d`` semitones in a line family (out of span: seen, not counted)."""
+    counts.seen[family] += 1
+    if abs(d) <= SPAN:
+        counts.hits[family][d + SPAN] += 1
+
+
+def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: LineCounts | None = None) -> LineCounts:
+    """Count every family's cases in token sequences (each whole events), as the leaning sees
+    them while drawing (:class:`bachgen.leaning.Leaner`)."""
+    counts = into if into is not None else LineCounts.empty(codec)
+    kinds, pidx = codec.kind, codec.pitch_index
+    for ids in pieces:
+        prev: list[int] = []
+        cur: list[int] = []
+        for token in ids:
+            kind, p = int(kinds[token]), int(pidx[token])
+            if kind in (1, 2):
+                if prev and not cur and kind == 1:
+                    _line(counts, "bass", p - prev[0])
+                elif prev and not cur:
+                    counts.seen["bass"] += 1
+                if cur:
+                    counts.seen["above"] += 1
+                    counts.hits["above"][(p - cur[0]) % 12] += 1
+                if prev:
+                    counts.seen["top"] += 1
+                    if kind == 1 and abs(p - prev[-1]) <= SPAN:
+                        counts.hits["top"][p - prev[-1] + SPAN] += 1
+                cur.append(p)
+            elif kind == 3:
+                if prev and cur:
+                    _line(counts, "close", cur[-1] - prev[-1])
+                counts.seen["count"] += 1
+                counts.hits["count"][min(len(cur), codec.max_pitches)] += 1
+                counts.seen["length"] += 1
+                counts.hits["length"][token - 1 - 2 * codec.pitches] += 1
+                prev, cur = cur, []
+    return counts
+
+
+def bach_counts(codec: SpelledCodec, pieces: dict[str, Piece]) -> LineCounts:
+    """The training fugues' counts (the held-out and validation fugues left out)."""
+    training = [p for name, p in sorted(pieces.items()) if name not in HELD_OUT + VALIDATION]
+    return line_counts(codec, [codec.encode(p) for p in training])
+
+
+def takes_counts(engine: Engine, form: FormConfig, seed: int, say: Say) -> LineCounts:
+    """Draw a take from every fugue as ``bachgen evaluate --generated`` does (its form, Bach's
+    stretch's length) with sampling seed ``seed``, and count the new music's tokens."""
+    pieces = engine.corpus_pieces()
+    fugues = list(pieces)
+    bars = [stretch_bars(pieces[f]) for f in fugues]
+    config = SamplingConfig(events=STRETCH_EVENTS, seed=seed)
+    say(f"drawing {len(fugues)} takes, sampling seed {seed}")
+    made = spelled_generations(engine, replace(config, seed=seed), fugues, form, bars)
+    return line_counts(engine.codec, [engine.codec.encode(p) for p in made.pieces])
+
+
+def as_numbers(leaning: Leaning, codec: SpelledCodec) -> dict[str, np.ndarray]:
+    """A leaning's numbers per family (an empty family as zeros)."""
+    return {k: np.asarray(getattr(leaning, k) or np.zeros(n), dtype=float) for k, n in family_sizes(codec).items()}
+
+
+def as_leaning(numbers: dict[str, np.ndarray]) -> Leaning:
+    return Leaning(*(tuple(float(x) for x in numbers[k]) for k in FAMILIES))
+
+
+def moved(numbers: dict[str, np.ndarray], bach: LineCounts, takes: LineCounts, damping: float
+          ) -> dict[str, np.ndarray]:
+    """Every number moved by the damped log of Bach's share over the takes' (at most :data:`STEP`)."""
+    return {k: v + np.clip(damping * np.log(bach.share(k) / takes.share(k)), -STEP, STEP)
+            for k, v in numbers.items()}
+
+
+def distance(bach: LineCounts, takes: LineCounts) -> dict[str, float]:
+    """Per family, half the summed absolute difference of the shares (0: the same, 1: disjoint)."""
+    return {k: round(float(0.5 * np.abs(bach.share(k) - takes.share(k)).sum()), 4) for k in FAMILIES}
+
+
+def fit_free(engine: Engine, start: Leaning, form: FormConfig, rounds: int, damping: float = 0.7,
+             say: Say | None = None, keep: Callable[[Leaning, dict[str, Any]], None] | None = None
+             ) -> tuple[Leaning, list[dict[str, Any]]]:
+    """Set ``start`` from the takes for ``rounds`` rounds (module docstring); each round's
+    leaning and figures go to ``keep`` as they come (a long fit saved as it goes)."""
+    say = say or (lambda message: None)
+    codec = engine.codec
+    bach = bach_counts(codec, engine.corpus_pieces())
+    numbers, history = as_numbers(start, codec), []
+    for r in range(rounds):
+        engine.lean(as_leaning(numbers))
+        takes = takes_counts(engine, form, FIT_SEEDS[r % len(FIT_SEEDS)], say)
+        figures = {"round": r + 1, "seed": FIT_SEEDS[r % len(FIT_SEEDS)], "distance": distance(bach, takes)}
+        say(f"round {r + 1}: distance by family {figures['distance']}")
+        numbers = moved(numbers, bach, takes, damping)
+        history.append(figures)
+        if keep is not None:
+            keep(as_leaning(numbers), figures)
+    leaning = as_leaning(numbers)
+    engine.lean(leaning)
+    return leaning, history
