@@ -7,15 +7,15 @@ a fifth of Bach's probability and a semitone beside it, or the tritone, up to th
 telling it the bass as an input (``train --lines``) barely changes that. A **leaning** adds,
 before each draw, one number per interval shared by every pitch:
 
-* ``bass``: to striking the first (lowest) pitch of an event at −14..+14 semitones from the
+* ``bass``: to striking the first (lowest) pitch of an event at −24..+24 semitones from the
   last event's lowest;
 * ``above``: to every later pitch of an event by its interval class above the event's lowest;
-* ``top``: to striking a pitch at −14..+14 semitones from the last event's highest;
+* ``top``: to striking a pitch at −24..+24 semitones from the last event's highest;
 
 and, to ending an event (every duration token), three more, empty unless set:
 
 * ``close``: by where the event's top (its last pitch written) stands from the last event's
-  highest, −14..+14 (so ending on a fourth below the last top can weigh less than going on);
+  highest, −24..+24 (so ending on a fourth below the last top can weigh less than going on);
 * ``count``: by how many pitches the event has (0 a rest .. the codec's most);
 * ``length``: by the duration itself, one number per duration of the codec.
 
@@ -38,8 +38,9 @@ import numpy as np
 
 from .errors import BundleError
 
-#: Semitones either side of the last bass and top that have a number.
-SPAN = 14
+#: Semitones either side of the last bass and top that have a number: two octaves, so a
+#: voice that stops or comes back (the bass line jumping to the tenor) has one too.
+SPAN = 24
 #: Up to this many rows a leaning is added row by row (a dozen whole-array calls cost more).
 FEW_ROWS = 4
 #: The file in a bundle that holds a leaning.
@@ -62,7 +63,8 @@ class Leaning:
     def __post_init__(self) -> None:
         if len(self.bass) != 2 * SPAN + 1 or len(self.top) != 2 * SPAN + 1 or len(self.above) != 12 \
                 or len(self.close) not in (0, 2 * SPAN + 1):
-            raise BundleError("A leaning needs 29 bass, 12 above and 29 top numbers (and 29 close ones, if any).",
+            raise BundleError(f"A leaning needs {2 * SPAN + 1} bass, 12 above and {2 * SPAN + 1} top numbers "
+                              f"(and {2 * SPAN + 1} close ones, if any).",
                               "Fit it again with `bachgen evaluate --calibration --fit`.")
 
     @property
@@ -81,8 +83,10 @@ class Leaning:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Leaning":
         try:
-            return cls(*(tuple(map(float, data[f])) for f in FAMILIES[:3]),
-                       *(tuple(map(float, data.get(f, ()))) for f in FAMILIES[3:]))
+            pad = (0.0,) * (SPAN - int(data.get("span", SPAN)))  # an older, narrower leaning
+            lines = {f: pad + tuple(map(float, data[f])) + pad for f in ("bass", "top", "close") if data.get(f)}
+            return cls(lines["bass"], tuple(map(float, data["above"])), lines["top"], lines.get("close", ()),
+                       *(tuple(map(float, data.get(f, ()))) for f in ("count", "length")))
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"Cannot read the leaning: {exc}.", "Fit it again.") from exc
 

@@ -29,7 +29,7 @@ def test_the_lines_are_counted_as_the_leaning_sees_them(codec_and_ids):
            for k, v in c.hits.items()}
     assert hit["bass"] == {-12: 1, 7: 1}                 # C3 → C2, C2 → G2
     assert hit["above"] == {0: 2, 7: 1}                  # C4 over C3, G3 over C2, G3 over G2
-    assert hit["top"] == {-5: 1, -12: 1}                 # struck: G3 from C4, G2 from G3 (C2's −24 is out of span)
+    assert hit["top"] == {-24: 1, -5: 1, -12: 1}         # struck: C2 and G3 from C4, G2 from G3
     assert c.seen["top"] == 4                            # every pitch after a sounding event, G3 held too
     assert hit["close"] == {-5: 1, 0: 1}                 # the tops: C4 → G3 → G3 held
     assert hit["count"] == {2: 3}
@@ -60,6 +60,19 @@ def test_free_rounds_need_the_fit(capsys):
 
     assert main(["evaluate", "--calibration", "--free-rounds", "2"]) == 2
     assert "--free-rounds needs --fit" in capsys.readouterr().err
+
+
+def test_a_rare_case_stays_and_no_number_runs_away(codec_and_ids):
+    codec, ids = codec_and_ids
+    bach = free_leaning.line_counts(codec, [ids] * 4)   # 4 closes a fourth below, 4 holding the top
+    takes = free_leaning.line_counts(codec, [ids] * 4)
+    takes.hits["close"][SPAN] += 200                    # the takes hold the top far more often
+    takes.seen["close"] += 200
+    start = free_leaning.as_numbers(Leaning(), codec)
+    start["close"][SPAN] = -free_leaning.LIMIT + 0.1
+    after = free_leaning.moved(start, bach, takes, damping=1.0)
+    assert after["close"][SPAN - 5] == 0.0              # 8 seen in all: too rare to move
+    assert after["close"][SPAN] == -free_leaning.LIMIT  # moved down, held at the limit
 
 
 @pytest.mark.slow

@@ -125,8 +125,9 @@ def test_a_leaning_with_ends_is_saved_and_an_older_one_still_reads(tmp_path):
     leaning = Leaning(close=(0.5,) * (2 * SPAN + 1), count=(0.25,) * 9, length=(-1.0,) * 3)
     write_leaning(tmp_path, leaning)
     assert read_leaning(tmp_path) == leaning and leaning.ends
-    older = {"span": SPAN, "bass": [0.0] * (2 * SPAN + 1), "above": [0.0] * 12, "top": [0.0] * (2 * SPAN + 1)}
-    assert not Leaning.from_json(older).ends
+    older = {"span": 14, "bass": [0.0] * 14 + [0.5] + [0.0] * 14, "above": [0.0] * 12, "top": [0.0] * 29}
+    read = Leaning.from_json(older)  # narrower, and nothing on the ends of events
+    assert not read.ends and len(read.bass) == 2 * SPAN + 1 and read.bass[SPAN] == 0.5 and sum(read.bass) == 0.5
 
 
 def test_a_few_rows_lean_their_ends_as_many_rows_do_bit_for_bit():

@@ -7,7 +7,7 @@ the real fugues, teacher-forced (:func:`~.heldout.model_logits`: the state carri
 each whole fugue, in the common key):
 
 * **the bass**: at the first token of every event after a sounding one, the probability the
-  network gives to striking the last bass moved by each interval −14..+14 semitones, beside
+  network gives to striking the last bass moved by each interval −24..+24 semitones, beside
   how often Bach's next token is that;
 * **above the bass**: at every later pitch token of an event, the probability of a pitch of
   each interval class above the event's bass, beside Bach's.

@@ -8,12 +8,14 @@ line leaves it at 2.2 times (docs/critic.md). So this fit looks at the takes:
 
 1. draw one take from each fugue as ``bachgen evaluate --generated`` does (its form, its
    length, a sampling seed of the fit's own, never one the yardstick reports);
-2. count, in the takes' tokens and in the training fugues' (:func:`line_counts`), each
+2. count, in the takes' tokens and in the training fugues' stretches — the same place in
+   each fugue the yardstick measures, events 50–449 — (:func:`line_counts`), each
    family of the leaning (:data:`bachgen.leaning.FAMILIES`): where the bass is struck from
    the last bass, the classes above the bass, the struck pitches from the last top, where an
    event's top ends from the last top, how many pitches an event has, how long it is;
 3. move each number by the log of Bach's share over the takes' (damped, at most
-   :data:`STEP` a round), and draw again.
+   :data:`STEP` a round, never past :data:`LIMIT`; a case seen fewer than :data:`RARE` times
+   on both sides together stays where it is), and draw again.
 
 It is iterative scaling on the free-running takes: a share the takes write too often is
 leaned against until they write it as often as Bach. Only the training fugues are counted
@@ -33,7 +35,7 @@ from ..events import Piece
 from ..leaning import FAMILIES, SPAN, Leaning
 from ..pipeline import Engine
 from ..splits import HELD_OUT, VALIDATION
-from .statistics import STRETCH_EVENTS
+from .statistics import STRETCH_EVENTS, stretch
 from .yardstick import spelled_generations, stretch_bars
 
 #: The fit's own sampling seeds, one a round (the yardstick reports 1722, 7, 11, 1, 2, 3).
@@ -42,6 +44,10 @@ FIT_SEEDS = tuple(range(101, 133))
 STEP = 1.0
 #: A count's pseudo-count, so a share never seen is not the log of zero.
 PRIOR = 0.5
+#: A number never leans a case more than e³ ≈ 20 times either way.
+LIMIT = 3.0
+#: Cases written fewer times than this by Bach and the takes together are left alone.
+RARE = 20
 
 Say = Callable[[str], None]
 
@@ -112,8 +118,9 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: Line
 
 
 def bach_counts(codec: SpelledCodec, pieces: dict[str, Piece]) -> LineCounts:
-    """The training fugues' counts (the held-out and validation fugues left out)."""
-    training = [p for name, p in sorted(pieces.items()) if name not in HELD_OUT + VALIDATION]
+    """The counts of the training fugues' stretches (events 50–449, as the takes stand in for;
+    the held-out and validation fugues left out)."""
+    training = [stretch(p) for name, p in sorted(pieces.items()) if name not in HELD_OUT + VALIDATION]
     return line_counts(codec, [codec.encode(p) for p in training])
 
 
@@ -140,9 +147,13 @@ def as_leaning(numbers: dict[str, np.ndarray]) -> Leaning:
 
 def moved(numbers: dict[str, np.ndarray], bach: LineCounts, takes: LineCounts, damping: float
           ) -> dict[str, np.ndarray]:
-    """Every number moved by the damped log of Bach's share over the takes' (at most :data:`STEP`)."""
-    return {k: v + np.clip(damping * np.log(bach.share(k) / takes.share(k)), -STEP, STEP)
-            for k, v in numbers.items()}
+    """Every number moved by the damped log of Bach's share over the takes' (module docstring)."""
+    out = {}
+    for k, v in numbers.items():
+        step = np.clip(damping * np.log(bach.share(k) / takes.share(k)), -STEP, STEP)
+        step[bach.hits[k] + takes.hits[k] < RARE] = 0.0
+        out[k] = np.clip(v + step, -LIMIT, LIMIT)
+    return out
 
 
 def distance(bach: LineCounts, takes: LineCounts) -> dict[str, float]:
@@ -150,7 +161,7 @@ def distance(bach: LineCounts, takes: LineCounts) -> dict[str, float]:
     return {k: round(float(0.5 * np.abs(bach.share(k) - takes.share(k)).sum()), 4) for k in FAMILIES}
 
 
-def fit_free(engine: Engine, start: Leaning, form: FormConfig, rounds: int, damping: float = 0.7,
+def fit_free(engine: Engine, start: Leaning, form: FormConfig, rounds: int, damping: float = 0.5,
              say: Say | None = None, keep: Callable[[Leaning, dict[str, Any]], None] | None = None
              ) -> tuple[Leaning, list[dict[str, Any]]]:
     """Set ``start`` from the takes for ``rounds`` rounds (module docstring); each round's
