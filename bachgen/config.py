@@ -154,9 +154,9 @@ class FormConfig:
     the pitch ``levels`` (semitones above the subject: 0 tonic, 7 dominant — a tonal answer
     where the head touches the dominant —, 5 subdominant, 9 / 3 the relative key); ``close``:
     a take of a length in bars ends like a fugue (the bass from the dominant to the tonic, a
-    tonic chord struck on the last downbeat and held to the bar line). While a planned note
-    sounds, an event holds at most as many pitches as the fugue has voices (``cap_voices``)
-    and is the least clashing of ``best_of`` events drawn from the same place (1: the first).
+    tonic chord struck on the last downbeat and held to the bar line). An event holds at most
+    as many pitches as the fugue has voices (``cap_voices``); while a planned note sounds, it
+    is the least clashing of ``best_of`` events drawn from the same place (1: the first).
     ``chooser``: how harsh the chooser counts an event (:data:`bachgen.harmony.CHOOSERS`:
     ``"strict"`` every clash, ``"mild"`` not the tritone or minor seventh over the lowest pitch).
     A whole fugue's entries can be kept in their voices' places (``keep_voices``: the bass's

@@ -53,7 +53,7 @@ class Rule:
 
     @property
     def planned(self) -> bool:
-        """Whether a planned note sounds in the event (the voice cap applies)."""
+        """Whether a planned note sounds in the event."""
         return bool(self.required)
 
     @property
@@ -72,7 +72,7 @@ class Rules:
         if codec.spelling != "held":
             raise ConfigError("A planned form needs a model that spells held notes (codec 'held').")
         self.plan, self.codec, self.best_of, self.chooser = plan, codec, int(best_of), chooser
-        self.cap = plan.voices if cap_voices else None
+        self.cap = plan.voices if cap_voices else None  # every event, planned note or not
         self.notes = [n for e in plan.entries for n in e.notes]
         self.voice_of = {(n.start, n.pitch): e.voice for e in plan.entries for n in e.notes} if plan.voiced else {}
         self.entered = [(e.start, e.voice) for e in plan.entries[:plan.voices]]
@@ -90,6 +90,9 @@ class Rules:
         self._held = np.arange(1 + P, 1 + 2 * P)
         self._durations = np.arange(1 + 2 * P, codec.vocab_size)
         self._lengths = codec.ticks[self._durations]
+        step = codec.resolution // 8
+        binary = plan.binary and all(m % step == 0 for m in self.marks)  # every mark reachable in 32nds
+        self._triplets = self._durations[self._lengths % step != 0] if binary else self._durations[:0]
 
     @property
     def end(self) -> int | None:
@@ -122,7 +125,7 @@ class Rules:
             if tick == close.start:
                 required, chord = [(close.tonic, True)], close.chord
                 least = min(close.end - close.start, 2 * self.codec.resolution)
-        cap = self.cap if required else None
+        cap = self.cap
         limit = self.plan.cap_at(tick)
         if limit is not None:
             cap = limit if cap is None else min(cap, limit)
@@ -176,6 +179,7 @@ class Rules:
         if cap is not None and count >= cap and not ahead:
             mask[self._struck] = False
             mask[self._held] = False
+        mask[self._triplets] = False
         if not mask.any():  # never a dead end: the grid's duration always decodes
             mask[self._durations[0]] = True
 

@@ -41,7 +41,8 @@ def take_span(codec: SpelledCodec, row: SeedRow, moved_by: int, key: str | None,
     tonic = ((key_tonic_pc(key) if key else 0) + moved_by) % 12
     low, high = cfg.compass or (36, 84)
     return Span(start, end, horizon, bar, tonic, bool(key and key_is_minor(key)), voices,
-                (low + moved_by, high + moved_by), tuple(r + moved_by for r in registers))
+                (low + moved_by, high + moved_by), tuple(r + moved_by for r in registers),
+                binary_rhythm(codec, row))
 
 
 def take_plan(subject: Subject | None, span: Span, form: FormConfig, rng: np.random.Generator,
@@ -50,10 +51,10 @@ def take_plan(subject: Subject | None, span: Span, form: FormConfig, rng: np.ran
     that would begin before the new music does is left out. With nothing to plan, only the
     end (and ``rng`` is not drawn from, so the take is the one drawn without a form)."""
     if not (form.entries or (form.close and span.end is not None)):
-        return Plan(end=span.end, voices=span.voices)
+        return Plan(end=span.end, voices=span.voices, binary=span.binary)
     plan = plan_take(subject, span, form, rng, moved_by)
     if plan.close is not None and plan.close.dominant.start < span.start:
-        plan = Plan(plan.entries, None, plan.end, plan.voices)
+        plan = replace(plan, close=None)
     return plan
 
 
@@ -101,6 +102,13 @@ def hold(codec: SpelledCodec, seed: Any, cfg: SamplingConfig, form: FormConfig,
         plan = take_plan(seed.subject, span, form, rng, seed.moved_by)
     return Held(span, plan, take_rules(plan, codec, form), told_row(codec, seed.row, plan, seed.subject),
                 events_bound(codec, span, cfg))
+
+
+def binary_rhythm(codec: SpelledCodec, row: SeedRow) -> bool:
+    """Whether the seed's events all start and last whole 32nds: a rhythm without triplets."""
+    step = codec.resolution // 8
+    lengths = codec.ticks[[t for t in row.ids if codec.kind[t] == codec.KIND_DURATION]]
+    return row.start % step == 0 and bool(np.all(lengths % step == 0))
 
 
 def fugue_span(span: Span, cfg: SamplingConfig) -> Span:

@@ -161,7 +161,7 @@ def plan_fugue(subject: Subject, span: Span, shape: FugueShape, form: FormConfig
     caps = tuple((e.start, min(i + 1, shape.voices)) for i, e in enumerate(exposition))
     return Plan(entries, close, span.end, shape.voices,
                 sections(entries, len(exposition), close.dominant.start, span, (span.tonic - move) % 12), caps,
-                voiced=form.keep_voices)
+                voiced=form.keep_voices, binary=span.binary)
 
 
 def next_place(after: int, offset: int, span: Span, shape: FugueShape) -> int:

@@ -100,7 +100,9 @@ class Plan:
     (``None``: a number of events, no end known in advance). A whole fugue's plan also has its
     ``sections`` and ``caps``: from each tick on, the most pitches any event may hold (the
     voices that have entered in the exposition); its entries are ``voiced``: each kept in its
-    place among the voices (:meth:`bachgen.constraints.Rules.in_its_voice`)."""
+    place among the voices (:meth:`bachgen.constraints.Rules.in_its_voice`). ``binary``: the
+    seed's rhythm divides the beat in twos only (every event a whole number of 32nds), so the
+    take's does too — no triplet lengths in a fugue that has none."""
 
     entries: tuple[PlannedEntry, ...] = ()
     close: Close | None = None
@@ -109,6 +111,7 @@ class Plan:
     sections: tuple[Section, ...] = ()
     caps: tuple[tuple[int, int], ...] = ()
     voiced: bool = False
+    binary: bool = False
 
     @property
     def empty(self) -> bool:
@@ -128,7 +131,8 @@ class Span:
     """Where a take is written, in the sampler's ticks and pitches: from ``start`` (the seed's
     end) to ``end`` (a bar line; ``None``: unknown, plan up to ``horizon``); the bar's length,
     the key (tonic pitch class and mode), the fugue's voices, the compass, and where each voice
-    lies (``centres``, mean pitches low to high; empty: spread from C3 to A4)."""
+    lies (``centres``, mean pitches low to high; empty: spread from C3 to A4); whether the
+    seed's rhythm is ``binary`` (see :class:`Plan`)."""
 
     start: int
     end: int | None
@@ -139,6 +143,7 @@ class Span:
     voices: int = 3
     compass: tuple[int, int] = (36, 84)
     centres: tuple[int, ...] = ()
+    binary: bool = False
 
 
 def plan_take(subject: Subject | None, span: Span, form: FormConfig, rng: np.random.Generator,
@@ -150,7 +155,7 @@ def plan_take(subject: Subject | None, span: Span, form: FormConfig, rng: np.ran
     if form.entries and subject is not None and subject.matchable:
         limit = close.dominant.start if close else (span.end if span.end is not None else span.horizon)
         entries = plan_entries(subject, span, form, rng, move, limit)
-    return Plan(entries, close, span.end, span.voices)
+    return Plan(entries, close, span.end, span.voices, binary=span.binary)
 
 
 def entry_onsets(subject: Subject, span: Span, rng: np.random.Generator, limit: int) -> list[int]:

@@ -11,7 +11,7 @@ from bachgen.codec import KeyCondition, SpelledCodec
 from bachgen.config import FormConfig, SamplingConfig
 from bachgen.constraints import Rules
 from bachgen.events import Note, Piece
-from bachgen.form import ending, take_plan, take_span
+from bachgen.form import binary_rhythm, ending, take_plan, take_span
 from bachgen.harmony import clashes, harshness
 from bachgen.pipeline import ComposeSettings, SeedSpec, compose, draw, make_seed
 from bachgen.plan import Close, Plan, PlannedEntry
@@ -72,6 +72,33 @@ def test_a_planned_note_is_not_held_past_its_end():
 def test_with_the_voice_cap_reached_only_the_planned_pitch_may_come():
     allowed = names(mask_at(Rules(PLAN, CODEC, cap_voices=True), 192, [40, 45]))
     assert allowed == {"S60"}
+
+
+def test_no_event_holds_more_pitches_than_the_fugue_has_voices_planned_note_or_not():
+    rules = Rules(Plan((), None, 960, 3), CODEC)
+    assert not any(n.startswith(("S", "H")) for n in names(mask_at(rules, 100, [40, 45, 50])))
+    assert "S60" in names(mask_at(rules, 100, [40, 45]))
+    free = Rules(Plan((), None, 960, 3), CODEC, cap_voices=False)
+    assert "S60" in names(mask_at(free, 100, [40, 45, 50]))
+
+
+@pytest.mark.parametrize("binary, lengths", [
+    (True, {"D6", "D12", "D24", "D48", "D96", "D192"}),  # in twos: whole 32nds only
+    (False, {"D2", "D6", "D12", "D24", "D48", "D96", "D192"}),
+])
+def test_a_take_whose_seed_divides_the_beat_in_twos_has_no_triplet_lengths(binary, lengths):
+    rules = Rules(Plan((), None, 960, 3, binary=binary), CODEC)
+    assert {n for n in names(mask_at(rules, 96, [60])) if n.startswith("D")} == lengths
+
+
+@pytest.mark.parametrize("ids, binary", [
+    ([13, 25, "D12", 14, "D24"], True),      # a 16th and an 8th
+    ([13, "D12", 14, "D16"], False),         # a triplet 8th
+])
+def test_the_seed_s_rhythm_is_binary_when_every_event_lasts_whole_32nds(ids, binary):
+    codec = SpelledCodec(durations=(6, 12, 16, 24, 48), max_pitches=4, meters=[(4, 4)])
+    tokens = [codec.durations.index(int(t[1:])) + 1 + 2 * codec.pitches if isinstance(t, str) else t for t in ids]
+    assert binary_rhythm(codec, SeedRow(tuple(tokens), 0, (4, 4), KeyCondition(False))) is binary
 
 
 def test_the_final_chord_is_the_tonic_over_the_tonic_held_half_a_bar_or_more():
