@@ -118,7 +118,8 @@ def _fit_free(args: argparse.Namespace, folder: Path, say: Callable[[str], None]
     def keep(leaning: Leaning, figures: dict[str, Any]) -> None:
         write_leaning(folder, leaning)
 
-    leaning, history = free_leaning.fit_free(engine, start, form_config(args), args.free_rounds, say=say, keep=keep)
+    leaning, history = free_leaning.fit_free(engine, start, form_config(args), args.free_rounds, say=say, keep=keep,
+                                             sampling=sampling_config_of(args))
     _print(args, {"rounds": history, "leaning": leaning.to_json(), "saved": str(folder / LEANING_FILE)},
            lambda d: json.dumps(d, indent=1))
     return 0

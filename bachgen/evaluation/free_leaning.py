@@ -124,13 +124,12 @@ def bach_counts(codec: SpelledCodec, pieces: dict[str, Piece]) -> LineCounts:
     return line_counts(codec, [codec.encode(p) for p in training])
 
 
-def takes_counts(engine: Engine, form: FormConfig, seed: int, say: Say) -> LineCounts:
+def takes_counts(engine: Engine, form: FormConfig, config: SamplingConfig, seed: int, say: Say) -> LineCounts:
     """Draw a take from every fugue as ``bachgen evaluate --generated`` does (its form, Bach's
-    stretch's length) with sampling seed ``seed``, and count the new music's tokens."""
+    stretch's length, ``config``'s draw) with sampling seed ``seed``, and count the new music's tokens."""
     pieces = engine.corpus_pieces()
     fugues = list(pieces)
     bars = [stretch_bars(pieces[f]) for f in fugues]
-    config = SamplingConfig(events=STRETCH_EVENTS, seed=seed)
     say(f"drawing {len(fugues)} takes, sampling seed {seed}")
     made = spelled_generations(engine, replace(config, seed=seed), fugues, form, bars)
     return line_counts(engine.codec, [engine.codec.encode(p) for p in made.pieces])
@@ -162,17 +161,18 @@ def distance(bach: LineCounts, takes: LineCounts) -> dict[str, float]:
 
 
 def fit_free(engine: Engine, start: Leaning, form: FormConfig, rounds: int, damping: float = 0.5,
-             say: Say | None = None, keep: Callable[[Leaning, dict[str, Any]], None] | None = None
-             ) -> tuple[Leaning, list[dict[str, Any]]]:
-    """Set ``start`` from the takes for ``rounds`` rounds (module docstring); each round's
-    leaning and figures go to ``keep`` as they come (a long fit saved as it goes)."""
+             say: Say | None = None, keep: Callable[[Leaning, dict[str, Any]], None] | None = None,
+             sampling: SamplingConfig = SamplingConfig(events=STRETCH_EVENTS)) -> tuple[Leaning, list[dict[str, Any]]]:
+    """Set ``start`` from the takes for ``rounds`` rounds (module docstring), drawn with
+    ``sampling`` (its seed replaced by the fit's); each round's leaning and figures go to
+    ``keep`` as they come (a long fit saved as it goes)."""
     say = say or (lambda message: None)
     codec = engine.codec
     bach = bach_counts(codec, engine.corpus_pieces())
     numbers, history = as_numbers(start, codec), []
     for r in range(rounds):
         engine.lean(as_leaning(numbers))
-        takes = takes_counts(engine, form, FIT_SEEDS[r % len(FIT_SEEDS)], say)
+        takes = takes_counts(engine, form, sampling, FIT_SEEDS[r % len(FIT_SEEDS)], say)
         figures = {"round": r + 1, "seed": FIT_SEEDS[r % len(FIT_SEEDS)], "distance": distance(bach, takes)}
         say(f"round {r + 1}: distance by family {figures['distance']}")
         numbers = moved(numbers, bach, takes, damping)
