@@ -88,3 +88,20 @@ def test_a_round_draws_the_takes_and_leans_the_engine_it_drew_with(engine):
     assert any(v > 0 for v in history[0]["distance"].values())
     engine.lean(None)
     assert engine.step.leaner is None
+
+
+def test_a_line_s_leaps_past_an_octave_move_together():
+    g = free_leaning.groups("bass", 2 * SPAN + 1)
+    assert g[0] == g[SPAN - 13] != g[SPAN - 12] and g[-1] == g[SPAN + 13] != g[SPAN + 12]
+    assert len(set(g)) == 27 and list(free_leaning.groups("count", 9)) == list(range(9))
+
+
+def test_rare_leaps_past_an_octave_are_leaned_towards_together(codec_and_ids):
+    codec, ids = codec_and_ids
+    bach, takes = (free_leaning.line_counts(codec, [ids] * 10) for _ in range(2))
+    bach.hits["bass"][SPAN - 15] += 15          # Bach's bass comes in far below, 15 + 15 times
+    bach.hits["bass"][SPAN - 20] += 15
+    bach.seen["bass"] += 30
+    after = free_leaning.moved(free_leaning.as_numbers(Leaning(), codec), bach, takes, damping=0.5)
+    far = after["bass"][:SPAN - 12]
+    assert far.min() == far.max() > 0 and after["bass"][SPAN - 12] == 0

@@ -15,7 +15,8 @@ line leaves it at 2.2 times (docs/critic.md). So this fit looks at the takes:
    event's top ends from the last top, how many pitches an event has, how long it is;
 3. move each number by the log of Bach's share over the takes' (damped, at most
    :data:`STEP` a round, never past :data:`LIMIT`; a case seen fewer than :data:`RARE` times
-   on both sides together stays where it is), and draw again.
+   on both sides together stays where it is; a line's leaps past an octave move together,
+   :func:`groups`), and draw again.
 
 It is iterative scaling on the free-running takes: a share the takes write too often is
 leaned against until they write it as often as Bach. Only the training fugues are counted
@@ -48,6 +49,9 @@ PRIOR = 0.5
 LIMIT = 3.0
 #: Cases written fewer times than this by Bach and the takes together are left alone.
 RARE = 20
+#: The families that follow a line, and the widest move of one counted alone.
+LINES = ("bass", "top", "close")
+OCTAVE = 12
 
 Say = Callable[[str], None]
 
@@ -144,14 +148,27 @@ def as_leaning(numbers: dict[str, np.ndarray]) -> Leaning:
     return Leaning(*(tuple(float(x) for x in numbers[k]) for k in FAMILIES))
 
 
+def groups(family: str, size: int) -> np.ndarray:
+    """Which cases of a family move together: a line's leaps past an octave each way are one
+    case (each alone is rare, together they are a voice stopping or coming back), every
+    other case is its own."""
+    if family not in LINES:
+        return np.arange(size)
+    d = np.arange(size) - SPAN
+    return np.clip(d, -OCTAVE - 1, OCTAVE + 1) + OCTAVE + 1
+
+
 def moved(numbers: dict[str, np.ndarray], bach: LineCounts, takes: LineCounts, damping: float
           ) -> dict[str, np.ndarray]:
     """Every number moved by the damped log of Bach's share over the takes' (module docstring)."""
     out = {}
     for k, v in numbers.items():
-        step = np.clip(damping * np.log(bach.share(k) / takes.share(k)), -STEP, STEP)
-        step[bach.hits[k] + takes.hits[k] < RARE] = 0.0
-        out[k] = np.clip(v + step, -LIMIT, LIMIT)
+        g = groups(k, len(v))
+        mine, theirs = (np.bincount(g, weights=c.hits[k]) for c in (takes, bach))
+        pooled = LineCounts({k: mine}, {k: takes.seen[k]}), LineCounts({k: theirs}, {k: bach.seen[k]})
+        step = np.clip(damping * np.log(pooled[1].share(k) / pooled[0].share(k)), -STEP, STEP)
+        step[mine + theirs < RARE] = 0.0
+        out[k] = np.clip(v + step[g], -LIMIT, LIMIT)
     return out
 
 
