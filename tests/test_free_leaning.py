@@ -104,4 +104,4 @@ def test_rare_leaps_past_an_octave_are_leaned_towards_together(codec_and_ids):
     bach.seen["bass"] += 30
     after = free_leaning.moved(free_leaning.as_numbers(Leaning(), codec), bach, takes, damping=0.5)
     far = after["bass"][:SPAN - 12]
-    assert far.min() == far.max() > 0 and after["bass"][SPAN - 12] == 0
+    assert far.min() == far.max() > 0 and far[0] > after["bass"][SPAN - 12:].max()
