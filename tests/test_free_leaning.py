@@ -31,7 +31,7 @@ def test_the_lines_are_counted_as_the_leaning_sees_them(codec_and_ids):
     assert hit["above"] == {0: 2, 7: 1}                  # C4 over C3, G3 over C2, G3 over G2
     assert hit["top"] == {-24: 1, -5: 1, -12: 1}         # struck: C2 and G3 from C4, G2 from G3
     assert c.seen["top"] == 4                            # every pitch after a sounding event, G3 held too
-    assert hit["close"] == {-5: 1, 0: 1}                 # the tops: C4 → G3 → G3 held
+    assert hit["close"] == {-5: 1} and c.seen["close"] == 2  # the tops: C4 → G3 struck; G3 held is no move
     assert hit["count"] == {2: 3}
     lengths = {codec.durations[i]: n for i, n in enumerate(c.hits["length"]) if n}
     assert lengths == {48: 2, 24: 1} and c.seen["length"] == 3
@@ -41,17 +41,16 @@ def test_a_round_leans_against_what_the_takes_write_too_often(codec_and_ids):
     codec, ids = codec_and_ids
     bach = free_leaning.line_counts(codec, [ids] * 20)
     takes = free_leaning.LineCounts.empty(codec)
-    takes.hits["close"][SPAN - 5] = 60  # the takes end a fourth below the last top three times as often
-    takes.hits["close"][SPAN] = 0
+    takes.hits["close"][SPAN - 5] = 60  # the takes' top falls a fourth at every event, Bach's at half
     takes.seen["close"] = 60
     for k in ("bass", "above", "top", "count", "length"):
         takes.hits[k], takes.seen[k] = bach.hits[k].copy(), bach.seen[k]
     start = free_leaning.as_numbers(Leaning(), codec)
     after = free_leaning.moved(start, bach, takes, damping=0.7)
-    assert after["close"][SPAN - 5] < 0 < after["close"][SPAN]
+    assert after["close"][SPAN - 5] < 0 and np.count_nonzero(after["close"]) == 1
     assert np.abs(after["close"]).max() <= free_leaning.STEP
     assert all(np.allclose(after[k], 0) for k in ("bass", "above", "top", "count", "length"))
-    assert free_leaning.distance(bach, takes)["close"] > 0.3 and free_leaning.distance(bach, bach)["close"] == 0
+    assert free_leaning.distance(bach, takes)["close"] > 0.2 and free_leaning.distance(bach, bach)["close"] == 0
     assert free_leaning.as_leaning(after).ends
 
 

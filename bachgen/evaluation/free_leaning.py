@@ -12,7 +12,8 @@ line leaves it at 2.2 times (docs/critic.md). So this fit looks at the takes:
    each fugue the yardstick measures, events 50–449 — (:func:`line_counts`), each
    family of the leaning (:data:`bachgen.leaning.FAMILIES`): where the bass is struck from
    the last bass, the classes above the bass, the struck pitches from the last top, where an
-   event's top ends from the last top, how many pitches an event has, how long it is;
+   event's top ends from the last top when it is struck (the top line as the critic hears
+   it: a held top is no move), how many pitches an event has, how long it is;
 3. move each number by the log of Bach's share over the takes' (damped, at most
    :data:`STEP` a round, never past :data:`LIMIT`; a case seen fewer than :data:`RARE` times
    on both sides together stays where it is; a line's leaps past an octave move together,
@@ -95,9 +96,11 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: Line
     for ids in pieces:
         prev: list[int] = []
         cur: list[int] = []
+        struck = False
         for token in ids:
             kind, p = int(kinds[token]), int(pidx[token])
             if kind in (1, 2):
+                struck = kind == 1
                 if prev and not cur and kind == 1:
                     _line(counts, "bass", p - prev[0])
                 elif prev and not cur:
@@ -111,8 +114,10 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: Line
                         counts.hits["top"][p - prev[-1] + SPAN] += 1
                 cur.append(p)
             elif kind == 3:
-                if prev and cur:
+                if prev and cur and struck:
                     _line(counts, "close", cur[-1] - prev[-1])
+                elif prev and cur:
+                    counts.seen["close"] += 1
                 counts.seen["count"] += 1
                 counts.hits["count"][min(len(cur), codec.max_pitches)] += 1
                 counts.seen["length"] += 1
