@@ -10,7 +10,7 @@ and a take's summary report it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ def take_span(codec: SpelledCodec, row: SeedRow, moved_by: int, key: str | None,
     low, high = cfg.compass or (36, 84)
     return Span(start, end, horizon, bar, tonic, bool(key and key_is_minor(key)), voices,
                 (low + moved_by, high + moved_by), tuple(r + moved_by for r in registers),
-                binary_rhythm(codec, row))
+                binary_rhythm(codec, row.ids, row.start))
 
 
 def take_plan(subject: Subject | None, span: Span, form: FormConfig, rng: np.random.Generator,
@@ -104,11 +104,12 @@ def hold(codec: SpelledCodec, seed: Any, cfg: SamplingConfig, form: FormConfig,
                 events_bound(codec, span, cfg))
 
 
-def binary_rhythm(codec: SpelledCodec, row: SeedRow) -> bool:
-    """Whether the seed's events all start and last whole 32nds: a rhythm without triplets."""
+def binary_rhythm(codec: SpelledCodec, ids: Sequence[int], start: int = 0) -> bool:
+    """Whether a seed's events (``ids`` from tick ``start``) all start and last whole 32nds:
+    a rhythm without triplets."""
     step = codec.resolution // 8
-    lengths = codec.ticks[[t for t in row.ids if codec.kind[t] == codec.KIND_DURATION]]
-    return row.start % step == 0 and bool(np.all(lengths % step == 0))
+    lengths = codec.ticks[[t for t in ids if codec.kind[t] == codec.KIND_DURATION]]
+    return start % step == 0 and bool(np.all(lengths % step == 0))
 
 
 def fugue_span(span: Span, cfg: SamplingConfig) -> Span:

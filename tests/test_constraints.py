@@ -98,7 +98,7 @@ def test_a_take_whose_seed_divides_the_beat_in_twos_has_no_triplet_lengths(binar
 def test_the_seed_s_rhythm_is_binary_when_every_event_lasts_whole_32nds(ids, binary):
     codec = SpelledCodec(durations=(6, 12, 16, 24, 48), max_pitches=4, meters=[(4, 4)])
     tokens = [codec.durations.index(int(t[1:])) + 1 + 2 * codec.pitches if isinstance(t, str) else t for t in ids]
-    assert binary_rhythm(codec, SeedRow(tuple(tokens), 0, (4, 4), KeyCondition(False))) is binary
+    assert binary_rhythm(codec, tokens) is binary
 
 
 def test_the_final_chord_is_the_tonic_over_the_tonic_held_half_a_bar_or_more():

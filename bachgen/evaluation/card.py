@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from .. import catalog
 from ..bundle import CARD_FILE, CODEC_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE
+from ..leaning import LEANING_FILE
 from ..train import train_command
 
 #: The retired word model's held-out figures (bits per note over its words, the 6 held-out
@@ -205,7 +206,10 @@ def _files_section(folder: Path) -> list[str]:
                  CODEC_FILE: "the codec: how music becomes the network's ids",
                  CONFIG_FILE: "network and training settings, split and training figures",
                  HISTORY_FILE: "loss and validation loss of every epoch (nats per token)",
-                 EVALUATION_FILE: "the held-out and generated-music figures of this card"}
+                 EVALUATION_FILE: "the held-out and generated-music figures of this card",
+                 LEANING_FILE: "the network's leaning by interval, added to its logits before each draw "
+                               "(`bachgen.leaning`; fitted by `bachgen evaluate --calibration --fit`, then "
+                               "`--free-rounds`)"}
     for name, text in described.items():
         path = folder / name
         if path.is_file():

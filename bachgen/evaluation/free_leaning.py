@@ -21,7 +21,10 @@ line leaves it at 2.2 times (docs/critic.md). So this fit looks at the takes:
 
 It is iterative scaling on the free-running takes: a share the takes write too often is
 leaned against until they write it as often as Bach. Only the training fugues are counted
-(the held-out and validation ones stay out), and the fit's sampling seeds are its own.
+(the held-out and validation ones stay out), and the fit's sampling seeds are its own. Only
+fugues with a binary rhythm are drawn and counted (all but a few): a take of one may not
+write a triplet's length, so the few with triplets would lean every take towards triplets
+that only their takes may write.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from ..events import Piece
 from ..leaning import FAMILIES, SPAN, Leaning
 from ..pipeline import Engine
 from ..splits import HELD_OUT, VALIDATION
-from .statistics import STRETCH_EVENTS, stretch
+from ..form import binary_rhythm
+from .statistics import FIRST_EVENT, STRETCH_EVENTS, stretch
 from .yardstick import spelled_generations, stretch_bars
 
 #: The fit's own sampling seeds, one a round (the yardstick reports 1722, 7, 11, 1, 2, 3).
@@ -126,21 +130,36 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: Line
     return counts
 
 
-def bach_counts(codec: SpelledCodec, pieces: dict[str, Piece]) -> LineCounts:
+def binary_fugues(codec: SpelledCodec, pieces: dict[str, Piece]) -> set[str]:
+    """The fugues whose seed (events 0–49) has a binary rhythm: their takes may not use a
+    triplet's length (:func:`bachgen.form.binary_rhythm`)."""
+    out = set()
+    for name, piece in pieces.items():
+        ids = codec.encode(piece)
+        ends = np.flatnonzero(codec.kind[ids] == codec.KIND_DURATION)
+        if binary_rhythm(codec, ids[:ends[min(FIRST_EVENT, len(ends)) - 1] + 1]):
+            out.add(name)
+    return out
+
+
+def bach_counts(codec: SpelledCodec, pieces: dict[str, Piece], fugues: set[str]) -> LineCounts:
     """The counts of the training fugues' stretches (events 50–449, as the takes stand in for;
-    the held-out and validation fugues left out)."""
-    training = [stretch(p) for name, p in sorted(pieces.items()) if name not in HELD_OUT + VALIDATION]
+    the held-out and validation fugues left out), of ``fugues`` only."""
+    training = [stretch(p) for name, p in sorted(pieces.items())
+                if name in fugues and name not in HELD_OUT + VALIDATION]
     return line_counts(codec, [codec.encode(p) for p in training])
 
 
-def takes_counts(engine: Engine, form: FormConfig, config: SamplingConfig, seed: int, say: Say) -> LineCounts:
-    """Draw a take from every fugue as ``bachgen evaluate --generated`` does (its form, Bach's
-    stretch's length, ``config``'s draw) with sampling seed ``seed``, and count the new music's tokens."""
+def takes_counts(engine: Engine, form: FormConfig, config: SamplingConfig, seed: int, say: Say,
+                 fugues: set[str]) -> LineCounts:
+    """Draw a take from each of ``fugues`` as ``bachgen evaluate --generated`` does (its form,
+    Bach's stretch's length, ``config``'s draw) with sampling seed ``seed``, and count the new
+    music's tokens."""
     pieces = engine.corpus_pieces()
-    fugues = list(pieces)
-    bars = [stretch_bars(pieces[f]) for f in fugues]
-    say(f"drawing {len(fugues)} takes, sampling seed {seed}")
-    made = spelled_generations(engine, replace(config, seed=seed), fugues, form, bars)
+    chosen = [f for f in pieces if f in fugues]
+    bars = [stretch_bars(pieces[f]) for f in chosen]
+    say(f"drawing {len(chosen)} takes, sampling seed {seed}")
+    made = spelled_generations(engine, replace(config, seed=seed), chosen, form, bars)
     return line_counts(engine.codec, [engine.codec.encode(p) for p in made.pieces])
 
 
@@ -189,12 +208,13 @@ def fit_free(engine: Engine, start: Leaning, form: FormConfig, rounds: int, damp
     ``sampling`` (its seed replaced by the fit's); each round's leaning and figures go to
     ``keep`` as they come (a long fit saved as it goes)."""
     say = say or (lambda message: None)
-    codec = engine.codec
-    bach = bach_counts(codec, engine.corpus_pieces())
+    codec, pieces = engine.codec, engine.corpus_pieces()
+    fugues = binary_fugues(codec, pieces)
+    bach = bach_counts(codec, pieces, fugues)
     numbers, history = as_numbers(start, codec), []
     for r in range(rounds):
         engine.lean(as_leaning(numbers))
-        takes = takes_counts(engine, form, sampling, FIT_SEEDS[r % len(FIT_SEEDS)], say)
+        takes = takes_counts(engine, form, sampling, FIT_SEEDS[r % len(FIT_SEEDS)], say, fugues)
         figures = {"round": r + 1, "seed": FIT_SEEDS[r % len(FIT_SEEDS)], "distance": distance(bach, takes)}
         say(f"round {r + 1}: distance by family {figures['distance']}")
         numbers = moved(numbers, bach, takes, damping)
