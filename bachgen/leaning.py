@@ -12,7 +12,13 @@ before each draw, one number per interval shared by every pitch:
 * ``above``: to every later pitch of an event by its interval class above the event's lowest;
 * ``top``: to striking a pitch at −24..+24 semitones from the last event's highest;
 
-and, to ending an event (every duration token), three more, empty unless set:
+and two families empty unless set. To striking a pitch that will likely be the event's top:
+
+* ``high``: at −24..+24 semitones from the last event's highest, when the event has one pitch
+  fewer than the last (most events keep their voices, so this pitch is its top): the top
+  line's own move, which ``top`` cannot tell from an inner voice's.
+
+To ending an event (every duration token):
 
 * ``close``: by where the event's top (its last pitch written) stands from the last event's
   highest, −24..+24 (so ending on a fourth below the last top can weigh less than going on);
@@ -45,8 +51,8 @@ SPAN = 24
 FEW_ROWS = 4
 #: The file in a bundle that holds a leaning.
 LEANING_FILE = "leaning.json"
-#: Its families: three on pitches, three on the ends of events.
-FAMILIES = ("bass", "above", "top", "close", "count", "length")
+#: Its families: three on pitches, three on the ends of events, and the top voice's next pitch.
+FAMILIES = ("bass", "above", "top", "close", "count", "length", "high")
 
 
 @dataclass(frozen=True)
@@ -59,10 +65,11 @@ class Leaning:
     close: tuple[float, ...] = ()
     count: tuple[float, ...] = ()
     length: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.bass) != 2 * SPAN + 1 or len(self.top) != 2 * SPAN + 1 or len(self.above) != 12 \
-                or len(self.close) not in (0, 2 * SPAN + 1):
+                or len(self.close) not in (0, 2 * SPAN + 1) or len(self.high) not in (0, 2 * SPAN + 1):
             raise BundleError(f"A leaning needs {2 * SPAN + 1} bass, 12 above and {2 * SPAN + 1} top numbers "
                               f"(and {2 * SPAN + 1} close ones, if any).",
                               "Fit it again with `bachgen evaluate --calibration --fit`.")
@@ -84,21 +91,17 @@ class Leaning:
     def from_json(cls, data: dict[str, Any]) -> "Leaning":
         try:
             pad = (0.0,) * (SPAN - int(data.get("span", SPAN)))  # an older, narrower leaning
-            lines = {f: pad + tuple(map(float, data[f])) + pad for f in ("bass", "top", "close") if data.get(f)}
+            lines = {f: pad + tuple(map(float, data[f])) + pad for f in ("bass", "top", "close", "high")
+                     if data.get(f)}
             return cls(lines["bass"], tuple(map(float, data["above"])), lines["top"], lines.get("close", ()),
-                       *(tuple(map(float, data.get(f, ()))) for f in ("count", "length")))
+                       *(tuple(map(float, data.get(f, ()))) for f in ("count", "length")), lines.get("high", ()))
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"Cannot read the leaning: {exc}.", "Fit it again.") from exc
 
     def tables(self, pitches: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(P, P)`` tables: [reference pitch, candidate pitch] → the number added (0 out of span)."""
         d = np.arange(pitches)[None, :] - np.arange(pitches)[:, None]
-        inside = np.abs(d) <= SPAN
-
-        def lines(values: tuple[float, ...]) -> np.ndarray:
-            return np.where(inside, np.asarray(values)[np.clip(d + SPAN, 0, 2 * SPAN)], 0.0)
-
-        return lines(self.bass), np.asarray(self.above)[d % 12], lines(self.top)
+        return lines_table(self.bass, pitches), np.asarray(self.above)[d % 12], lines_table(self.top, pitches)
 
 
 class Leaner:
@@ -108,14 +111,13 @@ class Leaner:
     def __init__(self, leaning: Leaning, pitches: int, durations: int = 0, max_pitches: int = 0) -> None:
         self.pitches = pitches
         self.bass, self.above, self.top = (t.astype(np.float32) for t in leaning.tables(pitches))
+        self.high = lines_table(leaning.high, pitches) if leaning.high else None
         self.ends = leaning.ends
         if self.ends:
             if len(leaning.count) not in (0, max_pitches + 1) or len(leaning.length) not in (0, durations):
                 raise BundleError(f"The leaning's ends do not fit this codec ({max_pitches} pitches an event, "
                                   f"{durations} durations).", "Fit it again for this bundle.")
-            d = np.arange(pitches)[None, :] - np.arange(pitches)[:, None]
-            close = np.asarray(leaning.close or (0.0,) * (2 * SPAN + 1))
-            self.close = np.where(np.abs(d) <= SPAN, close[np.clip(d + SPAN, 0, 2 * SPAN)], 0.0).astype(np.float32)
+            self.close = lines_table(leaning.close or (0.0,) * (2 * SPAN + 1), pitches)
             self.count = np.asarray(leaning.count or (0.0,) * (max_pitches + 1), dtype=np.float32)
             self.length = np.asarray(leaning.length or (0.0,) * durations, dtype=np.float32)
 
@@ -134,13 +136,17 @@ class Leaner:
         first = sounded & (last < 0)
         out[first, 1:1 + P] += self.bass[low[first]]
         out[sounded, 1:1 + P] += self.top[high[sounded]]
+        count = cur.sum(axis=1)
+        if self.high is not None:
+            crown = sounded & (count == prev.sum(axis=1) - 1)
+            out[crown, 1:1 + P] += self.high[high[crown]]
         later = last >= 0
         if later.any():
             bass = cur[later].argmax(axis=1)
             out[later, 1:1 + P] += self.above[bass]
             out[later, 1 + P:1 + 2 * P] += self.above[bass]
         if self.ends:
-            end = self.count[cur.sum(axis=1)]
+            end = self.count[count]
             closing = sounded & later
             end[closing] += self.close[high[closing], last[closing]]
             out[:, 1 + 2 * P:] += self.length
@@ -155,6 +161,8 @@ class Leaner:
             if last < 0:
                 out[1:1 + P] += self.bass[sounded[0]]
             out[1:1 + P] += self.top[sounded[-1]]
+            if self.high is not None and int(cur.sum()) == sounded.size - 1:
+                out[1:1 + P] += self.high[sounded[-1]]
         if last >= 0:
             above = self.above[int(cur.argmax())]
             out[1:1 + P] += above
@@ -165,6 +173,14 @@ class Leaner:
                 end += self.close[sounded[-1], last]
             out[1 + 2 * P:] += self.length
             out[1 + 2 * P:] += end
+
+
+def lines_table(values: tuple[float, ...], pitches: int) -> np.ndarray:
+    """``(P, P)`` float32: [reference pitch, candidate pitch] → the number of their interval
+    (−SPAN..+SPAN; 0 beyond)."""
+    d = np.arange(pitches)[None, :] - np.arange(pitches)[:, None]
+    table = np.asarray(values)[np.clip(d + SPAN, 0, 2 * SPAN)]
+    return np.where(np.abs(d) <= SPAN, table, 0.0).astype(np.float32)
 
 
 def read_leaning(folder: str | Path) -> Leaning | None:

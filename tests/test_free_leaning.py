@@ -33,6 +33,8 @@ def test_the_lines_are_counted_as_the_leaning_sees_them(codec_and_ids):
     assert c.seen["top"] == 4                            # every pitch after a sounding event, G3 held too
     assert hit["close"] == {-5: 1} and c.seen["close"] == 2  # the tops: C4 → G3 struck; G3 held is no move
     assert hit["count"] == {2: 3}
+    assert hit["high"] == {-5: 1}                        # the second of two: G3 struck; G3 held is no move
+    assert c.seen["high"] == 2
     lengths = {codec.durations[i]: n for i, n in enumerate(c.hits["length"]) if n}
     assert lengths == {48: 2, 24: 1} and c.seen["length"] == 3
 
@@ -83,7 +85,7 @@ def test_a_round_draws_the_takes_and_leans_the_engine_it_drew_with(engine):
                                              keep=lambda lean, figures: kept.append(lean))
     assert kept == [leaning] and engine.bundle.leaning == leaning and engine.step.leaner is not None
     assert leaning.ends and history[0]["seed"] == free_leaning.FIT_SEEDS[0]
-    assert set(history[0]["distance"]) == {"bass", "above", "top", "close", "count", "length"}
+    assert set(history[0]["distance"]) == {"bass", "above", "top", "close", "count", "length", "high"}
     assert any(v > 0 for v in history[0]["distance"].values())
     engine.lean(None)
     assert engine.step.leaner is None

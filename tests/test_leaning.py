@@ -132,7 +132,7 @@ def test_a_leaning_with_ends_is_saved_and_an_older_one_still_reads(tmp_path):
 
 def test_a_few_rows_lean_their_ends_as_many_rows_do_bit_for_bit():
     rng = np.random.default_rng(6)
-    sizes = (2 * SPAN + 1, 12, 2 * SPAN + 1, 2 * SPAN + 1, 9, V - 1 - 2 * P)
+    sizes = (2 * SPAN + 1, 12, 2 * SPAN + 1, 2 * SPAN + 1, 9, V - 1 - 2 * P, 2 * SPAN + 1)
     leaner = Leaner(Leaning(*(tuple(rng.normal(size=n)) for n in sizes)), P, V - 1 - 2 * P, 8)
     logits = rng.normal(size=(12, V)).astype(np.float32)
     prev, cur = rng.random((12, P)) < 0.15, rng.random((12, P)) < 0.1
@@ -142,3 +142,13 @@ def test_a_few_rows_lean_their_ends_as_many_rows_do_bit_for_bit():
     few = np.concatenate([leaner.add(logits[i:i + 2], prev[i:i + 2], cur[i:i + 2], last[i:i + 2])
                           for i in range(0, 12, 2)])
     assert np.array_equal(many, few)
+
+
+def test_the_likely_top_leans_by_its_move_from_the_last_top():
+    """The last event had three pitches and two are written: the third is most likely the top."""
+    values = [0.0] * (2 * SPAN + 1)
+    values[SPAN - 5] = 1.0
+    leaner = Leaner(Leaning(high=tuple(values)), P)
+    out = leaner.add(*rows([2, 10, 20], [3, 8], 8))
+    assert out[0, 1 + 15] == 1.0 and out.sum() == 1.0
+    assert leaner.add(*rows([2, 10, 20], [3], 3)).sum() == 0.0  # one pitch more may come above it

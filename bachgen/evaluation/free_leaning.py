@@ -13,7 +13,8 @@ line leaves it at 2.2 times (docs/critic.md). So this fit looks at the takes:
    family of the leaning (:data:`bachgen.leaning.FAMILIES`): where the bass is struck from
    the last bass, the classes above the bass, the struck pitches from the last top, where an
    event's top ends from the last top when it is struck (the top line as the critic hears
-   it: a held top is no move), how many pitches an event has, how long it is;
+   it: a held top is no move), how many pitches an event has, how long it is, and the pitch
+   struck where the event reaches the last one's size (its likely top) from the last top;
 3. move each number by the log of Bach's share over the takes' (damped, at most
    :data:`STEP` a round, never past :data:`LIMIT`; a case seen fewer than :data:`RARE` times
    on both sides together stays where it is; a line's leaps past an octave move together,
@@ -55,7 +56,7 @@ LIMIT = 3.0
 #: Cases written fewer times than this by Bach and the takes together are left alone.
 RARE = 20
 #: The families that follow a line, and the widest move of one counted alone.
-LINES = ("bass", "top", "close")
+LINES = ("bass", "top", "close", "high")
 OCTAVE = 12
 
 Say = Callable[[str], None]
@@ -65,7 +66,7 @@ def family_sizes(codec: SpelledCodec) -> dict[str, int]:
     """How many numbers each family has for ``codec``."""
     line = 2 * SPAN + 1
     return {"bass": line, "above": 12, "top": line, "close": line,
-            "count": codec.max_pitches + 1, "length": len(codec.durations)}
+            "count": codec.max_pitches + 1, "length": len(codec.durations), "high": line}
 
 
 @dataclass
@@ -116,6 +117,10 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: Line
                     counts.seen["top"] += 1
                     if kind == 1 and abs(p - prev[-1]) <= SPAN:
                         counts.hits["top"][p - prev[-1] + SPAN] += 1
+                    if len(cur) == len(prev) - 1:
+                        counts.seen["high"] += 1
+                        if kind == 1 and abs(p - prev[-1]) <= SPAN:
+                            counts.hits["high"][p - prev[-1] + SPAN] += 1
                 cur.append(p)
             elif kind == 3:
                 if prev and cur and struck:
