@@ -25,7 +25,7 @@ def codec_and_ids():
 def test_the_lines_are_counted_as_the_leaning_sees_them(codec_and_ids):
     codec, ids = codec_and_ids
     c = free_leaning.line_counts(codec, [ids])
-    hit = {k: {i - (SPAN if k in ("bass", "top", "close") else 0): n for i, n in enumerate(v) if n}
+    hit = {k: {i - (SPAN if k in free_leaning.LINES else 0): n for i, n in enumerate(v) if n}
            for k, v in c.hits.items()}
     assert hit["bass"] == {-12: 1, 7: 1}                 # C3 → C2, C2 → G2
     assert hit["above"] == {0: 2, 7: 1}                  # C4 over C3, G3 over C2, G3 over G2
