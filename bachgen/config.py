@@ -100,13 +100,15 @@ class SamplingConfig:
     Compass: ``compass`` is the lowest and highest MIDI pitch the model may strike,
     in the key of the music it writes (``None``: the whole piano). The fugues keep to
     C2–C6 (36–84) almost throughout; held-out checks of the default are in docs/measurements.md.
+    The default nucleus (``top_p`` 0.9) cuts the rare moves the network spreads over every
+    take, so a take's rare moves are its own, as in a fugue (docs/critic.md).
     """
 
     events: int = 400
     bars: int | None = None
     temperature: float = 1.0
     top_k: int | None = None
-    top_p: float | None = 0.98
+    top_p: float | None = 0.9
     seed: int | None = None
     candidates: int = 1
     loop_max_period: int = 8
