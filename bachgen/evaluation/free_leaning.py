@@ -38,10 +38,10 @@ import numpy as np
 from ..codec import SpelledCodec
 from ..config import FormConfig, SamplingConfig
 from ..events import Piece
+from ..form import binary_rhythm
 from ..leaning import FAMILIES, SPAN, Leaning
 from ..pipeline import Engine
 from ..splits import HELD_OUT, VALIDATION
-from ..form import binary_rhythm
 from .statistics import FIRST_EVENT, STRETCH_EVENTS, stretch
 from .yardstick import spelled_generations, stretch_bars
 
