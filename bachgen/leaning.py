@@ -12,7 +12,7 @@ before each draw, one number per interval shared by every pitch:
 * ``above``: to every later pitch of an event by its interval class above the event's lowest;
 * ``top``: to striking a pitch at −24..+24 semitones from the last event's highest;
 
-and two families empty unless set. To striking a pitch that will likely be the event's top:
+and four more, empty unless set. To striking a pitch that will likely be the event's top:
 
 * ``high``: at −24..+24 semitones from the last event's highest, when the event has one pitch
   fewer than the last (most events keep their voices, so this pitch is its top): the top
@@ -27,7 +27,7 @@ To ending an event (every duration token):
 
 The first three are fitted by maximum likelihood on the training fugues' teacher-forced logits
 (:func:`bachgen.evaluation.calibration.fit_leaning`): the log-linear correction whose expected
-interval counts equal Bach's. All six can then be set from the takes themselves
+interval counts equal Bach's. All seven can then be set from the takes themselves
 (:mod:`bachgen.evaluation.free_leaning`): what a free-running take drifts into, the network
 reading its own notes, is not in its teacher-forced expectations. A leaning lives beside the
 network in its bundle (``leaning.json``); a bundle without one draws as before. NumPy only.
