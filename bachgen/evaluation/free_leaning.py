@@ -93,10 +93,10 @@ def _line(counts: LineCounts, family: str, d: int) -> None:
         counts.hits[family][d + SPAN] += 1
 
 
-def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]], into: LineCounts | None = None) -> LineCounts:
+def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]]) -> LineCounts:
     """Count every family's cases in token sequences (each whole events), as the leaning sees
     them while drawing (:class:`bachgen.leaning.Leaner`)."""
-    counts = into if into is not None else LineCounts.empty(codec)
+    counts = LineCounts.empty(codec)
     kinds, pidx = codec.kind, codec.pitch_index
     for ids in pieces:
         prev: list[int] = []
