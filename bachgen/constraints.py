@@ -179,7 +179,8 @@ class Rules:
         if cap is not None and count >= cap and not ahead:
             mask[self._struck] = False
             mask[self._held] = False
-        mask[self._triplets] = False
+        if self._triplets.size:
+            mask[self._triplets] = False
         if not mask.any():  # never a dead end: the grid's duration always decodes
             mask[self._durations[0]] = True
 

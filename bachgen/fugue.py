@@ -34,8 +34,8 @@ import numpy as np
 
 from .config import FormConfig
 from .errors import ConfigError
-from .harmony import key_name
 from .events import Note, key_is_minor, key_tonic_pc
+from .harmony import key_name
 from .plan import (Close, PlannedEntry, Plan, Section, Span, entry_pitches, placed, plan_close,
                    voice_centre)
 from .subject import Entry, Subject

@@ -84,11 +84,10 @@ def piece_calibration(bundle: Any, piece: Piece, bass: np.ndarray, above: np.nda
 
 
 def calibration(bundle: Any, pieces: Sequence[Piece]) -> dict[str, Any]:
-    """The network's probabilities beside Bach's rates over ``pieces`` (all, or only the
-    held-out and validation fugues), in percent of the positions measured."""
+    """The network's probabilities beside Bach's rates over ``pieces``, in percent of the
+    positions measured."""
     bass, above = np.zeros((2 * SPAN + 1, 3)), np.zeros((12, 3))
-    chosen = list(pieces)
-    for piece in chosen:
+    for piece in pieces:
         piece_calibration(bundle, piece, bass, above)
 
     def table(rows: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -96,7 +95,7 @@ def calibration(bundle: Any, pieces: Sequence[Piece]) -> dict[str, Any]:
         return {name: {"model": round(100 * r[0] / n, 2), "real": round(100 * r[1] / n, 2)}
                 for name, r in zip(names, rows)}
 
-    return {"fugues": len(chosen),
+    return {"fugues": len(pieces),
             "bass": table(bass, [f"{s:+d}" if s else "0" for s in range(-SPAN, SPAN + 1)]),
             "above": table(above, [str(ic) for ic in range(12)])}
 

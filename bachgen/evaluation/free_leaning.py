@@ -40,9 +40,9 @@ from ..config import FormConfig, SamplingConfig
 from ..events import Piece
 from ..form import binary_rhythm
 from ..leaning import FAMILIES, SPAN, Leaning
-from ..pipeline import Engine
+from ..pipeline import Engine, SeedSpec, make_seed
 from ..splits import HELD_OUT, VALIDATION
-from .statistics import FIRST_EVENT, STRETCH_EVENTS, stretch
+from .statistics import STRETCH_EVENTS, stretch
 from .yardstick import spelled_generations, stretch_bars
 
 #: The fit's own sampling seeds, one a round (the yardstick reports 1722, 7, 11, 1, 2, 3).
@@ -82,14 +82,20 @@ class LineCounts:
         return cls({k: np.zeros(n) for k, n in family_sizes(codec).items()}, {k: 0.0 for k in FAMILIES})
 
     def share(self, family: str) -> np.ndarray:
-        """Each case's share of its family's positions (with :data:`PRIOR`)."""
-        return (self.hits[family] + PRIOR) / (self.seen[family] + PRIOR * len(self.hits[family]))
+        """Each case's share of its family's positions (:func:`share`)."""
+        return share(self.hits[family], self.seen[family])
 
 
-def _line(counts: LineCounts, family: str, d: int) -> None:
-    """Count a move of ``d`` semitones in a line family (out of span: seen, not counted)."""
+def share(hits: np.ndarray, seen: float) -> np.ndarray:
+    """Each case's share of ``seen`` positions (with :data:`PRIOR`, so none is zero)."""
+    return (hits + PRIOR) / (seen + PRIOR * len(hits))
+
+
+def _line(counts: LineCounts, family: str, d: int, struck: bool = True) -> None:
+    """A position of a line family: a move of ``d`` semitones counted when its pitch is
+    ``struck`` and within the span (else only seen)."""
     counts.seen[family] += 1
-    if abs(d) <= SPAN:
+    if struck and abs(d) <= SPAN:
         counts.hits[family][d + SPAN] += 1
 
 
@@ -106,27 +112,19 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]]) -> LineCou
             kind, p = int(kinds[token]), int(pidx[token])
             if kind in (1, 2):
                 struck = kind == 1
-                if prev and not cur and kind == 1:
-                    _line(counts, "bass", p - prev[0])
-                elif prev and not cur:
-                    counts.seen["bass"] += 1
+                if prev and not cur:
+                    _line(counts, "bass", p - prev[0], struck)
                 if cur:
                     counts.seen["above"] += 1
                     counts.hits["above"][(p - cur[0]) % 12] += 1
                 if prev:
-                    counts.seen["top"] += 1
-                    if kind == 1 and abs(p - prev[-1]) <= SPAN:
-                        counts.hits["top"][p - prev[-1] + SPAN] += 1
-                    if len(cur) == len(prev) - 1:
-                        counts.seen["high"] += 1
-                        if kind == 1 and abs(p - prev[-1]) <= SPAN:
-                            counts.hits["high"][p - prev[-1] + SPAN] += 1
+                    _line(counts, "top", p - prev[-1], struck)
+                if prev and len(cur) == len(prev) - 1:
+                    _line(counts, "high", p - prev[-1], struck)
                 cur.append(p)
             elif kind == 3:
-                if prev and cur and struck:
-                    _line(counts, "close", cur[-1] - prev[-1])
-                elif prev and cur:
-                    counts.seen["close"] += 1
+                if prev and cur:
+                    _line(counts, "close", cur[-1] - prev[-1], struck)  # the top line where struck
                 counts.seen["count"] += 1
                 counts.hits["count"][min(len(cur), codec.max_pitches)] += 1
                 counts.seen["length"] += 1
@@ -135,14 +133,13 @@ def line_counts(codec: SpelledCodec, pieces: Sequence[Sequence[int]]) -> LineCou
     return counts
 
 
-def binary_fugues(codec: SpelledCodec, pieces: dict[str, Piece]) -> set[str]:
-    """The fugues whose seed (events 0–49) has a binary rhythm: their takes may not use a
-    triplet's length (:func:`bachgen.form.binary_rhythm`)."""
+def binary_fugues(engine: Engine) -> set[str]:
+    """The fugues whose takes may not use a triplet's length: their seeds (the yardstick's,
+    events 0–49) have a binary rhythm (:func:`bachgen.form.binary_rhythm`)."""
     out = set()
-    for name, piece in pieces.items():
-        ids = codec.encode(piece)
-        ends = np.flatnonzero(codec.kind[ids] == codec.KIND_DURATION)
-        if binary_rhythm(codec, ids[:ends[min(FIRST_EVENT, len(ends)) - 1] + 1]):
+    for name in engine.corpus_pieces():
+        row = make_seed(SeedSpec(fugue=name, start_event=0), engine, np.random.default_rng(0), []).row
+        if binary_rhythm(engine.codec, row.ids, row.start):
             out.add(name)
     return out
 
@@ -194,8 +191,7 @@ def moved(numbers: dict[str, np.ndarray], bach: LineCounts, takes: LineCounts, d
     for k, v in numbers.items():
         g = groups(k, len(v))
         mine, theirs = (np.bincount(g, weights=c.hits[k]) for c in (takes, bach))
-        pooled = LineCounts({k: mine}, {k: takes.seen[k]}), LineCounts({k: theirs}, {k: bach.seen[k]})
-        step = np.clip(damping * np.log(pooled[1].share(k) / pooled[0].share(k)), -STEP, STEP)
+        step = np.clip(damping * np.log(share(theirs, bach.seen[k]) / share(mine, takes.seen[k])), -STEP, STEP)
         step[mine + theirs < RARE] = 0.0
         out[k] = np.clip(v + step[g], -LIMIT, LIMIT)
     return out
@@ -214,7 +210,7 @@ def fit_free(engine: Engine, start: Leaning, form: FormConfig, rounds: int, damp
     ``keep`` as they come (a long fit saved as it goes)."""
     say = say or (lambda message: None)
     codec, pieces = engine.codec, engine.corpus_pieces()
-    fugues = binary_fugues(codec, pieces)
+    fugues = binary_fugues(engine)
     bach = bach_counts(codec, pieces, fugues)
     numbers, history = as_numbers(start, codec), []
     for r in range(rounds):
